@@ -1,0 +1,92 @@
+"""The public Python API: load a model once, transcribe arrays or files with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pianotx.checkpoint import LoadedModel
+from pianotx.config import DecodeConfig
+from pianotx.errors import AudioError
+from pianotx.notes import Note
+
+
+def load_model(name_or_path: str | Path | None = None, *, device: str = "auto") -> LoadedModel:
+    """Load a bundled model by name, or a checkpoint file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path, optional
+        A bundled model name (see ``pianotx info``) or a ``.pt`` path; None for the default.
+    device : str
+        ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    """
+    from pianotx.bundled import bundled_models, resolve_model
+    from pianotx.checkpoint import load_checkpoint
+    from pianotx.inference import pick_device
+
+    target = pick_device(device)
+    if name_or_path is None or (isinstance(name_or_path, str) and name_or_path in bundled_models()):
+        return load_checkpoint(resolve_model(name_or_path), device=target)
+    return load_checkpoint(Path(name_or_path), device=target)
+
+
+def transcribe(
+    audio: str | Path | np.ndarray,
+    sample_rate: int | None = None,
+    *,
+    model: LoadedModel | None = None,
+    decode: DecodeConfig | None = None,
+    batch_size: int = 8,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Note]:
+    """Transcribe a recording to notes.
+
+    Parameters
+    ----------
+    audio : path or np.ndarray
+        An audio file, or samples ``(n_samples,)`` / ``(n_channels, n_samples)``.
+    sample_rate : int, optional
+        Rate of an array input (required for arrays; ignored for files).
+    model : LoadedModel, optional
+        From :func:`load_model`; loaded (the default model) when omitted. Load it once and
+        pass it in when transcribing many recordings.
+    decode : DecodeConfig, optional
+        Thresholds; the model's stored defaults when omitted.
+
+    Returns
+    -------
+    list of Note
+        Onset/offset in seconds, MIDI pitch, velocity.
+
+    Raises
+    ------
+    AudioError
+        For unreadable, empty, non-finite or silent audio.
+    """
+    from pianotx.audio import check_not_silent, load_audio, validate_audio
+    from pianotx.decode import extract_notes
+    from pianotx.inference import predict_rolls
+
+    model = model if model is not None else load_model()
+    rate = model.feature_config.sample_rate
+    if isinstance(audio, (str, Path)):
+        samples, name = load_audio(Path(audio), sample_rate=rate), str(audio)
+    else:
+        if sample_rate is None:
+            raise AudioError("sample_rate is required when transcribing an array")
+        samples, name = _resample(validate_audio(audio), sample_rate, rate), "array"
+    check_not_silent(samples, name=name)
+    probs = predict_rolls(model, samples, batch_size=batch_size, on_progress=on_progress)
+    config = decode if decode is not None else model.decode_config
+    return extract_notes(probs, config=config, frame_rate=model.feature_config.frame_rate)
+
+
+def _resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    if source_rate == target_rate:
+        return samples
+    import soxr
+
+    return soxr.resample(samples, source_rate, target_rate).astype(np.float32)

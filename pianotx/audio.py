@@ -1,0 +1,111 @@
+"""Audio files in, mono float32 at the model's sample rate out, validated.
+
+Decoding streams the file in blocks (down-mixed and resampled as it goes), so a long
+stereo 48 kHz file never sits in memory at its original rate and width.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pianotx.config import SAMPLE_RATE
+from pianotx.errors import AudioError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".oga", ".aif", ".aiff")
+BLOCK_S = 20.0
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this there is nothing to transcribe
+
+
+def load_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode an audio file to mono float32 at ``sample_rate``.
+
+    Parameters
+    ----------
+    path : Path
+        A file soundfile can read (wav, flac, ogg, mp3, aiff), any rate and channel count.
+    sample_rate : int > 0
+        Output rate in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape=(n_samples,), float32
+        Channel mean, resampled with soxr.
+
+    Raises
+    ------
+    AudioError
+        If the file is missing, empty, not decodable, has no samples, or holds NaN/inf.
+    """
+    import soundfile as sf
+    import soxr
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        with sf.SoundFile(path) as source:
+            if source.frames == 0:
+                raise AudioError(f"audio file {path} has no samples; give a recording")
+            resampler = None
+            if source.samplerate != sample_rate:
+                resampler = soxr.ResampleStream(source.samplerate, sample_rate, 1, dtype="float32")
+            block = max(1, int(BLOCK_S * source.samplerate))
+            pieces = []
+            while True:
+                data = source.read(block, dtype="float32", always_2d=True)
+                last = len(data) < block
+                mono = _finite_mono(data, path)
+                if resampler is not None:
+                    mono = resampler.resample_chunk(mono, last=last)
+                pieces.append(mono)
+                if last:
+                    break
+    except (sf.LibsndfileError, RuntimeError, EOFError) as exc:
+        raise AudioError(
+            f"cannot decode {path} as audio ({_reason(exc)}); convert it to wav, flac, ogg or mp3"
+        ) from None
+    audio = np.concatenate(pieces).astype(np.float32, copy=False)
+    if audio.size == 0:
+        raise AudioError(f"audio file {path} has no samples; give a recording")
+    return audio
+
+
+def check_not_silent(audio: np.ndarray, *, name: str) -> None:
+    """Raise :class:`AudioError` if ``audio`` peaks below -80 dBFS."""
+    if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
+        raise AudioError(f"audio {name} is silent (peak below -80 dBFS); nothing to transcribe")
+
+
+def validate_audio(audio: np.ndarray, *, name: str = "array") -> np.ndarray:
+    """Return ``audio`` as a 1-D float32 array after checking it is non-empty and finite."""
+    array = np.asarray(audio, dtype=np.float32)
+    if array.ndim == 2:
+        array = array.mean(axis=0 if array.shape[0] < array.shape[1] else 1)
+    if array.ndim != 1:
+        raise AudioError(f"audio {name} must be 1-D (samples) or 2-D (channels), got {array.ndim}-D")
+    if array.size == 0:
+        raise AudioError(f"audio {name} has no samples; give a recording")
+    if not np.isfinite(array).all():
+        raise AudioError(f"audio {name} contains NaN or infinite samples; re-export it")
+    return array
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"audio file not found: {path}; check the path")
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"audio file {path} is empty (0 bytes); give a recording")
+
+
+def _finite_mono(data: np.ndarray, path: Path) -> np.ndarray:
+    if not np.isfinite(data).all():
+        raise AudioError(f"audio file {path} contains NaN or infinite samples; re-export it")
+    return data.mean(axis=1, dtype=np.float32)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(": ", 1)[-1] if "Error opening" in text else text

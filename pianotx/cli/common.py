@@ -1,0 +1,35 @@
+"""What every command shares: the consoles and the turn from errors to exit codes.
+
+The CLI is the only part of pianotx that prints. Library errors (:class:`PianotxError`)
+become one line on stderr and exit code 1; usage errors exit 2 through Typer/Click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import typer
+from rich.console import Console
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    err_console.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`PianotxError` (or Ctrl-C) raised inside into one line and an exit code."""
+    from pianotx.errors import PianotxError
+
+    try:
+        yield
+    except PianotxError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; partial outputs were removed", code=130) from None

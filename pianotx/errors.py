@@ -1,0 +1,39 @@
+"""The one exception root of pianotx and its few subclasses.
+
+Every error a user can cause derives from :class:`PianotxError`; the CLI turns it into a
+single line on stderr and exit code 1. Messages name the thing that is wrong and the fix.
+"""
+
+from __future__ import annotations
+
+
+class PianotxError(Exception):
+    """Root of every error pianotx raises on purpose."""
+
+
+class AudioError(PianotxError):
+    """An audio input is missing, unreadable, empty, silent where it must not be, or not finite."""
+
+
+class MidiError(PianotxError):
+    """A MIDI file cannot be read or written."""
+
+
+class CheckpointError(PianotxError):
+    """A checkpoint is missing, truncated, foreign, or does not match its architecture."""
+
+
+class ConfigError(PianotxError):
+    """A configuration value or dictionary is invalid."""
+
+
+class DatasetError(PianotxError):
+    """A dataset folder or its metadata is malformed or incomplete."""
+
+
+class OutputError(PianotxError):
+    """An output path cannot be written (exists without overwrite, unwritable folder)."""
+
+
+class TrainingError(PianotxError):
+    """Training cannot continue (non-finite loss, diverging run, bad resume state)."""

@@ -1,0 +1,303 @@
+"""Score models, or MIDI files made by any transcriber, against a dataset's references.
+
+References come from :func:`pianotx.data.load_reference` (pedal-extended notes and the
+sustain intervals). A model's notes are decoded from its probability rolls with the same
+:func:`pianotx.decode.extract_notes` that ``pianotx transcribe`` uses; a prediction MIDI is
+pedal-extended when it carries CC64, like the references. Scores are computed per piece
+(:func:`pianotx.metrics.piece_scores`, always at 100 frames/s) and averaged over pieces.
+Nothing here prints: progress goes to an ``on_progress(done, total, title)`` callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+from pianotx.config import FRAME_RATE, DecodeConfig
+from pianotx.errors import DatasetError
+from pianotx.metrics import mean_scores, note_scores, piece_scores, roll_scores
+from pianotx.notes import Note, Pedal, extend_by_pedal
+
+Progress = Callable[[int, int, str], None]
+MIDI_SUFFIXES = (".mid", ".midi")
+DEFAULT_GRID = {
+    "onset_threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "frame_threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
+}
+
+
+class PieceResult(NamedTuple):
+    """The scores of one piece: its audio stem (unique), its title, and flat ``scores``."""
+
+    piece: str
+    title: str
+    scores: dict[str, float]
+
+
+class SweepResult(NamedTuple):
+    """A sweep's outcome: the chosen ``decode``, the ``swept`` fields, the ``metric`` it
+    maximized with its mean ``score``, and each grid point's mean in ``table``."""
+
+    decode: DecodeConfig
+    swept: tuple[str, ...]
+    metric: str
+    score: float
+    table: list[tuple[DecodeConfig, float]]
+
+
+def _report(on_progress: Progress | None, done: int, total: int, title: str) -> None:
+    if on_progress is not None:
+        on_progress(done, total, title)
+
+
+def load_items(root: Path, *, split: str | None = None, limit: int | None = None) -> list:
+    """Return the dataset items of ``split`` under ``root``, the first ``limit`` of them.
+
+    Raises
+    ------
+    DatasetError
+        If the split holds no pieces, or ``limit`` is not positive.
+    """
+    from pianotx import data
+
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit must be at least 1, got {limit}")
+    items = list(data.find_items(Path(root), split=split))
+    if not items:
+        where = f"split {split!r} of {root}" if split else str(root)
+        raise DatasetError(f"no pieces found in {where}; check --data and --split")
+    return items[:limit] if limit is not None else items
+
+
+def summarize(results: Sequence[PieceResult]) -> dict[str, float]:
+    """Mean of every score over the pieces (see :func:`pianotx.metrics.mean_scores`)."""
+    return mean_scores([result.scores for result in results])
+
+
+def evaluate_model(
+    model: Any,
+    items: Sequence,
+    *,
+    decode: DecodeConfig | None = None,
+    batch_size: int = 8,
+    on_progress: Progress | None = None,
+) -> list[PieceResult]:
+    """Transcribe each item's audio with ``model`` and score it against the reference.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        A model from :func:`pianotx.api.load_model` or :func:`pianotx.checkpoint.load_checkpoint`.
+    items : sequence of Item
+        Dataset pieces (:func:`load_items`).
+    decode : DecodeConfig, optional
+        Thresholds to decode with; the model's own ``decode_config`` by default.
+    batch_size : int > 0
+        Windows per forward pass.
+    on_progress : callable, optional
+        Called as ``on_progress(done, total, title)`` after each piece.
+
+    Returns
+    -------
+    list of PieceResult
+        One per item, in order. Frame scores compare the decoded notes, rendered at
+        100 frames/s, with the reference, as for any other transcriber's MIDI.
+    """
+    from pianotx.decode import extract_notes
+
+    decode = decode or model.decode_config
+    results = []
+    for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
+        notes = extract_notes(probs, config=decode, frame_rate=model.feature_config.frame_rate)
+        ref_notes, ref_pedals = _reference(item)
+        scores = piece_scores(ref_notes, ref_pedals, notes, None, frame_rate=FRAME_RATE)
+        results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
+        _report(on_progress, i + 1, len(items), item.title)
+    return results
+
+
+def _predictions(model: Any, items: Sequence, *, batch_size: int):
+    """Yield ``(item, probability rolls)`` one piece at a time (audio is not kept)."""
+    from pianotx.audio import load_audio
+    from pianotx.inference import predict_rolls
+
+    for item in items:
+        yield item, predict_rolls(model, load_audio(item.audio_path), batch_size=batch_size)
+
+
+def _reference(item: Any) -> tuple[list[Note], list[Pedal]]:
+    from pianotx import data
+
+    notes, pedals = data.load_reference(item)
+    return list(notes), list(pedals)
+
+
+def find_prediction(pred_dir: Path, item: Any, *, suffix: str = "") -> Path | None:
+    """The MIDI file in ``pred_dir`` (searched recursively) named after ``item``.
+
+    A prediction matches when its stem is the item's audio stem or MIDI stem followed by
+    ``suffix`` (e.g. ``"_basic_pitch"``), with extension ``.mid`` or ``.midi``; the audio
+    stem is tried first.
+
+    Raises
+    ------
+    DatasetError
+        If several files match the same stem.
+    """
+    for stem in dict.fromkeys((Path(item.audio_path).stem, Path(item.midi_path).stem)):
+        found = [p for ext in MIDI_SUFFIXES for p in Path(pred_dir).rglob(f"{stem}{suffix}{ext}")]
+        found = sorted(p for p in found if p.is_file())
+        if len(found) > 1:
+            names = ", ".join(str(p) for p in found)
+            raise DatasetError(f"several predictions match {item.title!r}: {names}; keep one")
+        if found:
+            return found[0]
+    return None
+
+
+def evaluate_predictions(
+    pred_dir: Path,
+    items: Sequence,
+    *,
+    suffix: str = "",
+    missing_as_empty: bool = False,
+    on_progress: Progress | None = None,
+) -> list[PieceResult]:
+    """Score MIDI files made by any transcriber against the items' references.
+
+    Parameters
+    ----------
+    pred_dir : Path
+        Folder holding one MIDI file per item (see :func:`find_prediction`).
+    items : sequence of Item
+        Dataset pieces (:func:`load_items`).
+    suffix : str
+        Text the transcriber appends to the stem of its output files.
+    missing_as_empty : bool
+        Score an item without a prediction as an empty transcription (all 0.0) instead of
+        failing; the mean stays over the same pieces, so tools remain comparable.
+    on_progress : callable, optional
+        Called as ``on_progress(done, total, title)`` after each piece.
+
+    Raises
+    ------
+    DatasetError
+        If ``pred_dir`` is not a folder, or predictions are missing and not
+        ``missing_as_empty`` (the message names the first few).
+    """
+    from pianotx.midi import read_midi
+
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise DatasetError(f"prediction folder {pred_dir} does not exist; check --pred-dir")
+    paths = [find_prediction(pred_dir, item, suffix=suffix) for item in items]
+    missing = [Path(item.audio_path).stem for item, path in zip(items, paths) if path is None]
+    if missing and not missing_as_empty:
+        names = ", ".join(f"{stem}{suffix}.mid" for stem in missing[:3])
+        names += ", ..." if len(missing) > 3 else ""
+        raise DatasetError(
+            f"{len(missing)} of {len(items)} pieces have no prediction in {pred_dir} (no {names}); "
+            "name each MIDI file after its audio file, or pass --missing-as-empty"
+        )
+    results = []
+    for i, (item, path) in enumerate(zip(items, paths)):
+        est_notes: list[Note] = []
+        est_pedals: list[Pedal] | None = None
+        if path is not None:
+            performance = read_midi(path)
+            est_notes, est_pedals = performance.notes, performance.pedals or None
+            if est_pedals:
+                est_notes = extend_by_pedal(est_notes, est_pedals)
+        ref_notes, ref_pedals = _reference(item)
+        scores = piece_scores(ref_notes, ref_pedals, est_notes, est_pedals, frame_rate=FRAME_RATE)
+        results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
+        _report(on_progress, i + 1, len(items), item.title)
+    return results
+
+
+def grid_configs(base: DecodeConfig, grid: Mapping[str, Sequence[float]]) -> list[DecodeConfig]:
+    """Every combination of ``grid`` values applied to ``base``, in grid order.
+
+    Raises
+    ------
+    ConfigError
+        If a grid key is not a :class:`DecodeConfig` field or a value is out of range.
+    """
+    from pianotx.errors import ConfigError
+
+    known = {f.name for f in dataclasses.fields(DecodeConfig)}
+    unknown = sorted(set(grid) - known)
+    if unknown:
+        raise ConfigError(f"DecodeConfig has no field(s) {', '.join(unknown)}")
+    names = list(grid)
+    return [
+        dataclasses.replace(base, **dict(zip(names, values)))
+        for values in itertools.product(*(grid[name] for name in names))
+    ]
+
+
+def sweep_thresholds(
+    model: Any,
+    items: Sequence,
+    *,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    batch_size: int = 8,
+    on_progress: Progress | None = None,
+) -> SweepResult:
+    """Choose decode thresholds that maximize the mean score over ``items``.
+
+    Probabilities are predicted once per piece, then re-decoded for every grid point.
+    Models with an onset head maximize note (onset) F1; frame-only models maximize frame
+    F1 and ignore ``onset_threshold``. Ties go to the earlier grid point.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        The model to tune; its ``decode_config`` supplies the values not in ``grid``.
+    items : sequence of Item
+        Tuning pieces, normally the validation split.
+    grid : mapping of str to sequence of float, optional
+        DecodeConfig field -> candidate values; :data:`DEFAULT_GRID` by default.
+    batch_size : int > 0
+        Windows per forward pass.
+    on_progress : callable, optional
+        Called as ``on_progress(done, total, title)`` after each piece is predicted.
+
+    Returns
+    -------
+    SweepResult
+        ``decode`` is ``model.decode_config`` with the best grid values.
+
+    Raises
+    ------
+    ConfigError
+        If a grid key is not a :class:`DecodeConfig` field or a value is out of range.
+    """
+    from pianotx.decode import extract_notes
+
+    heads = tuple(model.model_config.head_names)
+    metric = "note/f1" if "onset" in heads else "frame/f1"
+    grid = dict(DEFAULT_GRID if grid is None else grid)
+    if metric == "frame/f1":
+        grid.pop("onset_threshold", None)
+    configs = grid_configs(model.decode_config, grid)
+    totals = [0.0] * len(configs)
+    frame_rate = model.feature_config.frame_rate
+    for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
+        ref_notes, _ = _reference(item)
+        for k, config in enumerate(configs):
+            notes = extract_notes(probs, config=config, frame_rate=frame_rate)
+            totals[k] += _sweep_score(ref_notes, notes, metric)
+        _report(on_progress, i + 1, len(items), item.title)
+    means = [total / max(len(items), 1) for total in totals]
+    best = max(range(len(configs)), key=lambda k: (means[k], -k))
+    return SweepResult(configs[best], tuple(grid), metric, means[best], list(zip(configs, means)))
+
+
+def _sweep_score(ref_notes: Sequence[Note], est_notes: Sequence[Note], metric: str) -> float:
+    """Only the score a sweep maximizes, without the others' cost."""
+    if metric == "note/f1":
+        return note_scores(ref_notes, est_notes, metrics=("note",))["note/f1"]
+    return roll_scores(ref_notes, est_notes, frame_rate=FRAME_RATE)["frame/f1"]

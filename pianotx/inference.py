@@ -1,0 +1,117 @@
+"""Probability rolls for audio of any length: overlapping windows, batched, on a device.
+
+Windows of ``window_frames`` frames overlap by half; each contributes only its centre half,
+so every output frame has a quarter window of context on both sides. The log-mel of each
+window is computed from its own slice of audio, so memory is bounded by the window batch
+rather than by the length of the file (the outputs are ``(n_frames, 88)`` per head).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from pianotx.checkpoint import LoadedModel
+from pianotx.errors import ConfigError
+from pianotx.features import LogMel, n_frames
+
+WINDOW_FRAMES = 1000  # 10 s at 100 frames/s, the training segment length
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """Return ``cuda``, ``mps`` or ``cpu`` for ``auto``; validate an explicit device name."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("CUDA is not available on this machine; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("MPS is not available on this machine; use --device cpu")
+    return device
+
+
+def window_starts(total_frames: int, *, window_frames: int = WINDOW_FRAMES) -> list[int]:
+    """First frame of every window (the first starts a quarter window before frame 0)."""
+    keep = window_frames // 2
+    margin = window_frames // 4
+    return [k * keep - margin for k in range(-(-total_frames // keep))]
+
+
+def window_audio(
+    audio: np.ndarray, start_frame: int, *, window_frames: int, hop_length: int, n_fft: int
+) -> np.ndarray:
+    """Samples needed for frames ``[start_frame, start_frame + window_frames)``, zero-filled.
+
+    Frame ``f`` is centred on sample ``f * hop_length`` (centred STFT with zero padding).
+    """
+    length = (window_frames - 1) * hop_length + n_fft
+    first = start_frame * hop_length - n_fft // 2
+    out = np.zeros(length, dtype=np.float32)
+    lo, hi = max(first, 0), min(first + length, len(audio))
+    if hi > lo:
+        out[lo - first : hi - first] = audio[lo:hi]
+    return out
+
+
+def predict_rolls(
+    model: LoadedModel,
+    audio: np.ndarray,
+    *,
+    batch_size: int = 8,
+    window_frames: int = WINDOW_FRAMES,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Run ``model`` over mono audio at the model's sample rate.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    audio : np.ndarray, shape=(n_samples,), float32
+    batch_size : int > 0
+        Windows per forward pass.
+    window_frames : int, multiple of 4
+    on_progress : callable(done_windows, total_windows), optional
+
+    Returns
+    -------
+    dict of str -> np.ndarray, shape=(n_frames, 88), float32
+        Probabilities per head, ``n_frames = 1 + n_samples // hop_length``.
+    """
+    if window_frames % 4 or window_frames < 8:
+        raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
+    cfg = model.feature_config
+    total = n_frames(len(audio), hop_length=cfg.hop_length)
+    starts = window_starts(total, window_frames=window_frames)
+    keep, margin = window_frames // 2, window_frames // 4
+    device = model.device
+    features = LogMel(cfg).to(device)
+    rolls = {name: np.zeros((total, 88), np.float32) for name in model.model_config.head_names}
+    model.net.eval()
+    with torch.inference_mode():
+        for first in range(0, len(starts), batch_size):
+            batch_starts = starts[first : first + batch_size]
+            chunk = np.stack([
+                window_audio(audio, s, window_frames=window_frames,
+                             hop_length=cfg.hop_length, n_fft=cfg.n_fft)
+                for s in batch_starts
+            ])
+            mel = features(torch.from_numpy(chunk).to(device), center=False)
+            probs = {k: torch.sigmoid(v.float()).cpu().numpy() for k, v in model.net(mel).items()}
+            for i, start in enumerate(batch_starts):
+                out_lo = start + margin
+                n = min(keep, total - out_lo)
+                for name, roll in rolls.items():
+                    roll[out_lo : out_lo + n] = probs[name][i, margin : margin + n]
+            if on_progress is not None:
+                on_progress(min(first + batch_size, len(starts)), len(starts))
+    return rolls

@@ -1,0 +1,65 @@
+"""The paper's weighted binary cross-entropy, from logits, and the multi-head loss.
+
+The paper (section 3.1) weighs positives by ``0.05 / beta`` and negatives by
+``0.95 / (1 - beta)``: ``beta = 0.05`` is plain BCE, ``beta = 0.5`` fully re-balances a roll
+with 5% positives. Written with ``softplus`` on logits so it never takes ``log(0)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from pianotx.errors import ConfigError
+
+PRIOR_POSITIVE = 0.05  # the paper's assumed share of active keys per frame
+
+
+def weighted_bce(
+    logits: torch.Tensor, targets: torch.Tensor, *, beta: float | None = None
+) -> torch.Tensor:
+    """Mean weighted BCE between ``logits`` and soft or hard ``targets`` in [0, 1].
+
+    Parameters
+    ----------
+    logits, targets : torch.Tensor, same shape
+    beta : float in (0, 1) or None
+        The paper's balance factor; None gives plain (unweighted) BCE.
+
+    Returns
+    -------
+    torch.Tensor, scalar
+        ``-mean(w_pos * y * log(sigmoid(z)) + w_neg * (1 - y) * log(1 - sigmoid(z)))``.
+    """
+    if beta is None:
+        return F.binary_cross_entropy_with_logits(logits, targets)
+    if not 0.0 < beta < 1.0:
+        raise ConfigError(f"beta must lie strictly between 0 and 1, got {beta}")
+    w_pos = PRIOR_POSITIVE / beta
+    w_neg = (1.0 - PRIOR_POSITIVE) / (1.0 - beta)
+    loss = w_pos * targets * F.softplus(-logits) + w_neg * (1.0 - targets) * F.softplus(logits)
+    return loss.mean()
+
+
+def transcription_loss(
+    logits: dict[str, torch.Tensor],
+    targets: dict[str, torch.Tensor],
+    *,
+    beta: float | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Sum of per-head losses and the per-head values (for logging).
+
+    Frame, onset and offset heads use :func:`weighted_bce`; the velocity head uses BCE
+    against ``velocity / 127`` counted only at onset frames (Kong et al.).
+    """
+    parts: dict[str, torch.Tensor] = {}
+    for name, head_logits in logits.items():
+        target = targets[name].to(head_logits.dtype)
+        if name == "velocity":
+            mask = targets["onset"].to(head_logits.dtype)
+            per_cell = F.binary_cross_entropy_with_logits(head_logits, target, reduction="none")
+            parts[name] = (per_cell * mask).sum() / mask.sum().clamp(min=1.0)
+        else:
+            parts[name] = weighted_bce(head_logits, target, beta=beta)
+    total = torch.stack(list(parts.values())).sum()
+    return total, {name: float(value.detach()) for name, value in parts.items()}

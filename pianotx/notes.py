@@ -1,0 +1,129 @@
+"""Notes, sustain-pedal intervals, and the label rolls a model learns from.
+
+Times are seconds, pitches MIDI numbers (21-108 on a piano), velocities 1-127. Rolls are
+``(n_frames, 88)`` float32 arrays at the feature frame rate (100 frames/s by default).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.config import FRAME_RATE, MAX_MIDI, MIN_MIDI, N_KEYS
+
+
+class Note(NamedTuple):
+    """One played note: ``onset_s < offset_s``, MIDI ``pitch``, ``velocity`` 1-127."""
+
+    onset_s: float
+    offset_s: float
+    pitch: int
+    velocity: int
+
+
+class Pedal(NamedTuple):
+    """One sustain-pedal press: down at ``onset_s``, released at ``offset_s``."""
+
+    onset_s: float
+    offset_s: float
+
+
+class Rolls(NamedTuple):
+    """Frame-level targets or predictions, each ``(n_frames, 88)`` float32 in [0, 1]."""
+
+    frame: np.ndarray
+    onset: np.ndarray
+    offset: np.ndarray
+    velocity: np.ndarray
+
+
+def extend_by_pedal(notes: Sequence[Note], pedals: Sequence[Pedal]) -> list[Note]:
+    """Hold notes released under the sustain pedal until the pedal lifts (MAESTRO convention).
+
+    A note whose key is released while the pedal is down sounds until the pedal is released
+    or the same key is struck again, whichever comes first.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        Key-down notes as played.
+    pedals : sequence of Pedal
+        Non-overlapping sustain intervals.
+
+    Returns
+    -------
+    list of Note
+        New notes sorted by (onset, pitch); the inputs are not modified.
+    """
+    ordered_pedals = sorted(pedals)
+    starts = [p.onset_s for p in ordered_pedals]
+    by_pitch = sorted(notes, key=lambda n: (n.pitch, n.onset_s))
+    extended = []
+    for i, note in enumerate(by_pitch):
+        end = note.offset_s
+        k = bisect.bisect_right(starts, end) - 1
+        if k >= 0 and ordered_pedals[k].onset_s <= end < ordered_pedals[k].offset_s:
+            end = ordered_pedals[k].offset_s
+        following = by_pitch[i + 1] if i + 1 < len(by_pitch) else None
+        if following is not None and following.pitch == note.pitch:
+            if note.onset_s < following.onset_s < end:
+                end = max(following.onset_s, min(end, note.offset_s))
+        extended.append(note._replace(offset_s=end))
+    return sorted(extended, key=lambda n: (n.onset_s, n.pitch))
+
+
+def notes_to_rolls(
+    notes: Sequence[Note], n_frames: int, *, frame_rate: float = FRAME_RATE
+) -> Rolls:
+    """Render notes as frame, onset, offset and velocity rolls.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        Notes in seconds relative to frame 0 (negative onsets are notes already sounding).
+    n_frames : int >= 0
+        Number of frames; frame ``t`` covers time ``t / frame_rate``.
+    frame_rate : float > 0
+        Frames per second.
+
+    Returns
+    -------
+    Rolls
+        ``frame`` is 1 from the onset frame up to (not including) the offset frame, at least
+        one frame; ``onset``/``offset`` mark the rounded onset/offset frames; ``velocity``
+        holds ``velocity / 127`` at onset frames.
+    """
+    shape = (n_frames, N_KEYS)
+    frame, onset, offset, velocity = (np.zeros(shape, np.float32) for _ in range(4))
+    for note in notes:
+        if not MIN_MIDI <= note.pitch <= MAX_MIDI:
+            continue
+        key = note.pitch - MIN_MIDI
+        on = int(round(note.onset_s * frame_rate))
+        off = max(int(round(note.offset_s * frame_rate)), on + 1)
+        if on >= n_frames or off <= 0:
+            continue
+        frame[max(on, 0) : min(off, n_frames), key] = 1.0
+        if on >= 0:
+            onset[on, key] = 1.0
+            velocity[on, key] = note.velocity / 127.0
+        if off < n_frames:
+            offset[off, key] = 1.0
+    return Rolls(frame, onset, offset, velocity)
+
+
+def shift_notes(notes: Sequence[Note], start_s: float, end_s: float) -> list[Note]:
+    """Return the notes sounding in ``[start_s, end_s)`` with times relative to ``start_s``."""
+    return [
+        n._replace(onset_s=n.onset_s - start_s, offset_s=n.offset_s - start_s)
+        for n in notes
+        if n.offset_s > start_s and n.onset_s < end_s
+    ]
+
+
+def pitch_name(pitch: int) -> str:
+    """Return the scientific pitch name of a MIDI number, e.g. 60 -> 'C4'."""
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    return f"{names[pitch % 12]}{pitch // 12 - 1}"

@@ -1,0 +1,176 @@
+"""Scoring prediction folders and (fake) models on a tiny MAESTRO-style folder, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from pianotx import evaluate
+from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
+from pianotx.errors import DatasetError
+from pianotx.midi import notes_to_midi, write_midi
+from pianotx.notes import Note, Pedal, notes_to_rolls
+
+PIECES = {  # stem -> (split, notes, pedals)
+    "a": ("test", [Note(0.1, 0.4, 60, 70), Note(0.2, 0.5, 64, 50)], [Pedal(0.3, 0.8)]),
+    "b": ("test", [Note(0.05, 0.3, 48, 90), Note(0.5, 0.9, 72, 30)], []),
+    "c": ("validation", [Note(0.1, 0.6, 67, 64), Note(0.7, 0.9, 69, 64)], []),
+}
+COLUMNS = "canonical_title,split,midi_filename,audio_filename,duration\n"
+
+
+@pytest.fixture()
+def dataset(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    rows = []
+    rng = np.random.default_rng(0)
+    for stem, (split, notes, pedals) in PIECES.items():
+        write_midi(notes_to_midi(notes, pedals=pedals), root / f"{stem}.mid")
+        noise = 0.1 * rng.standard_normal(16_000).astype(np.float32)
+        sf.write(root / f"{stem}.wav", noise, 16_000)
+        rows.append(f"Piece {stem},{split},{stem}.mid,{stem}.wav,1.0\n")
+    (root / "maestro-v3.0.0.csv").write_text(COLUMNS + "".join(rows))
+    return root
+
+
+def _predictions(folder: Path, stems=("a", "b"), *, suffix: str = "") -> Path:
+    folder.mkdir()
+    for stem in stems:
+        _, notes, pedals = PIECES[stem]
+        write_midi(notes_to_midi(notes, pedals=pedals), folder / f"{stem}{suffix}.mid")
+    return folder
+
+
+def test_perfect_predictions_score_one(dataset: Path, tmp_path: Path) -> None:
+    items = evaluate.load_items(dataset, split="test")
+    seen = []
+    results = evaluate.evaluate_predictions(
+        _predictions(tmp_path / "pred"), items, on_progress=lambda *a: seen.append(a)
+    )
+    assert [r.piece for r in results] == ["a", "b"]
+    assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
+    mean = evaluate.summarize(results)
+    assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["frame/f1"] == 1.0
+    assert "pedal/f1" in results[0].scores and "pedal/f1" not in results[1].scores
+
+
+def test_missing_prediction_fails_or_scores_empty(dataset: Path, tmp_path: Path) -> None:
+    items = evaluate.load_items(dataset, split="test")
+    pred = _predictions(tmp_path / "pred", stems=("a",), suffix="_tool")
+    with pytest.raises(DatasetError, match=r"1 of 2 pieces have no prediction .*\(no b_tool\.mid"):
+        evaluate.evaluate_predictions(pred, items, suffix="_tool")
+    results = evaluate.evaluate_predictions(pred, items, suffix="_tool", missing_as_empty=True)
+    assert [r.scores["note/f1"] for r in results] == [1.0, 0.0]
+
+
+def test_empty_split_is_a_clear_error(tmp_path: Path, dataset: Path) -> None:
+    with pytest.raises(DatasetError, match="no pieces found in split 'train'"):
+        evaluate.load_items(dataset, split="train")
+
+
+class FakeRolls:
+    """Stands in for inference.predict_rolls: the reference rolls, counting its calls."""
+
+    def __init__(self, *, spurious_onset: float) -> None:
+        self.calls = 0
+        self.spurious_onset = spurious_onset
+
+    def __call__(self, model, audio, *, batch_size=8):
+        self.calls += 1
+        notes = PIECES["c" if self.calls > 2 else "ab"[self.calls - 1]][1]
+        rolls = notes_to_rolls(notes, 1 + len(audio) // 160)
+        onset = 0.45 * rolls.onset
+        onset[50, 0] = self.spurious_onset  # a false onset at 0.5 s on the lowest key
+        frame = np.maximum(rolls.frame, (onset > 0).astype(np.float32))
+        frame[60:80, 1] = 0.4  # a faint false note on the next key, with no onset
+        rolls = {"frame": frame, "onset": onset, "offset": rolls.offset, "velocity": rolls.velocity}
+        return {head: rolls[head] for head in model.model_config.head_names}
+
+
+def _patch_inference(monkeypatch, fake: FakeRolls) -> None:
+    # a stand-in module keeps torch out of these tests; evaluate imports it by name
+    module = ModuleType("pianotx.inference")
+    module.predict_rolls = fake
+    monkeypatch.setitem(sys.modules, "pianotx.inference", module)
+
+
+def _fake_model(heads: str = "notes") -> SimpleNamespace:
+    return SimpleNamespace(
+        name="fake", decode_config=DecodeConfig(onset_threshold=0.4),
+        model_config=ModelConfig(heads=heads), feature_config=FeatureConfig(),
+    )
+
+
+def test_evaluate_model_decodes_the_predicted_rolls(dataset, monkeypatch) -> None:
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    items = evaluate.load_items(dataset, split="test")
+    results = evaluate.evaluate_model(_fake_model(), items)
+    assert [r.scores["note/f1"] for r in results] == [1.0, 1.0]
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    low = evaluate.evaluate_model(_fake_model(), items, decode=DecodeConfig(onset_threshold=0.3))
+    assert low[0].scores["note/precision"] == pytest.approx(2 / 3)
+
+
+def test_sweep_predicts_once_and_picks_the_best_threshold(dataset, monkeypatch) -> None:
+    fake = FakeRolls(spurious_onset=0.35)
+    _patch_inference(monkeypatch, fake)
+    items = evaluate.load_items(dataset, split="test")
+    grid = {"onset_threshold": [0.3, 0.4, 0.5], "frame_threshold": [0.5]}
+    result = evaluate.sweep_thresholds(_fake_model(), items, grid=grid)
+    assert fake.calls == 2
+    assert result.metric == "note/f1"
+    assert result.decode.onset_threshold == 0.4 and result.score == 1.0
+    assert [round(score, 3) for _, score in result.table] == [0.8, 1.0, 0.0]
+
+
+def _cli(*args: str):
+    from pianotx.cli import app
+
+    return CliRunner().invoke(app, ["eval", *args])
+
+
+def test_cli_scores_a_prediction_folder_as_json(dataset: Path, tmp_path: Path) -> None:
+    pred = _predictions(tmp_path / "pred")
+    result = _cli("--data", str(dataset), "--pred-dir", str(pred), "--format", "json", "-q")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["split"] == "test"
+    (source,) = report["results"]
+    assert source["name"] == "pred" and source["n_pieces"] == 2
+    assert source["mean"]["note/f1"] == 1.0 and source["mean"]["frame/accuracy"] == 1.0
+
+
+def test_cli_writes_markdown_per_piece_and_refuses_to_overwrite(dataset, tmp_path) -> None:
+    pred, out = _predictions(tmp_path / "pred"), tmp_path / "report.md"
+    args = ["--data", str(dataset), "--pred-dir", str(pred), "--format", "markdown"]
+    assert _cli(*args, "--per-piece", "--out", str(out), "-q").exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("| Model | Piece | Pieces | Frame P |")
+    assert [line.split(" | ")[1] for line in lines[2:]] == ["a", "b", "mean"]
+    again = _cli(*args, "--out", str(out))
+    assert again.exit_code == 1
+    assert again.stderr.strip().endswith("already exists; pass --overwrite to replace it")
+
+
+def test_cli_bad_prediction_folder_is_one_line_and_exit_1(dataset: Path, tmp_path) -> None:
+    result = _cli("--data", str(dataset), "--pred-dir", str(tmp_path / "nowhere"), "-q")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: prediction folder") and "--pred-dir" in result.stderr
+
+
+def test_sweep_of_a_frame_only_model_tunes_the_frame_threshold(dataset, monkeypatch) -> None:
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    items = evaluate.load_items(dataset, split="test")
+    grid = {"onset_threshold": [0.3, 0.9], "frame_threshold": [0.3, 0.5]}
+    result = evaluate.sweep_thresholds(_fake_model("frame"), items, grid=grid)
+    assert result.metric == "frame/f1" and result.swept == ("frame_threshold",)
+    assert result.decode.frame_threshold == 0.5 and len(result.table) == 2

