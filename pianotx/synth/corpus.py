@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pianotx.config import MAX_MIDI, MIN_MIDI
+from pianotx.errors import SynthError
 from pianotx.notes import Note
 from pianotx.synth.music import LEFT_HAND, MAJOR, MINOR, Bar, chord_pitches
 
@@ -80,29 +81,57 @@ def work_id(work: Work) -> str:
     return f"{work.path}#{work.number}" if work.number else work.path
 
 
-def load_work(work: Work, rng: np.random.Generator) -> Score:
-    """Parse a work into notes (folk tunes get an accompaniment drawn from ``rng``).
+def load_work(work: Work, rng: np.random.Generator, *, cache_dir: Path | None = None) -> Score:
+    """A work as notes (folk tunes get an accompaniment drawn from ``rng``).
+
+    ``cache_dir`` keeps parsed works (see :mod:`pianotx.synth.corpus_cache`); ``None``
+    parses every time. Cached or not, the notes are the same.
 
     Raises
     ------
     SynthError
         If music21 cannot parse the work.
     """
+    from pianotx.synth.corpus_cache import cached_parse
+
+    parsed = cached_parse(work_id(work), lambda: parse_work(work), cache_dir=cache_dir)
+    notes = parsed.notes
+    if work.category == "folk" and notes:
+        notes = sorted(notes + accompaniment(parsed, rng), key=lambda n: (n.onset_s, n.pitch))
+    return Score(notes, parsed.composer, parsed.title)
+
+
+def parse_work(work: Work):
+    """Parse a work with music21 into a :class:`~pianotx.synth.corpus_cache.Parsed`.
+
+    Raises
+    ------
+    SynthError
+        If music21 cannot parse the work.
+    """
+    import warnings
+
     from music21 import corpus
 
-    from pianotx.synth.timbres import SynthError
+    from pianotx.synth.corpus_cache import Parsed
 
-    try:
-        score = corpus.parse(work.path, number=work.number) if work.number else corpus.parse(work.path)
-    except Exception as exc:  # music21 raises many unrelated types on malformed files
-        raise SynthError(f"music21 cannot parse {work_id(work)}: {exc}") from None
-    notes = score_notes(score)
-    if work.category == "folk" and notes:
-        notes = sorted(notes + accompaniment(score, notes, rng), key=lambda n: (n.onset_s, n.pitch))
-    meta = score.metadata
-    composer = (meta.composer if meta and meta.composer else Path(work.path).parts[0]) or "Traditional"
-    title = (meta.title if meta and meta.title else Path(work.path).stem) or Path(work.path).stem
-    return Score(notes, str(composer), str(title))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            score = corpus.parse(work.path, number=work.number) if work.number else corpus.parse(work.path)
+        except Exception as exc:  # music21 raises many unrelated types on malformed files
+            raise SynthError(f"music21 cannot parse {work_id(work)}: {exc}") from None
+        notes = score_notes(score)
+        meta = score.metadata
+        composer = (meta.composer if meta and meta.composer else Path(work.path).parts[0]) or "Traditional"
+        title = (meta.title if meta and meta.title else Path(work.path).stem) or Path(work.path).stem
+        if work.category != "folk" or not notes:
+            return Parsed(notes, str(composer), str(title))
+        key = score.analyze("key")
+        meter, bar_s = _bar(score, notes)
+    # folk tunes are traditional; the collection's metadata names collectors and sources
+    tonic_pc, major = int(key.tonic.pitchClass), key.mode == "major"
+    return Parsed(notes, "Traditional", str(title), tonic_pc, major, meter, bar_s)
 
 
 def score_notes(score, *, velocity: int = 72) -> list[Note]:
@@ -120,12 +149,14 @@ def score_notes(score, *, velocity: int = 72) -> list[Note]:
     return sorted(notes, key=lambda n: (n.onset_s, n.pitch))
 
 
-def accompaniment(score, melody: list[Note], rng: np.random.Generator) -> list[Note]:
-    """A left hand under a melody: per bar, the diatonic chord that best fits the melody."""
-    key = score.analyze("key")
-    scale = MAJOR if key.mode == "major" else MINOR
-    tonic = 48 + key.tonic.pitchClass - 12 * (key.tonic.pitchClass > 6)
-    meter, bar_s = _bar(score, melody)
+def accompaniment(parsed, rng: np.random.Generator) -> list[Note]:
+    """A left hand under a melody: per bar, the diatonic chord that best fits the melody.
+
+    ``parsed`` is a :class:`~pianotx.synth.corpus_cache.Parsed` whose notes are the melody.
+    """
+    melody, bar_s, meter = parsed.notes, parsed.bar_s, parsed.meter
+    scale = MAJOR if parsed.major else MINOR
+    tonic = 48 + parsed.tonic_pc - 12 * (parsed.tonic_pc > 6)
     pattern = LEFT_HAND[str(rng.choice(["block", "alberti", "broken_octave", "wide_arpeggio", "held"]))]
     subdiv = int(rng.choice([1, 2, 2, 3]))
     notes, start, end = [], melody[0].onset_s, max(n.offset_s for n in melody)

@@ -17,7 +17,7 @@ import numpy as np
 
 from pianotx.config import SAMPLE_RATE
 from pianotx.notes import Note, Pedal
-from pianotx.synth.timbres import SynthError, Timbre
+from pianotx.errors import SynthError
 
 SPLIT_CYCLE = ("train",) * 8 + ("validation", "test")
 CORPUS_CATEGORIES = {"keyboard": 0.3, "chorale": 0.3, "quartet": 0.15, "folk": 0.25}
@@ -122,8 +122,11 @@ def plan(config: SynthConfig, timbres: Sequence[str], works: Sequence = ()) -> l
     return items
 
 
-def compose(item: Item) -> tuple[list[Note], list[Pedal], str, str, str]:
-    """Make an item's performed notes and pedals; also its composer, title and piece id."""
+def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note], list[Pedal], str, str, str]:
+    """Make an item's performed notes and pedals; also its composer, title and piece id.
+
+    ``corpus_cache`` is the folder of parsed corpus works (``None``: parse every time).
+    """
     from pianotx.synth.humanize import crop, humanize
     from pianotx.synth.music import generate_piece
 
@@ -132,12 +135,12 @@ def compose(item: Item) -> tuple[list[Note], list[Pedal], str, str, str]:
         piece = generate_piece(rng, duration_s=item.target_s)
         notes, pedals = humanize(piece.notes, piece.pedals, rng)
         return notes, pedals, "pianotx procedural", f"Procedural piece {item.seed}", item.name
-    notes, pedals, titles, composers, ids = _corpus_medley(item, rng)
+    notes, pedals, titles, composers, ids = _corpus_medley(item, rng, corpus_cache)
     notes, pedals = crop(notes, pedals, item.target_s)
     return notes, pedals, " / ".join(dict.fromkeys(composers)), " / ".join(titles), " + ".join(ids)
 
 
-def _corpus_medley(item: Item, rng: np.random.Generator):
+def _corpus_medley(item: Item, rng: np.random.Generator, cache_dir: Path | None):
     """Concatenate humanized corpus works (with a short gap) until ``item.target_s``."""
     from pianotx.synth.corpus import load_work, work_id
     from pianotx.synth.humanize import humanize, window_pedals
@@ -147,7 +150,7 @@ def _corpus_medley(item: Item, rng: np.random.Generator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                score = load_work(work, rng)
+                score = load_work(work, rng, cache_dir=cache_dir)
             except SynthError:
                 continue
         if not score.notes:

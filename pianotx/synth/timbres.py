@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pianotx.errors import PianotxError
+from pianotx.errors import SynthError
 
 SYSTEM_DIRS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
 IOWA_FOLDER = "iowa16k"
@@ -26,10 +26,6 @@ IOWA_SFZ_HEADER = (
     "fil_keytrack=60 fil_keycenter=60\n"
 )
 NAMES_WITH_FLATS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-
-
-class SynthError(PianotxError):
-    """A timbre is missing or unusable, or a synthetic dataset cannot be built."""
 
 
 @dataclass(frozen=True)

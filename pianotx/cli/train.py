@@ -1,0 +1,135 @@
+"""``pianotx train``: train an FCNN or CRNN on a dataset folder, with a run folder."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from pianotx.cli.app import app
+from pianotx.cli.common import console, err_console, user_errors
+
+
+@app.command("train")
+def train_command(
+    data: Path = typer.Option(
+        ..., "--data", metavar="DIR", help="Dataset folder (MAESTRO or audio/MIDI pairs)."
+    ),
+    arch: str = typer.Option("crnn", "--model", metavar="ARCH", help="fcnn or crnn."),
+    heads: str = typer.Option(
+        "frame", metavar="HEADS",
+        help="frame (the paper) or notes (frame, onset, offset, velocity).",
+    ),
+    width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
+    beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
+    steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),
+    epochs: Optional[int] = typer.Option(
+        None, min=1, metavar="E", help="Passes over the training clips (default 1)."
+    ),
+    batch_size: int = typer.Option(16, min=1, metavar="B", help="Segments per step and process."),
+    segment_seconds: float = typer.Option(10.0, metavar="S", help="Training segment length."),
+    lr: float = typer.Option(3e-4, metavar="LR", help="Adam learning rate."),
+    warmup_steps: int = typer.Option(0, min=0, metavar="N", help="Linear learning-rate warm-up."),
+    grad_clip: float = typer.Option(
+        3.0, min=0.0, metavar="NORM", help="Gradient norm clip; 0 turns it off."
+    ),
+    val_every: Optional[int] = typer.Option(
+        None, min=1, metavar="N", help="Validate every N steps (default: each epoch's end)."
+    ),
+    val_pieces: int = typer.Option(20, min=0, metavar="N", help="Validation pieces; 0 = all."),
+    ckpt_every: int = typer.Option(200, min=1, metavar="N", help="Save last.pt every N steps."),
+    workers: int = typer.Option(2, min=0, metavar="N", help="Data loader processes."),
+    augment: bool = typer.Option(False, "--augment", help="Random gain, EQ, reverb, noise."),
+    cache_dir: Optional[Path] = typer.Option(
+        None, metavar="DIR", help="Decoded-audio cache (default ~/.cache/pianotx/segments)."
+    ),
+    device: str = typer.Option("auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    seed: int = typer.Option(0, min=0, metavar="N", help="Seed of weights and crops."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", metavar="DIR", help="Run folder (default runs/ARCH-HEADS-TIME)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+) -> None:
+    """Train a transcription model (the paper's recipe with --heads frame and defaults).
+
+    Writes config.json, metrics.jsonl/csv, plot.png, last.pt (resumable) and best.pt
+    (best validation F1) into the run folder. Multi-GPU/CPU: torchrun --nproc_per_node N
+    -m pianotx train ...
+    """
+    with user_errors():
+        from pianotx.errors import ConfigError
+        from pianotx.train import TrainConfig, train
+
+        if resume and out is None:
+            raise ConfigError("--resume needs the --out folder of the run to continue")
+        config = TrainConfig(
+            data=str(data), arch=arch, heads=heads, width=width, beta=beta, steps=steps,
+            epochs=epochs, batch_size=batch_size, segment_s=segment_seconds, lr=lr,
+            warmup_steps=warmup_steps, grad_clip=grad_clip, seed=seed, val_every=val_every,
+            val_pieces=val_pieces, ckpt_every=ckpt_every, workers=workers, augment=augment,
+            device=device, cache_dir=str(cache_dir) if cache_dir else None,
+        )
+        out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
+        main = os.environ.get("RANK", "0") == "0"
+        with _Display(enabled=main and not quiet) as display:
+            path = train(config, out_dir=out, resume=resume, on_event=display.on_event)
+        if main and not quiet:
+            console.print(f"run folder {out}; model {path}")
+
+
+class _Display:
+    """Rich progress for training events: a bar with loss, steps/s and ETA, plus notes."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> "_Display":
+        if self.enabled:
+            from rich.progress import (
+                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=err_console,
+            )
+            self.progress.__enter__()
+            self.task = self.progress.add_task("preparing", total=None, info="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def on_event(self, event: Any) -> None:
+        if self.progress is None:
+            return
+        values, update = event.values, self.progress.update
+        if event.kind == "prepare":
+            update(self.task, completed=values["done"], total=values["total"],
+                   info="decoding audio into the cache")
+        elif event.kind == "start":
+            self.progress.reset(self.task, total=event.total_steps, completed=event.step)
+            update(self.task, description="training", info="")
+        elif event.kind == "step":
+            update(self.task, completed=event.step, info=(
+                f"epoch {event.epoch + 1} loss {values['loss']:.4f} "
+                f"{values['steps_per_s']:.2f} steps/s {values['audio_s_per_s']:.0f} audio-s/s"
+            ))
+        elif event.kind == "validate":
+            scores = values["scores"]
+            self.progress.console.print(
+                f"step {event.step}: validation frame F1 {scores.get('frame/f1', 0):.4f}, "
+                f"note F1 {scores.get('note/f1', 0):.4f} (best {values['metric']} "
+                f"{values['best']:.4f})"
+            )
+        elif event.kind == "note":
+            self.progress.console.print(f"note: {values['message']}")

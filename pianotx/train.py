@@ -1,0 +1,165 @@
+"""Training: the paper's recipe as a plain PyTorch loop that reads top to bottom.
+
+Adam at 3e-4, the weighted BCE of :mod:`pianotx.loss` with ``beta``, random 10 s crops;
+an epoch is one pass over the training clips (total duration / segment length crops).
+Each step runs forward, loss, zero_grad, backward, clip, step, schedule. Validation decodes
+and scores whole validation pieces with :func:`pianotx.evaluate.evaluate_model`, the code
+behind ``pianotx eval``. The run folder is described in :mod:`pianotx.runfolder`.
+Nothing here prints: progress goes to ``on_event(TrainEvent)``, on the main process only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from pianotx.config import from_dict
+from pianotx.errors import ConfigError, TrainingError
+
+EXPLODE_RATIO = 100.0  # a loss this many times the mean of the first losses stops the run
+REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
+# Changing these on --resume would make the continued run a different experiment.
+RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
+                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes a training run; saved into the run folder and checkpoints.
+
+    ``steps`` or ``epochs`` (one pass over the training clips) sets the length; with
+    neither, one epoch. ``batch_size`` is per process. ``val_every`` None validates at
+    the end of each epoch; ``val_pieces`` 0 validates on every validation piece.
+    ``grad_clip`` 0 disables clipping; ``cache_dir`` None uses ``~/.cache/pianotx``.
+    """
+
+    data: str = ""
+    arch: str = "crnn"
+    heads: str = "frame"
+    width: float = 1.0
+    beta: float = 0.2
+    steps: int | None = None
+    epochs: int | None = None
+    batch_size: int = 16
+    segment_s: float = 10.0
+    lr: float = 3e-4
+    warmup_steps: int = 0
+    grad_clip: float = 3.0
+    seed: int = 0
+    val_every: int | None = None
+    val_pieces: int = 20
+    ckpt_every: int = 200
+    log_every: int = 10
+    workers: int = 2
+    augment: bool = False
+    device: str = "auto"
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError("give --steps or --epochs, not both")
+        positive = {"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size,
+                    "val_every": self.val_every,
+                    "ckpt_every": self.ckpt_every, "log_every": self.log_every}
+        for name, value in positive.items():
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if not (self.segment_s > 0 and self.lr > 0 and self.grad_clip >= 0):
+            raise ConfigError("segment_s and lr must be > 0 and grad_clip >= 0")
+        if not 0.0 < self.beta < 1.0:
+            raise ConfigError(f"beta must lie strictly between 0 and 1, got {self.beta}")
+        if min(self.workers, self.warmup_steps, self.seed, self.val_pieces) < 0:
+            raise ConfigError("workers, warmup_steps, seed and val_pieces must be >= 0")
+        self.model_config()  # validates arch, heads and width
+
+    def model_config(self) -> Any:
+        """The :class:`~pianotx.config.ModelConfig` this run trains."""
+        from pianotx.config import ModelConfig
+
+        return ModelConfig(arch=self.arch, heads=self.heads, width=self.width)
+
+    @property
+    def best_metric(self) -> str:
+        """Validation score that picks ``best.pt``: note F1 with onsets, else frame F1."""
+        return "note/f1" if self.heads == "notes" else "frame/f1"
+
+
+class TrainEvent(NamedTuple):
+    """A progress report: ``kind`` is prepare, start, step, validate, checkpoint, note or
+    done; ``values`` holds its figures (loss, steps_per_s, scores, message, path...)."""
+
+    kind: str
+    step: int
+    total_steps: int
+    epoch: int
+    values: dict[str, Any]
+
+
+EventCallback = Callable[[TrainEvent], None]
+
+
+def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse to resume a run whose saved config differs in a field of RESUME_FIXED."""
+    try:
+        old = from_dict(TrainConfig, saved)
+    except ConfigError as exc:
+        raise TrainingError(f"the run's saved config is invalid ({exc}); start a new run") from None
+    changed = [f"{k} ({getattr(old, k)!r} -> {getattr(config, k)!r})" for k in RESUME_FIXED
+               if getattr(old, k) != getattr(config, k)]
+    if changed:
+        raise TrainingError(
+            f"cannot resume: {', '.join(changed)} differ from the run being resumed; use the "
+            "original values or start a new run with another --out"
+        )
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/pianotx/segments`` (``~/.cache`` by default)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "pianotx" / "segments"
+
+
+def train(
+    config: TrainConfig,
+    *,
+    out_dir: Path,
+    resume: bool = False,
+    on_event: EventCallback | None = None,
+) -> Path:
+    """Train a model as ``config`` says, writing the run folder ``out_dir``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    out_dir : Path
+        Run folder; must be empty or absent unless ``resume``.
+    resume : bool
+        Continue from ``out_dir/last.pt`` (step, optimizer, RNG and data position).
+    on_event : callable(TrainEvent), optional
+        Progress callback, called on the main process only.
+
+    Returns
+    -------
+    Path
+        ``best.pt`` when validation ran, else ``last.pt``.
+
+    Raises
+    ------
+    TrainingError
+        On a non-finite or exploding loss, or a resume that does not match the run.
+    DatasetError, ConfigError, OutputError
+        On a bad dataset, option or run folder.
+    """
+    from pianotx import distributed
+    from pianotx.trainloop import finish, run_loop, start
+
+    ctx = distributed.setup(config.device)
+    try:
+        run = start(config, Path(out_dir), resume=resume, ctx=ctx, on_event=on_event)
+        run_loop(run)
+        return finish(run)
+    finally:
+        distributed.teardown(ctx)
+

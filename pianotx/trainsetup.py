@@ -1,0 +1,102 @@
+"""What a training run is built from: crop datasets, their loaders, the optimizer.
+
+Process ``rank`` of ``world`` takes crops ``rank, rank + world, ...`` of each epoch, the
+same number on every process (``n_crops // world``, at least one), so data-parallel
+processes run the same number of steps.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from pianotx.distributed import DistContext, barrier
+from pianotx.train import TrainConfig, default_cache_dir
+
+
+class CropSampler(torch.utils.data.Sampler):
+    """This process's crop indices of an epoch, from the ``skip``-th on.
+
+    Parameters
+    ----------
+    n_crops : int > 0
+        Crops in the epoch (``len(dataset)``).
+    rank, world : int
+        This process and the number of processes.
+    skip : int >= 0
+        Indices already consumed (a resumed epoch).
+    """
+
+    def __init__(self, n_crops: int, *, rank: int, world: int, skip: int = 0) -> None:
+        per_rank = max(1, n_crops // world)
+        self.indices = [(rank + world * i) % n_crops for i in range(per_rank)][skip:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def batches_per_epoch(n_crops: int, *, world: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch of ``n_crops`` crops shared by ``world`` processes."""
+    return math.ceil(max(1, n_crops // world) / batch_size)
+
+
+def build_datasets(
+    config: TrainConfig, ctx: DistContext, *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.utils.data.Dataset, list, int]:
+    """The training crops, the validation pieces and the steps per epoch.
+
+    The main process decodes the training audio into the cache first; the others wait and
+    then open the cached files.
+    """
+    from pianotx.augment import AugmentConfig
+    from pianotx.data import find_items
+    from pianotx.dataset import SegmentDataset
+
+    root = Path(config.data)
+    dataset = SegmentDataset(
+        find_items(root, split="train"),
+        cache_dir=Path(config.cache_dir) if config.cache_dir else default_cache_dir(),
+        segment_s=config.segment_s, seed=config.seed,
+        augment=AugmentConfig() if config.augment else None,
+    )
+    if ctx.is_main:
+        dataset.prepare(on_progress=on_progress)
+    barrier(ctx)
+    if not ctx.is_main:
+        dataset.prepare()
+    val_items = find_items(root, split="validation")[: config.val_pieces or None]
+    steps = batches_per_epoch(len(dataset), world=ctx.world, batch_size=config.batch_size)
+    return dataset, val_items, steps
+
+
+def crop_loader(
+    dataset: torch.utils.data.Dataset, config: TrainConfig, ctx: DistContext, batch_in_epoch: int
+) -> torch.utils.data.DataLoader:
+    """Batches of this process's crops of the dataset's current epoch, after the first
+    ``batch_in_epoch`` batches."""
+    sampler = CropSampler(len(dataset), rank=ctx.rank, world=ctx.world,
+                          skip=batch_in_epoch * config.batch_size)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+        pin_memory=ctx.device.type == "cuda", drop_last=False,
+    )
+
+
+def build_optimizer(
+    model: torch.nn.Module, config: TrainConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """Adam at ``config.lr`` (the paper's) and a linear warm-up over ``warmup_steps``
+    (constant after it, or throughout when 0)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    warmup = config.warmup_steps
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
+    )
+    return optimizer, scheduler

@@ -1,0 +1,60 @@
+"""Windowed inference equals one pass over the whole file; device choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pianotx.checkpoint import LoadedModel
+from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
+from pianotx.errors import ConfigError
+from pianotx.features import LogMel
+from pianotx.inference import pick_device, predict_rolls, window_starts
+
+
+class PerFrame(torch.nn.Module):
+    """Each output frame depends only on its own input frame, so windows must not matter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = torch.nn.Linear(229, 88)
+
+    def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"frame": self.linear(mel)}
+
+
+def per_frame_model() -> LoadedModel:
+    return LoadedModel(PerFrame(), ModelConfig(heads="frame"), FeatureConfig(), DecodeConfig(), "test")
+
+
+@pytest.mark.parametrize("n_samples", [1, 1600, 159_999, 160_000, 411_111])
+def test_windows_stitch_to_the_whole(n_samples):
+    audio = (0.1 * np.random.default_rng(1).standard_normal(n_samples)).astype(np.float32)
+    model = per_frame_model()
+    got = predict_rolls(model, audio, batch_size=3, window_frames=400)["frame"]
+    with torch.no_grad():
+        expected = torch.sigmoid(model.net(LogMel()(torch.from_numpy(audio)[None]))["frame"])[0]
+    assert got.shape == (1 + n_samples // 160, 88)
+    np.testing.assert_allclose(got, expected.numpy(), atol=2e-5)
+
+
+def test_progress_and_window_plan():
+    assert window_starts(1000, window_frames=400) == [-100, 100, 300, 500, 700]
+    calls = []
+    predict_rolls(per_frame_model(), np.zeros(16_000, np.float32), batch_size=2,
+                  window_frames=40, on_progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 6), (4, 6), (6, 6)]
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        predict_rolls(per_frame_model(), np.zeros(10, np.float32), window_frames=10)
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ConfigError, match="unknown device"):
+        pick_device("toaster")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            pick_device("cuda")

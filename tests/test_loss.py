@@ -1,0 +1,44 @@
+"""The paper's weighted BCE, computed from logits."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from pianotx.errors import ConfigError
+from pianotx.loss import transcription_loss, weighted_bce
+
+
+def test_beta_005_is_plain_bce():
+    logits, targets = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([1.0, 0.0, 1.0])
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    assert torch.allclose(weighted_bce(logits, targets, beta=0.05), plain)
+    assert torch.allclose(weighted_bce(logits, targets), plain)
+
+
+def test_paper_formula_literal():
+    # one positive at p=0.5, one negative at p=0.5, beta=0.2: weights 0.25 and 1.1875
+    got = weighted_bce(torch.zeros(2), torch.tensor([1.0, 0.0]), beta=0.2)
+    assert got.item() == pytest.approx((0.25 + 0.95 / 0.8) * math.log(2) / 2)
+
+
+def test_extreme_logits_stay_finite():
+    got = weighted_bce(torch.tensor([-200.0, 200.0]), torch.tensor([1.0, 0.0]), beta=0.5)
+    assert torch.isfinite(got) and got.item() == pytest.approx((0.1 * 200 + 1.9 * 200) / 2)
+
+
+def test_bad_beta():
+    with pytest.raises(ConfigError, match="beta"):
+        weighted_bce(torch.zeros(1), torch.zeros(1), beta=1.0)
+
+
+def test_velocity_counts_only_at_onsets():
+    logits = {"frame": torch.zeros(1, 2, 88), "velocity": torch.zeros(1, 2, 88)}
+    onset = torch.zeros(1, 2, 88)
+    onset[0, 0, 0] = 1
+    targets = {"frame": torch.zeros(1, 2, 88), "onset": onset, "velocity": torch.ones(1, 2, 88)}
+    total, parts = transcription_loss(logits, targets)
+    assert parts["velocity"] == pytest.approx(math.log(2), rel=1e-5)
+    assert total.item() == pytest.approx(2 * math.log(2), rel=1e-5)

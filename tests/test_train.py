@@ -1,0 +1,160 @@
+"""Training: a tiny run learns and saves, resume continues exactly, DDP runs, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from pianotx.errors import ConfigError, OutputError, TrainingError
+from pianotx.midi import notes_to_midi, write_midi
+from pianotx.train import TrainConfig, train
+from tests.conftest import SR, render_tones, tone_notes
+
+SPLITS = ("train", "train", "train", "validation")
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four clips of ~3.5 s of synthetic tones (three train, one validation) + metadata."""
+    root = tmp_path_factory.mktemp("tiny_data")
+    rows = []
+    for i, split in enumerate(SPLITS):
+        notes = tone_notes(seed=i, n_notes=6)
+        audio = render_tones(notes)
+        sf.write(root / f"clip{i}.wav", audio, SR)
+        write_midi(notes_to_midi(notes), root / f"clip{i}.mid")
+        rows.append({"canonical_title": f"clip {i}", "split": split,
+                     "midi_filename": f"clip{i}.mid", "audio_filename": f"clip{i}.wav",
+                     "duration": len(audio) / SR})
+    with open(root / "metadata.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def tiny_config(data: Path, cache: Path, **overrides) -> TrainConfig:
+    values = dict(data=str(data), arch="fcnn", heads="frame", width=0.25, segment_s=2.0,
+                  batch_size=2, lr=3e-3, steps=6, workers=0, val_pieces=1, ckpt_every=2,
+                  log_every=1, cache_dir=str(cache), device="cpu")
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def losses_of(config: TrainConfig, out: Path, *, resume: bool = False) -> list[float]:
+    events = []
+    train(config, out_dir=out, resume=resume, on_event=events.append)
+    return [e.values["loss"] for e in events if e.kind == "step"]
+
+
+def test_tiny_run_lowers_loss_and_writes_a_checkpoint_transcribe_loads(tiny_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    out = tmp_path / "run"
+    losses = losses_of(tiny_config(tiny_data, tmp_path / "cache", steps=8), out)
+    assert len(losses) == 8
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    for name in ("config.json", "metrics.jsonl", "metrics.csv", "last.pt", "best.pt"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["beta"] == 0.2 and config["model"]["arch"] == "fcnn"
+    kinds = [json.loads(line)["kind"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert kinds.count("train") == 8 and "val" in kinds
+    result = CliRunner().invoke(app, [
+        "transcribe", str(tiny_data / "clip3.wav"), "--checkpoint", str(out / "best.pt"),
+        "-o", str(tmp_path / "clip3.mid"), "--device", "cpu",
+    ])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "clip3.mid").is_file()
+
+
+def test_same_seed_same_losses_and_resume_continues_exactly(tiny_data, tmp_path):
+    import torch
+
+    cache = tmp_path / "cache"
+    full = losses_of(tiny_config(tiny_data, cache, steps=5), tmp_path / "full")
+    first = losses_of(tiny_config(tiny_data, cache, steps=3), tmp_path / "cut")
+    assert first == full[:3]
+    events = []
+    train(tiny_config(tiny_data, cache, steps=5), out_dir=tmp_path / "cut", resume=True,
+          on_event=events.append)
+    steps = [e for e in events if e.kind == "step"]
+    assert [e.step for e in steps] == [4, 5]
+    assert first + [e.values["loss"] for e in steps] == full
+    saved = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)
+    assert saved["training"]["step"] == 5
+    assert all(s["step"] == 5 for s in saved["training"]["optimizer"]["state"].values())
+    log = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in log if '"train"' in line] == [1, 2, 3, 4, 5]
+
+
+def test_resume_refuses_a_changed_config_and_guards_the_run_folder(tiny_data, tmp_path):
+    cache, out = tmp_path / "cache", tmp_path / "run"
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(tiny_config(tiny_data, cache, steps=1), out_dir=out, resume=True)
+    train(tiny_config(tiny_data, cache, steps=1), out_dir=out)
+    with pytest.raises(OutputError, match="--resume"):
+        train(tiny_config(tiny_data, cache, steps=2), out_dir=out)
+    with pytest.raises(TrainingError, match=r"beta \(0.2 -> 0.5\)"):
+        train(tiny_config(tiny_data, cache, steps=2, beta=0.5), out_dir=out, resume=True)
+
+
+def test_non_finite_loss_stops_with_a_clear_message(tiny_data, tmp_path, monkeypatch):
+    import pianotx.loss
+
+    real = pianotx.loss.transcription_loss
+
+    def nan_loss(logits, targets, *, beta=None):
+        total, parts = real(logits, targets, beta=beta)
+        return total * float("nan"), parts
+
+    monkeypatch.setattr(pianotx.loss, "transcription_loss", nan_loss)
+    with pytest.raises(TrainingError, match="diverged at step 1.*lower --lr"):
+        train(tiny_config(tiny_data, tmp_path / "cache", steps=2), out_dir=tmp_path / "run")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"steps": 2, "epochs": 1}, "not both"),
+    ({"beta": 1.0}, "beta"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"arch": "lstm"}, "architecture"),
+])
+def test_bad_train_config_is_refused(overrides, message):
+    values = {"data": "x", **overrides}
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**values)
+
+
+def test_cli_resume_without_out_is_one_error_line(tiny_data):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--data", str(tiny_data), "--resume"])
+    assert result.exit_code == 1
+    assert "--resume needs the --out" in result.output
+
+
+def test_two_process_gloo_ddp_run_completes(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--standalone", "-m", "pianotx", "train", "--data", str(tiny_data),
+        "--model", "fcnn", "--width", "0.25", "--segment-seconds", "2", "--batch-size", "2",
+        "--steps", "2", "--workers", "0", "--val-pieces", "1", "--device", "cpu",
+        "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
+    assert json.loads((out / "config.json").read_text())["world_size"] == 2
