@@ -28,9 +28,16 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "auto") 
     from pianotx.inference import pick_device
 
     target = pick_device(device)
-    if name_or_path is None or (isinstance(name_or_path, str) and name_or_path in bundled_models()):
+    if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
         return load_checkpoint(resolve_model(name_or_path), device=target)
     return load_checkpoint(Path(name_or_path), device=target)
+
+
+def _is_model_name(value: str | Path, bundled: dict[str, Path]) -> bool:
+    """A bare word that is bundled, or that names no file, is a model name, not a path."""
+    if not isinstance(value, str) or value in bundled:
+        return isinstance(value, str)
+    return "/" not in value and "." not in value and not Path(value).exists()
 
 
 def transcribe(
