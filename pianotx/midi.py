@@ -45,11 +45,11 @@ def read_midi(path: Path) -> Performance:
         messages = list(midi)
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiError(f"cannot read {path} as MIDI ({exc}); is it a .mid file?") from None
-    return _performance(messages)
+    return performance(messages)
 
 
-def _performance(messages: list[mido.Message]) -> Performance:
-    """Collect notes and pedal intervals from time-ordered messages with delta seconds."""
+def performance(messages: list[mido.Message]) -> Performance:
+    """Notes and pedal intervals from time-ordered messages with delta seconds (``list(MidiFile)``)."""
     now = 0.0
     active: dict[tuple[int, int], tuple[float, int]] = {}
     notes: list[Note] = []

@@ -64,9 +64,9 @@ def test_written_midi_has_no_overlap_or_zero_length():
 
 
 def read_midi_from(midi: mido.MidiFile):
-    from pianotx.midi import _performance
+    from pianotx.midi import performance
 
-    return _performance(list(midi))
+    return performance(list(midi))
 
 
 def test_restrike_without_note_off_and_drums_ignored():

@@ -33,15 +33,34 @@ def collect_inputs(paths: list[Path]) -> list[Path]:
     return found
 
 
-def plan_outputs(inputs: list[Path], out: Path | None, *, overwrite: bool) -> list[Path]:
-    """MIDI path for every input; checks them all before anything is transcribed."""
+FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json"}
+KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json")
+
+
+def parse_formats(text: str) -> list[str]:
+    """``"mid,csv"`` -> ``["mid", "csv"]`` (``midi`` means ``mid``); unknown names are an error."""
+    from pianotx.errors import ConfigError
+
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    names = ["mid" if name == "midi" else name for name in names]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise ConfigError(f"unknown --format {', '.join(unknown) or repr(text)}; "
+                          f"choose a comma list of {', '.join(FORMATS)}")
+    return list(dict.fromkeys(names))
+
+
+def plan_outputs(
+    inputs: list[Path], out: Path | None, *, formats: list[str], overwrite: bool
+) -> list[dict[str, Path]]:
+    """Output path of every format for every input; checks them all before any transcription."""
     from pianotx.errors import OutputError
     from pianotx.files import check_output
 
     if len(inputs) == 1 and out is not None and not out.is_dir():
-        targets = [out]
+        targets = [_single_outputs(out, formats)]
     elif out is None:
-        targets = [path.with_suffix(".mid") for path in inputs]
+        targets = [{f: path.with_suffix(FORMATS[f]) for f in formats} for path in inputs]
     else:
         if out.exists() and not out.is_dir():
             raise OutputError(f"-o {out} must be a folder when transcribing several files")
@@ -52,34 +71,62 @@ def plan_outputs(inputs: list[Path], out: Path | None, *, overwrite: bool) -> li
                 out.mkdir()
             except OSError as exc:
                 raise OutputError(f"cannot create output folder {out}: {exc.strerror}") from None
-        targets = [out / f"{path.stem}.mid" for path in inputs]
-    if len(set(targets)) != len(targets):
+        targets = [{f: out / f"{path.stem}{FORMATS[f]}" for f in formats} for path in inputs]
+    paths = [path for target in targets for path in target.values()]
+    if len(set(paths)) != len(paths):
         raise OutputError("two inputs share a file name stem; transcribe them separately")
-    for target in targets:
-        check_output(target, overwrite=overwrite)
+    for path in paths:
+        check_output(path, overwrite=overwrite)
     return targets
+
+
+def _single_outputs(out: Path, formats: list[str]) -> dict[str, Path]:
+    """``-o song.mid`` with ``--format mid,csv`` -> song.mid and song.csv."""
+    from pianotx.errors import OutputError
+
+    suffix = out.suffix.lower()
+    given = suffix[1:] if suffix in (".csv", ".json") else "mid"  # any other name holds the MIDI
+    if suffix in KNOWN_SUFFIXES and given not in formats:
+        raise OutputError(f"-o {out} does not match --format {','.join(formats)}; "
+                          f"name the file {out.with_suffix(FORMATS[formats[0]]).name}")
+    return {f: out if f == given else out.with_suffix(FORMATS[f]) for f in formats}
 
 
 @app.command()
 def transcribe(
     audio: List[Path] = typer.Argument(..., help="Audio files (wav, flac, ogg, mp3) or folders."),
     out: Optional[Path] = typer.Option(
-        None, "-o", "--out", help="Output .mid file (one input) or folder (several inputs)."
+        None, "-o", "--out",
+        help="Output file (one input; the other formats take its stem) or folder (several inputs)."
     ),
+    formats: str = typer.Option(
+        "mid", "--format", help="Comma list of outputs: mid, csv, json (e.g. mid,csv,json)."),
+    tempo: Optional[float] = typer.Option(
+        None, "--tempo", min=1.0, max=1000.0,
+        help="Tempo written into the MIDI, in BPM; note times in seconds stay exact [default: 120]."),
     model: Optional[str] = typer.Option(None, "--model", help="Bundled model name (see info)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A .pt checkpoint."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps."),
     onset_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     frame_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     batch_size: int = typer.Option(8, min=1, help="10 s windows per forward pass."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing MIDI files."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object per file (path, outputs, notes, duration_s, seconds)."),
 ) -> None:
-    """Transcribe piano recordings to MIDI files."""
+    """Transcribe piano recordings to MIDI, CSV or JSON note lists."""
     if model is not None and checkpoint is not None:
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
+    from pianotx.errors import ConfigError
+
+    try:
+        wanted = parse_formats(formats)
+    except ConfigError as exc:
+        raise fail(str(exc), code=2) from None
     with user_errors():
         inputs = collect_inputs(audio)
-        targets = plan_outputs(inputs, out, overwrite=overwrite)
+        targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
         from pianotx.api import load_model
 
         loaded = load_model(checkpoint if checkpoint is not None else model, device=device)
@@ -88,7 +135,9 @@ def transcribe(
     for source, target in zip(inputs, targets):
         try:
             with user_errors():
-                _transcribe_one(loaded, source, target, decode=decode, overwrite=overwrite)
+                report = _transcribe_one(loaded, source, target, decode=decode, overwrite=overwrite,
+                                         tempo_bpm=tempo or 120.0, progress=not (quiet or as_json))
+            _print_report(report, quiet=quiet, as_json=as_json)
         except typer.Exit:
             failures += 1
     if failures:
@@ -106,12 +155,14 @@ def _decode_config(base, onset_threshold, frame_threshold):  # type: ignore[no-u
     return dataclasses.replace(base, **changes)
 
 
-def _transcribe_one(loaded, source: Path, target: Path, *, decode, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+def _transcribe_one(  # type: ignore[no-untyped-def]
+    loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
+    progress: bool,
+) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from pianotx.api import transcribe as transcribe_audio
     from pianotx.audio import check_not_silent, load_audio
-    from pianotx.midi import notes_to_midi, write_midi
 
     started = time.perf_counter()
     samples = load_audio(source, sample_rate=loaded.feature_config.sample_rate)
@@ -119,17 +170,42 @@ def _transcribe_one(loaded, source: Path, target: Path, *, decode, overwrite: bo
     duration_s = len(samples) / loaded.feature_config.sample_rate
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(
-        *columns, console=err_console, transient=True, disable=not err_console.is_terminal
-    ) as progress:
-        task = progress.add_task(source.name, total=None)
+        *columns, console=err_console, transient=True, disable=not (progress and err_console.is_terminal)
+    ) as bar:
+        task = bar.add_task(source.name, total=None)
         notes = transcribe_audio(
             samples, loaded.feature_config.sample_rate, model=loaded, decode=decode,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    write_midi(notes_to_midi(notes), target, overwrite=overwrite)
-    elapsed = time.perf_counter() - started
-    console.print(
-        f"{source} -> {target}: {len(notes)} notes, {duration_s:.1f} s of audio, "
-        f"{elapsed:.1f} s ({duration_s / max(elapsed, 1e-9):.0f}x real time)",
-        markup=False,
-    )
+    _write_outputs(notes, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
+    return {"path": str(source), "outputs": {f: str(p) for f, p in targets.items()},
+            "notes": len(notes), "duration_s": round(duration_s, 3),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _write_outputs(notes, targets: dict[str, Path], *, tempo_bpm: float, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
+    from pianotx.files import write_bytes_atomic
+    from pianotx.midi import notes_to_midi, write_midi
+    from pianotx.notelist import as_written, to_csv, to_json
+
+    if "mid" in targets:
+        write_midi(notes_to_midi(notes, tempo_bpm=tempo_bpm), targets["mid"], overwrite=overwrite)
+    written = as_written(notes, tempo_bpm=tempo_bpm)
+    for name, render in (("csv", to_csv), ("json", to_json)):
+        if name in targets:
+            text = render(written.notes, pedals=written.pedals)
+            write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
+
+
+def _print_report(report: dict, *, quiet: bool, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        console.print(json.dumps(report), markup=False)
+    elif not quiet:
+        speed = report["duration_s"] / max(report["seconds"], 1e-9)
+        console.print(
+            f"{report['path']} -> {', '.join(report['outputs'].values())}: {report['notes']} notes, "
+            f"{report['duration_s']:.1f} s of audio, {report['seconds']:.1f} s ({speed:.0f}x real time)",
+            markup=False,
+        )
