@@ -23,8 +23,8 @@ from pianotx.notes import Note, Pedal, extend_by_pedal
 Progress = Callable[[int, int, str], None]
 MIDI_SUFFIXES = (".mid", ".midi")
 DEFAULT_GRID = {
-    "onset_threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "frame_threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "onset_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
+    "frame_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
 
 
