@@ -1,8 +1,12 @@
 """The paper's weighted binary cross-entropy, from logits, and the multi-head loss.
 
-The paper (section 3.1) weighs positives by ``0.05 / beta`` and negatives by
-``0.95 / (1 - beta)``: ``beta = 0.05`` is plain BCE, ``beta = 0.5`` fully re-balances a roll
-with 5% positives. Written with ``softplus`` on logits so it never takes ``log(0)``.
+The paper (section 3.1) re-weighs BCE with a balance factor beta against an assumed 5% of
+active keys: positives by ``beta / 0.05`` and negatives by ``(1 - beta) / 0.95``, so
+``beta = 0.05`` is plain BCE and ``beta = 0.5`` fully re-balances a roll with 5% positives.
+The equation as printed in the paper has the two ratios upside down (``0.05 / beta``), which
+would *lower* recall as beta grows; the paper's code (positive weight 4.0 at beta 0.2) and its
+Table 1 (beta 0.5 -> recall 0.91) use the form implemented here. Written with ``softplus`` on
+logits so it never takes ``log(0)``.
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ def weighted_bce(
     Returns
     -------
     torch.Tensor, scalar
-        ``-mean(w_pos * y * log(sigmoid(z)) + w_neg * (1 - y) * log(1 - sigmoid(z)))``.
+        ``-mean(w_pos * y * log(sigmoid(z)) + w_neg * (1 - y) * log(1 - sigmoid(z)))`` with
+        ``w_pos = beta / 0.05`` and ``w_neg = (1 - beta) / 0.95``.
     """
     if beta is None:
         return F.binary_cross_entropy_with_logits(logits, targets)
     if not 0.0 < beta < 1.0:
         raise ConfigError(f"beta must lie strictly between 0 and 1, got {beta}")
-    w_pos = PRIOR_POSITIVE / beta
-    w_neg = (1.0 - PRIOR_POSITIVE) / (1.0 - beta)
+    w_pos = beta / PRIOR_POSITIVE
+    w_neg = (1.0 - beta) / (1.0 - PRIOR_POSITIVE)
     loss = w_pos * targets * F.softplus(-logits) + w_neg * (1.0 - targets) * F.softplus(logits)
     return loss.mean()
 

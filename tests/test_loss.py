@@ -18,15 +18,26 @@ def test_beta_005_is_plain_bce():
     assert torch.allclose(weighted_bce(logits, targets), plain)
 
 
-def test_paper_formula_literal():
-    # one positive at p=0.5, one negative at p=0.5, beta=0.2: weights 0.25 and 1.1875
+def test_paper_weights_literal():
+    # one positive and one negative at p=0.5, beta=0.2: weights 4.0 and 0.8/0.95 (the
+    # paper's code; its printed equation has the ratios inverted)
     got = weighted_bce(torch.zeros(2), torch.tensor([1.0, 0.0]), beta=0.2)
-    assert got.item() == pytest.approx((0.25 + 0.95 / 0.8) * math.log(2) / 2)
+    assert got.item() == pytest.approx((4.0 + 0.8 / 0.95) * math.log(2) / 2)
+
+
+def test_larger_beta_favours_recall():
+    logits, targets = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 0.0])
+    grads = []
+    for beta in (0.05, 0.2, 0.5):
+        z = logits.clone().requires_grad_(True)
+        weighted_bce(z, targets, beta=beta).backward()
+        grads.append(-z.grad[0].item())  # push on the positive's logit
+    assert grads[0] < grads[1] < grads[2]
 
 
 def test_extreme_logits_stay_finite():
     got = weighted_bce(torch.tensor([-200.0, 200.0]), torch.tensor([1.0, 0.0]), beta=0.5)
-    assert torch.isfinite(got) and got.item() == pytest.approx((0.1 * 200 + 1.9 * 200) / 2)
+    assert torch.isfinite(got) and got.item() == pytest.approx((10 * 200 + 0.5 / 0.95 * 200) / 2)
 
 
 def test_bad_beta():
