@@ -74,8 +74,6 @@ def transcribe(
         For unreadable, empty, non-finite or silent audio.
     """
     from pianotx.audio import check_not_silent, load_audio, validate_audio
-    from pianotx.decode import extract_notes
-    from pianotx.inference import predict_rolls
 
     model = model if model is not None else load_model()
     rate = model.feature_config.sample_rate
@@ -86,6 +84,26 @@ def transcribe(
             raise AudioError("sample_rate is required when transcribing an array")
         samples, name = _resample(validate_audio(audio), sample_rate, rate), "array"
     check_not_silent(samples, name=name)
+    return transcribe_samples(
+        samples, model=model, decode=decode, batch_size=batch_size, on_progress=on_progress
+    )
+
+
+def transcribe_samples(
+    samples: np.ndarray,
+    *,
+    model: LoadedModel,
+    decode: DecodeConfig | None = None,
+    batch_size: int = 8,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Note]:
+    """Transcribe mono float32 samples already at the model's rate and already validated.
+
+    :func:`transcribe` is this plus loading, resampling and the input checks.
+    """
+    from pianotx.decode import extract_notes
+    from pianotx.inference import predict_rolls
+
     probs = predict_rolls(model, samples, batch_size=batch_size, on_progress=on_progress)
     config = decode if decode is not None else model.decode_config
     return extract_notes(probs, config=config, frame_rate=model.feature_config.frame_rate)

@@ -86,7 +86,7 @@ def frame_scores(ref_frame: np.ndarray, est_frame: np.ndarray) -> dict[str, floa
     }
 
 
-def _note_arrays(notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def note_arrays(notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Intervals (n, 2) in s, pitches (n,) in Hz and velocities (n,) for mir_eval."""
     intervals = np.array([[n.onset_s, n.offset_s] for n in notes], float).reshape(-1, 2)
     pitches = np.array([440.0 * 2.0 ** ((n.pitch - 69) / 12.0) for n in notes], float)
@@ -161,7 +161,7 @@ def note_scores(
         raise PianotxError(f"unknown note metric(s) {unknown}; use {sorted(_NOTE_METRICS)}")
     _validate_notes(ref_notes, "reference")
     _validate_notes(est_notes, "estimated")
-    ref, est = _note_arrays(ref_notes), _note_arrays(est_notes)
+    ref, est = note_arrays(ref_notes), note_arrays(est_notes)
     scores = {}
     for prefix in metrics:
         offset_ratio, velocity = _NOTE_METRICS[prefix]

@@ -39,11 +39,11 @@ def match_onsets(ref: Sequence[Note], est: Sequence[Note], *, onset_tolerance_s:
     """Match notes by pitch and onset within ``onset_tolerance_s``, as the onset F1 does."""
     from mir_eval.transcription import match_notes
 
-    def arrays(notes: Sequence[Note]) -> tuple[np.ndarray, np.ndarray]:
-        intervals = np.array([[n.onset_s, n.offset_s] for n in notes], float).reshape(-1, 2)
-        return intervals, np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in notes], float)
+    from pianotx.metrics import note_arrays
 
-    pairs = match_notes(*arrays(ref), *arrays(est), onset_tolerance=onset_tolerance_s, offset_ratio=None)
+    (ref_iv, ref_hz, _), (est_iv, est_hz, _) = note_arrays(ref), note_arrays(est)
+    pairs = match_notes(ref_iv, ref_hz, est_iv, est_hz, onset_tolerance=onset_tolerance_s,
+                        offset_ratio=None)
     hit_ref, hit_est = {int(r) for r, _ in pairs}, {int(e) for _, e in pairs}
     return Matches(sorted(hit_est), [i for i in range(len(ref)) if i not in hit_ref],
                    [i for i in range(len(est)) if i not in hit_est])

@@ -12,6 +12,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from pianotx.cli import app
+from pianotx.metrics import note_arrays
 from pianotx.midi import read_midi
 
 runner = CliRunner()
@@ -22,12 +23,9 @@ def run(*args: str):
 
 
 def onset_f1(ref, est) -> float:
-    def arrays(notes):
-        intervals = np.array([[n.onset_s, n.offset_s] for n in notes]).reshape(-1, 2)
-        return intervals, np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in notes])
-
+    (ref_iv, ref_hz, _), (est_iv, est_hz, _) = note_arrays(ref), note_arrays(est)
     return mir_eval.transcription.precision_recall_f1_overlap(
-        *arrays(ref), *arrays(est), offset_ratio=None)[2]
+        ref_iv, ref_hz, est_iv, est_hz, offset_ratio=None)[2]
 
 
 def test_transcribe_gets_the_tones_back(tmp_path, tiny_checkpoint, tone_clip):

@@ -28,7 +28,7 @@ def quick_checkpoint(tmp_path_factory):
 @pytest.fixture
 def fixed_transcription(monkeypatch):
     """Make every transcription return :data:`SONG`, so outputs can be checked exactly."""
-    monkeypatch.setattr("pianotx.api.transcribe", lambda *args, **kwargs: list(SONG))
+    monkeypatch.setattr("pianotx.api.transcribe_samples", lambda *args, **kwargs: list(SONG))
 NOTES = [Note(0.1, 0.5, 60, 90), Note(0.3, 0.8, 60, 70), Note(0.25, 0.25, 64, 100),
          Note(1.0004, 1.7, 67, 127), Note(1.2, 1.3, 21, 1)]
 PEDALS = [Pedal(0.2, 0.9)]

@@ -52,7 +52,7 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
     """Notes, log-mel ``(n_frames, n_mels)`` and frame rate of an audio file."""
     import torch
 
-    from pianotx.api import load_model, transcribe
+    from pianotx.api import load_model, transcribe_samples
     from pianotx.audio import check_not_silent, load_audio
     from pianotx.errors import AudioError
     from pianotx.features import LogMel
@@ -63,7 +63,7 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
     config = loaded.feature_config
     samples = load_audio(source, sample_rate=config.sample_rate)
     check_not_silent(samples, name=str(source))
-    notes = transcribe(samples, config.sample_rate, model=loaded)
+    notes = transcribe_samples(samples, model=loaded)
     with torch.no_grad():
         log_mel = LogMel(config)(torch.from_numpy(samples)[None])[0].numpy()
     return notes, log_mel, config.frame_rate

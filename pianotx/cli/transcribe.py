@@ -136,7 +136,8 @@ def transcribe(
         try:
             with user_errors():
                 report = _transcribe_one(loaded, source, target, decode=decode, overwrite=overwrite,
-                                         tempo_bpm=tempo or 120.0, progress=not (quiet or as_json))
+                                         tempo_bpm=tempo or 120.0, batch_size=batch_size,
+                                         progress=not (quiet or as_json))
             _print_report(report, quiet=quiet, as_json=as_json)
         except typer.Exit:
             failures += 1
@@ -157,11 +158,11 @@ def _decode_config(base, onset_threshold, frame_threshold):  # type: ignore[no-u
 
 def _transcribe_one(  # type: ignore[no-untyped-def]
     loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
-    progress: bool,
+    batch_size: int, progress: bool,
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from pianotx.api import transcribe as transcribe_audio
+    from pianotx.api import transcribe_samples
     from pianotx.audio import check_not_silent, load_audio
 
     started = time.perf_counter()
@@ -173,8 +174,8 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
         *columns, console=err_console, transient=True, disable=not (progress and err_console.is_terminal)
     ) as bar:
         task = bar.add_task(source.name, total=None)
-        notes = transcribe_audio(
-            samples, loaded.feature_config.sample_rate, model=loaded, decode=decode,
+        notes = transcribe_samples(
+            samples, model=loaded, decode=decode, batch_size=batch_size,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     _write_outputs(notes, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
