@@ -22,7 +22,7 @@ EXPLODE_RATIO = 100.0  # a loss this many times the mean of the first losses sto
 REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
 # Changing these on --resume would make the continued run a different experiment.
 RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
-                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces")
+                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class TrainConfig:
     augment: bool = False
     device: str = "auto"
     cache_dir: str | None = None
+    train_hours: float | None = None
+    keep_epochs: bool = False
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:
@@ -68,6 +70,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
         if not (self.segment_s > 0 and self.lr > 0 and self.grad_clip >= 0):
             raise ConfigError("segment_s and lr must be > 0 and grad_clip >= 0")
+        if self.train_hours is not None and not self.train_hours > 0:
+            raise ConfigError(f"train_hours must be > 0, got {self.train_hours}")
         if not 0.0 < self.beta < 1.0:
             raise ConfigError(f"beta must lie strictly between 0 and 1, got {self.beta}")
         if min(self.workers, self.warmup_steps, self.seed, self.val_pieces) < 0:

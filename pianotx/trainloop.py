@@ -177,6 +177,8 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
         validate(run)
     if validated or final or run.step % cfg.ckpt_every == 0:
         save(run)
+    if epoch_end and cfg.keep_epochs:
+        save_epoch(run)
     run.tic = time.perf_counter()  # validation and saving do not count against steps/s
 
 
@@ -232,6 +234,18 @@ def save(run: Run) -> None:
         save_checkpoint(run.out_dir / runfolder.LAST_FILE, data)
         runfolder.write_csv(run.out_dir, run.records)
         run.emit("checkpoint", path=str(run.out_dir / runfolder.LAST_FILE))
+    barrier(run.ctx)
+
+
+def save_epoch(run: Run) -> None:
+    """Keep the weights at this epoch's end as ``epochN.pt`` (N counted from 1)."""
+    from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+
+    if run.ctx.is_main:
+        data = checkpoint_dict(run.model, model_config=run.model_config,
+                               feature_config=FeatureConfig(), decode_config=DecodeConfig(),
+                               train_summary=summary(run))
+        save_checkpoint(run.out_dir / f"epoch{run.epoch + 1}.pt", data)
     barrier(run.ctx)
 
 

@@ -46,6 +46,21 @@ def batches_per_epoch(n_crops: int, *, world: int, batch_size: int) -> int:
     return math.ceil(max(1, n_crops // world) / batch_size)
 
 
+def take_hours(items: list, hours: float) -> list:
+    """The shortest prefix of ``items`` in a fixed shuffled order (by title) that holds at
+    least ``hours`` of audio, in its original order: a training subset that mixes timbres."""
+    import zlib
+
+    order = sorted(range(len(items)), key=lambda i: zlib.crc32(items[i].audio_path.name.encode()))
+    chosen, total = [], 0.0
+    for i in order:
+        if total >= hours * 3600.0:
+            break
+        chosen.append(i)
+        total += items[i].duration_s
+    return [items[i] for i in sorted(chosen)]
+
+
 def build_datasets(
     config: TrainConfig, ctx: DistContext, *,
     on_progress: Callable[[int, int], None] | None = None,
@@ -60,8 +75,11 @@ def build_datasets(
     from pianotx.dataset import SegmentDataset
 
     root = Path(config.data)
+    items = find_items(root, split="train")
+    if config.train_hours:
+        items = take_hours(items, config.train_hours)
     dataset = SegmentDataset(
-        find_items(root, split="train"),
+        items,
         cache_dir=Path(config.cache_dir) if config.cache_dir else default_cache_dir(),
         segment_s=config.segment_s, seed=config.seed,
         augment=AugmentConfig() if config.augment else None,

@@ -122,7 +122,36 @@ def test_non_finite_loss_stops_with_a_clear_message(tiny_data, tmp_path, monkeyp
         train(tiny_config(tiny_data, tmp_path / "cache", steps=2), out_dir=tmp_path / "run")
 
 
+def test_take_hours_is_a_fixed_subset_in_original_order():
+    from pianotx.data import Item
+    from pianotx.trainsetup import take_hours
+
+    items = [Item(Path(f"a{i}.wav"), Path(f"a{i}.mid"), "train", f"t{i}", 600.0)
+             for i in range(12)]
+    half = take_hours(items, 0.5)  # 30 minutes = 3 items of 10 minutes
+    assert len(half) == 3 and half == sorted(half, key=items.index)
+    assert take_hours(items, 0.5) == half
+    assert set(half) <= set(take_hours(items, 1.0)) and len(take_hours(items, 1.0)) == 6
+    assert take_hours(items, 99) == items
+
+
+def test_keep_epochs_writes_one_checkpoint_per_epoch(tiny_data, tmp_path):
+    from pianotx.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    train(tiny_config(tiny_data, tmp_path / "cache", steps=None, epochs=2, keep_epochs=True,
+                      train_hours=0.001), out_dir=out)
+    assert sorted(p.name for p in out.glob("epoch*.pt")) == ["epoch1.pt", "epoch2.pt"]
+    first, second = (load_checkpoint(out / f"epoch{n}.pt", device="cpu") for n in (1, 2))
+    weights = [dict(m.net.state_dict()) for m in (first, second)]
+    assert weights[0].keys() == weights[1].keys()
+    assert any(not (weights[0][k] == weights[1][k]).all() for k in weights[0])
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["train_hours"] == 0.001
+
+
 @pytest.mark.parametrize("overrides, message", [
+    ({"train_hours": 0.0}, "train_hours"),
     ({"steps": 2, "epochs": 1}, "not both"),
     ({"beta": 1.0}, "beta"),
     ({"batch_size": 0}, "batch_size"),

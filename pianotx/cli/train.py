@@ -51,6 +51,13 @@ def train_command(
     out: Optional[Path] = typer.Option(
         None, "--out", "-o", metavar="DIR", help="Run folder (default runs/ARCH-HEADS-TIME)."
     ),
+    train_hours: Optional[float] = typer.Option(
+        None, min=0.0, metavar="H",
+        help="Train on a fixed subset of the training split holding about H hours.",
+    ),
+    keep_epochs: bool = typer.Option(
+        False, "--keep-epochs", help="Also keep the weights at each epoch's end as epochN.pt."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
@@ -72,6 +79,7 @@ def train_command(
             warmup_steps=warmup_steps, grad_clip=grad_clip, seed=seed, val_every=val_every,
             val_pieces=val_pieces, ckpt_every=ckpt_every, workers=workers, augment=augment,
             device=device, cache_dir=str(cache_dir) if cache_dir else None,
+            train_hours=train_hours, keep_epochs=keep_epochs,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
