@@ -9,6 +9,7 @@ import numpy as np
 
 from pianotx.checkpoint import LoadedModel
 from pianotx.config import DecodeConfig
+from pianotx.decode import Transcription
 from pianotx.errors import AudioError
 from pianotx.notes import Note
 
@@ -86,7 +87,7 @@ def transcribe(
     check_not_silent(samples, name=name)
     return transcribe_samples(
         samples, model=model, decode=decode, batch_size=batch_size, on_progress=on_progress
-    )
+    ).notes
 
 
 def transcribe_samples(
@@ -96,17 +97,19 @@ def transcribe_samples(
     decode: DecodeConfig | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
-) -> list[Note]:
+) -> Transcription:
     """Transcribe mono float32 samples already at the model's rate and already validated.
 
-    :func:`transcribe` is this plus loading, resampling and the input checks.
+    :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
+    notes and the sustain-pedal presses (empty for models without a pedal head).
     """
-    from pianotx.decode import extract_notes
+    from pianotx.decode import decode_rolls
     from pianotx.inference import predict_rolls
 
     probs = predict_rolls(model, samples, batch_size=batch_size, on_progress=on_progress)
     config = decode if decode is not None else model.decode_config
-    return extract_notes(probs, config=config, frame_rate=model.feature_config.frame_rate)
+    return decode_rolls(probs, config=config, frame_rate=model.feature_config.frame_rate,
+                        refine=model.model_config.soft_frames > 0)
 
 
 def _resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

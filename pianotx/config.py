@@ -23,7 +23,10 @@ PEDAL_THRESHOLD = 64  # CC64 value at or above which the sustain pedal counts as
 HEAD_SETS = {
     "frame": ("frame",),
     "notes": ("frame", "onset", "offset", "velocity"),
+    "full": ("frame", "onset", "offset", "velocity", "pedal"),
 }
+HEAD_WIDTHS = {"pedal": 1}  # rolls per head; every other head has one per key (88)
+TRUNKS = ("paper", "freq")
 
 C = TypeVar("C")
 
@@ -53,7 +56,11 @@ class ModelConfig:
 
     ``width`` multiplies the trunk's channel counts and the GRU size (1.0 is the paper's
     16/64/4 channels and 88 GRU units; 0.25 is a tiny test model); ``heads`` names a head set
-    in :data:`HEAD_SETS`.
+    in :data:`HEAD_SETS`. ``trunk`` is ``paper`` (the paper's U-Net, pooling time and
+    frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.freqnet`), whose
+    per-frame feature size is ``hidden``. ``soft_frames`` > 0 trains onset/offset heads on
+    triangles that many frames wide on each side of the exact time (0: one hard frame); the
+    decoder refines peak times from them.
     """
 
     arch: str = "crnn"
@@ -63,14 +70,21 @@ class ModelConfig:
     head_kernel: int = 6
     gru_hidden: int = 88
     dropout: float = 0.0
+    trunk: str = "paper"
+    hidden: int = 256
+    soft_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.arch not in ("fcnn", "crnn"):
             raise ConfigError(f"unknown architecture {self.arch!r}: use 'fcnn' or 'crnn'")
         if self.heads not in HEAD_SETS:
             raise ConfigError(f"unknown head set {self.heads!r}: use one of {sorted(HEAD_SETS)}")
-        if self.width <= 0 or self.head_kernel < 1 or self.gru_hidden < 1:
-            raise ConfigError("model width, head_kernel and gru_hidden must be positive")
+        if self.trunk not in TRUNKS:
+            raise ConfigError(f"unknown trunk {self.trunk!r}: use one of {list(TRUNKS)}")
+        if self.width <= 0 or min(self.head_kernel, self.gru_hidden, self.hidden) < 1:
+            raise ConfigError("model width, head_kernel, gru_hidden and hidden must be positive")
+        if self.soft_frames < 0:
+            raise ConfigError(f"soft_frames must be >= 0, got {self.soft_frames}")
 
     def channels(self, base: int) -> int:
         """Channel count ``base`` scaled by ``width`` (at least 1)."""
@@ -81,6 +95,10 @@ class ModelConfig:
         """Names of the predicted rolls, in output order."""
         return HEAD_SETS[self.heads]
 
+    def head_width(self, name: str) -> int:
+        """Rolls the head ``name`` predicts per frame (88 keys, or 1 for the pedal)."""
+        return HEAD_WIDTHS.get(name, N_KEYS)
+
 
 @dataclass(frozen=True)
 class DecodeConfig:
@@ -90,14 +108,19 @@ class DecodeConfig:
     frame_threshold: float = 0.5
     min_note_s: float = 0.03
     default_velocity: int = 64
+    pedal_threshold: float = 0.5
+    min_pedal_s: float = 0.05
+    offset_threshold: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("onset_threshold", "frame_threshold"):
+        for name in ("onset_threshold", "frame_threshold", "pedal_threshold",
+                     "offset_threshold"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
-        if self.min_note_s < 0:
-            raise ConfigError(f"min_note_s must be >= 0, got {self.min_note_s}")
+        if self.min_note_s < 0 or self.min_pedal_s < 0:
+            raise ConfigError(f"min_note_s and min_pedal_s must be >= 0, got "
+                              f"{self.min_note_s}, {self.min_pedal_s}")
         if not 1 <= self.default_velocity <= 127:
             raise ConfigError(f"default_velocity must be 1-127, got {self.default_velocity}")
 

@@ -29,7 +29,7 @@ from pianotx.augment import AugmentConfig, Params, apply, draw
 from pianotx.config import FeatureConfig
 from pianotx.data import Item, load_reference
 from pianotx.errors import DatasetError
-from pianotx.notes import Note, notes_to_rolls
+from pianotx.notes import Note, Pedal, notes_to_rolls
 
 CACHE_VERSION = 1  # bump when the cached content or its meaning changes
 SAMPLE_BYTES = 1 << 16  # bytes read at the head, middle and tail of a file for its key
@@ -62,11 +62,14 @@ class SegmentDataset(torch.utils.data.Dataset):
         Augmentation drawn per crop; None for clean crops.
     samples_per_epoch : int or None
         Crops per epoch; None means total duration / ``segment_s``.
+    soft_frames : int >= 0
+        Onset/offset target width (see :func:`pianotx.notes.notes_to_rolls`).
 
     Notes
     -----
     Each sample is a dict: ``audio`` float32 ``(segment_samples,)`` and ``frame``,
-    ``onset``, ``offset``, ``velocity`` float32 ``(segment_samples // hop + 1, 88)``.
+    ``onset``, ``offset``, ``velocity`` float32 ``(segment_samples // hop + 1, 88)`` and
+    ``pedal`` ``(segment_samples // hop + 1, 1)``.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         seed: int = 0,
         augment: AugmentConfig | None = None,
         samples_per_epoch: int | None = None,
+        soft_frames: int = 0,
     ) -> None:
         if not items:
             raise DatasetError("no items to train on; check the dataset folder and split")
@@ -93,6 +97,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.n_frames = self.segment_samples // feature_config.hop_length + 1
         self.seed = seed
         self.augment = augment
+        self.soft_frames = soft_frames
         durations = np.array([item.duration_s for item in self.items], dtype=np.float64)
         if not np.all(durations > 0):
             raise DatasetError("every item needs a positive duration_s to be sampled")
@@ -124,7 +129,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         index = min(index, len(self.items) - 1)
         params = draw(rng, self.augment) if self.augment is not None else None
         speed = params.speed if params is not None else 1.0
-        audio, _ = self._source(index)
+        audio = self._source(index)[0]
         hop = self.config.hop_length
         span = int(round(self.segment_samples * speed))
         n_starts = max(len(audio) - span, 0) // hop + 1
@@ -132,7 +137,7 @@ class SegmentDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         plan = self.crop(k)
-        audio, notes = self._source(plan.item_index)
+        audio, notes, pedals = self._source(plan.item_index)
         speed = plan.params.speed if plan.params is not None else 1.0
         span = int(round(self.segment_samples * speed))
         piece = np.asarray(audio[plan.start_sample : plan.start_sample + span], dtype=np.float32)
@@ -145,8 +150,11 @@ class SegmentDataset(torch.utils.data.Dataset):
         elif len(piece) < self.segment_samples:
             piece = np.pad(piece, (0, self.segment_samples - len(piece)))
         rate = self.config.sample_rate
-        crop_notes = _crop_notes(notes, plan.start_sample / rate, span / rate, speed)
-        rolls = notes_to_rolls(crop_notes, self.n_frames, frame_rate=self.config.frame_rate)
+        start_s, span_s = plan.start_sample / rate, span / rate
+        crop_notes = _crop_notes(notes, start_s, span_s, speed)
+        crop_pedals = [Pedal(*times) for times in _crop_times(pedals, start_s, span_s, speed)]
+        rolls = notes_to_rolls(crop_notes, self.n_frames, frame_rate=self.config.frame_rate,
+                               pedals=crop_pedals, soft_frames=self.soft_frames)
         sample = {"audio": torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))}
         sample.update({name: torch.from_numpy(roll) for name, roll in rolls._asdict().items()})
         return sample
@@ -156,8 +164,9 @@ class SegmentDataset(torch.utils.data.Dataset):
         state["_sources"] = {}  # memory maps are reopened in each worker, not pickled
         return state
 
-    def _source(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Memory-mapped cached audio and the ``(n, 4)`` notes array of item ``index``."""
+    def _source(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Memory-mapped cached audio, the ``(n, 4)`` notes and ``(m, 2)`` pedals of
+        item ``index``."""
         if index not in self._sources:
             item = self.items[index]
             rate = self.config.sample_rate
@@ -166,11 +175,20 @@ class SegmentDataset(torch.utils.data.Dataset):
                 audio = load_audio(item.audio_path, sample_rate=rate)
                 _save_atomic(audio_file, audio.astype(np.float16))
             notes_file = self.cache_dir / f"notes-{_file_key(item.midi_path, 'extended')}.npy"
-            if not notes_file.exists():
-                notes, _ = load_reference(item)
+            pedals_file = self.cache_dir / f"pedals-{_file_key(item.midi_path, 'pedals')}.npy"
+            if not (notes_file.exists() and pedals_file.exists()):
+                notes, pedals = load_reference(item)
                 _save_atomic(notes_file, np.array(notes, dtype=np.float64).reshape(-1, 4))
-            self._sources[index] = (np.load(audio_file, mmap_mode="r"), np.load(notes_file))
+                _save_atomic(pedals_file, np.array(pedals, dtype=np.float64).reshape(-1, 2))
+            self._sources[index] = (np.load(audio_file, mmap_mode="r"), np.load(notes_file),
+                                    np.load(pedals_file))
         return self._sources[index]
+
+
+def _crop_times(times: np.ndarray, start_s: float, span_s: float, speed: float) -> np.ndarray:
+    """``(n, 2)`` intervals overlapping the crop, in crop time scaled by ``1/speed``."""
+    keep = times[(times[:, 1] > start_s) & (times[:, 0] < start_s + span_s)]
+    return (keep - start_s) / speed
 
 
 def _crop_notes(notes: np.ndarray, start_s: float, span_s: float, speed: float) -> list[Note]:

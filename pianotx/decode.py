@@ -5,15 +5,66 @@ runs shorter than ``min_note_s`` are dropped as flicker. Models with an onset he
 starts only at a local maximum of the onset probability above ``onset_threshold`` and lasts
 until the frame probability falls below ``frame_threshold`` or the next onset of the same
 key, at least ``min_note_s``. Velocity is read from the velocity head at the onset frame,
-else ``default_velocity``.
+else ``default_velocity``. With ``refine`` (models trained on triangular onset/offset
+targets), onset times move by the sub-frame shift read from the peak and its neighbours,
+and an offset peak within two frames of a note's last frame sets its end the same way.
+Sustain-pedal presses are runs of the pedal head above ``pedal_threshold``.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from pianotx.config import MIN_MIDI, DecodeConfig
-from pianotx.notes import Note
+from pianotx.notes import Note, Pedal
+
+OFFSET_SEARCH = 2  # frames either side of a note's end searched for an offset peak
+
+
+class Transcription(NamedTuple):
+    """Decoded notes (sorted by onset, pitch) and sustain-pedal presses (sorted)."""
+
+    notes: list[Note]
+    pedals: list[Pedal]
+
+
+def decode_rolls(
+    probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float,
+    refine: bool = False,
+) -> Transcription:
+    """Notes (see :func:`extract_notes`) and, when there is a pedal head, pedal presses."""
+    notes = extract_notes(probs, config=config, frame_rate=frame_rate, refine=refine)
+    pedals = extract_pedals(probs["pedal"][:, 0], config=config, frame_rate=frame_rate) \
+        if "pedal" in probs else []
+    return Transcription(notes, pedals)
+
+
+def extract_pedals(pedal: np.ndarray, *, config: DecodeConfig, frame_rate: float) -> list[Pedal]:
+    """Runs of the 1-D pedal probability at or above ``pedal_threshold``, at least
+    ``min_pedal_s`` long."""
+    starts, ends = frame_runs(pedal >= config.pedal_threshold)
+    keep = ends - starts >= max(int(round(config.min_pedal_s * frame_rate)), 1)
+    return [Pedal(s / frame_rate, e / frame_rate) for s, e in zip(starts[keep], ends[keep])]
+
+
+def peak_shift(values: np.ndarray, peak: int) -> float:
+    """Sub-frame position of a peak of a triangle-shaped 1-D curve, in frames in [-0.5, 0.5].
+
+    Exact for a symmetric triangle sampled at integer frames (Kong et al. 2021): the side
+    with the larger neighbour holds the true peak. 0 at the ends of ``values``.
+    """
+    if peak <= 0 or peak >= len(values) - 1:
+        return 0.0
+    left, centre, right = (float(v) for v in values[peak - 1 : peak + 2])
+    if left > right:
+        denom = centre - right
+        shift = (right - left) / (2.0 * denom) if denom > 0 else 0.0
+    else:
+        denom = centre - left
+        shift = (right - left) / (2.0 * denom) if denom > 0 else 0.0
+    return float(np.clip(shift, -0.5, 0.5))
 
 
 def frame_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +84,8 @@ def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def extract_notes(
-    probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float
+    probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float,
+    refine: bool = False,
 ) -> list[Note]:
     """Decode probability rolls into notes.
 
@@ -44,6 +96,8 @@ def extract_notes(
     config : DecodeConfig
     frame_rate : float > 0
         Frames per second of the rolls.
+    refine : bool
+        Read sub-frame onset (and, with an offset head, offset) times from the peaks.
 
     Returns
     -------
@@ -61,9 +115,27 @@ def extract_notes(
             keep = ends - starts >= max(min_frames, 1)
             spans = zip(starts[keep], ends[keep])
         for start, end in spans:
-            notes.append(Note(start / frame_rate, end / frame_rate, MIN_MIDI + key,
+            on, off = float(start), float(end)
+            if refine and "onset" in probs:
+                on += peak_shift(probs["onset"][:, key], start)
+                if "offset" in probs:
+                    off = _refined_end(probs["offset"][:, key], end, config, lower=on + 1.0)
+            notes.append(Note(on / frame_rate, off / frame_rate, MIN_MIDI + key,
                               _velocity(probs, start, key, config)))
     return sorted(notes, key=lambda n: (n.onset_s, n.pitch))
+
+
+def _refined_end(offset: np.ndarray, end: int, config: DecodeConfig, *, lower: float) -> float:
+    """The refined time of the strongest offset peak within ``OFFSET_SEARCH`` frames of
+    ``end`` if it reaches ``offset_threshold`` (and stays after ``lower``), else ``end``."""
+    lo, hi = max(end - OFFSET_SEARCH, 0), min(end + OFFSET_SEARCH + 1, len(offset))
+    if hi <= lo:
+        return float(end)
+    peak = lo + int(np.argmax(offset[lo:hi]))
+    if offset[peak] < config.offset_threshold:
+        return float(end)
+    refined = peak + peak_shift(offset, peak)
+    return refined if refined >= lower else float(end)
 
 
 def _onset_spans(

@@ -105,14 +105,19 @@ def evaluate_model(
         One per item, in order. Frame scores compare the decoded notes, rendered at
         100 frames/s, with the reference, as for any other transcriber's MIDI.
     """
-    from pianotx.decode import extract_notes
+    from pianotx.decode import decode_rolls
 
     decode = decode or model.decode_config
+    refine = model.model_config.soft_frames > 0
     results = []
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
-        notes = extract_notes(probs, config=decode, frame_rate=model.feature_config.frame_rate)
+        notes, pedals = decode_rolls(probs, config=decode, refine=refine,
+                                     frame_rate=model.feature_config.frame_rate)
+        if pedals:  # scored as its MIDI output sounds, like another transcriber's CC64
+            notes = extend_by_pedal(notes, pedals)
         ref_notes, ref_pedals = _reference(item)
-        scores = piece_scores(ref_notes, ref_pedals, notes, None, frame_rate=FRAME_RATE)
+        scores = piece_scores(ref_notes, ref_pedals, notes, pedals or None,
+                              frame_rate=FRAME_RATE)
         results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
         _report(on_progress, i + 1, len(items), item.title)
     return results
@@ -275,7 +280,7 @@ def sweep_thresholds(
     ConfigError
         If a grid key is not a :class:`DecodeConfig` field or a value is out of range.
     """
-    from pianotx.decode import extract_notes
+    from pianotx.decode import decode_rolls
 
     heads = tuple(model.model_config.head_names)
     metric = "note/f1" if "onset" in heads else "frame/f1"
@@ -285,10 +290,13 @@ def sweep_thresholds(
     configs = grid_configs(model.decode_config, grid)
     totals = [0.0] * len(configs)
     frame_rate = model.feature_config.frame_rate
+    refine = model.model_config.soft_frames > 0
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         ref_notes, _ = _reference(item)
         for k, config in enumerate(configs):
-            notes = extract_notes(probs, config=config, frame_rate=frame_rate)
+            notes, pedals = decode_rolls(probs, config=config, frame_rate=frame_rate,
+                                         refine=refine)
+            notes = extend_by_pedal(notes, pedals) if pedals else notes
             totals[k] += _sweep_score(ref_notes, notes, metric)
         _report(on_progress, i + 1, len(items), item.title)
     means = [total / max(len(items), 1) for total in totals]

@@ -85,7 +85,8 @@ def predict_rolls(
     Returns
     -------
     dict of str -> np.ndarray, shape=(n_frames, 88), float32
-        Probabilities per head, ``n_frames = 1 + n_samples // hop_length``.
+        Probabilities per head, ``n_frames = 1 + n_samples // hop_length`` (the pedal head's
+        are ``(n_frames, 1)``).
     """
     if window_frames % 4 or window_frames < 8:
         raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
@@ -95,7 +96,8 @@ def predict_rolls(
     keep, margin = window_frames // 2, window_frames // 4
     device = model.device
     features = LogMel(cfg).to(device)
-    rolls = {name: np.zeros((total, 88), np.float32) for name in model.model_config.head_names}
+    mc = model.model_config
+    rolls = {name: np.zeros((total, mc.head_width(name)), np.float32) for name in mc.head_names}
     model.net.eval()
     with torch.inference_mode():
         for first in range(0, len(starts), batch_size):

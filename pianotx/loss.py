@@ -55,13 +55,16 @@ def transcription_loss(
     """Sum of per-head losses and the per-head values (for logging).
 
     Frame, onset and offset heads use :func:`weighted_bce`; the velocity head uses BCE
-    against ``velocity / 127`` counted only at onset frames (Kong et al.).
+    against ``velocity / 127`` counted only at onset frames (where the velocity target is
+    set, Kong et al.); the pedal head (about half its frames positive) plain BCE.
     """
     parts: dict[str, torch.Tensor] = {}
     for name, head_logits in logits.items():
         target = targets[name].to(head_logits.dtype)
-        if name == "velocity":
-            mask = targets["onset"].to(head_logits.dtype)
+        if name == "pedal":
+            parts[name] = F.binary_cross_entropy_with_logits(head_logits, target)
+        elif name == "velocity":
+            mask = (targets["velocity"] > 0).to(head_logits.dtype)
             per_cell = F.binary_cross_entropy_with_logits(head_logits, target, reduction="none")
             parts[name] = (per_cell * mask).sum() / mask.sum().clamp(min=1.0)
         else:

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pianotx.config import N_KEYS, ModelConfig
+from pianotx.freqnet import FreqTrunk, TemporalHead
 
 TIME_MULTIPLE = 4  # two 2x2 poolings
 
@@ -73,17 +74,24 @@ class Trunk(nn.Module):
 
 
 class FCNN(nn.Module):
-    """Fully convolutional: trunk + Conv1d over time (the paper's head, kernel 6)."""
+    """Fully convolutional: trunk + Conv1d over time (the paper's head, kernel 6), or the
+    frequency-pooling trunk and its temporal conv head (``trunk='freq'``)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        if config.trunk == "freq":
+            self.trunk = FreqTrunk(config)
+            self.head = TemporalHead(config.hidden, _n_outputs(config), config.head_kernel)
+            return
         self.trunk = Trunk(config)
         self.head = nn.Conv1d(
-            self.trunk.out_channels * N_KEYS, N_KEYS * len(config.head_names), config.head_kernel
+            self.trunk.out_channels * N_KEYS, _n_outputs(config), config.head_kernel
         )
 
     def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.config.trunk == "freq":
+            return _split_heads(self.head(self.trunk(mel)), self.config, mel.shape[1])
         n_frames, padded = _pad_time(mel)
         # As in the paper, the trunk output is resized k - 1 frames longer and the Conv1d
         # runs without padding, so the head sees the same centred context at every frame.
@@ -97,16 +105,19 @@ class CRNN(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.trunk = Trunk(config)
+        freq = config.trunk == "freq"
+        self.trunk = FreqTrunk(config) if freq else Trunk(config)
         hidden = config.channels(config.gru_hidden)
-        self.gru = nn.GRU(
-            self.trunk.out_channels * N_KEYS, hidden, batch_first=True, bidirectional=True
-        )
-        self.head = nn.Linear(2 * hidden, N_KEYS * len(config.head_names))
+        n_in = config.hidden if freq else self.trunk.out_channels * N_KEYS
+        self.gru = nn.GRU(n_in, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, _n_outputs(config))
 
     def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
-        n_frames, padded = _pad_time(mel)
-        features = self.trunk(padded, out_frames=padded.shape[1]).transpose(1, 2)
+        if self.config.trunk == "freq":
+            n_frames, features = mel.shape[1], self.trunk(mel).transpose(1, 2)
+        else:
+            n_frames, padded = _pad_time(mel)
+            features = self.trunk(padded, out_frames=padded.shape[1]).transpose(1, 2)
         hidden, _ = self.gru(features)
         return _split_heads(self.head(hidden).transpose(1, 2), self.config, n_frames)
 
@@ -134,9 +145,14 @@ def _pad_time(mel: torch.Tensor) -> tuple[int, torch.Tensor]:
     return n_frames, padded.transpose(1, 2)
 
 
+def _n_outputs(config: ModelConfig) -> int:
+    return sum(config.head_width(name) for name in config.head_names)
+
+
 def _split_heads(
     logits: torch.Tensor, config: ModelConfig, n_frames: int
 ) -> dict[str, torch.Tensor]:
-    """``(B, n_heads * 88, T')`` -> {head: ``(B, n_frames, 88)``} logits."""
-    per_head = logits[..., :n_frames].unflatten(1, (len(config.head_names), N_KEYS))
-    return {name: per_head[:, i].transpose(1, 2) for i, name in enumerate(config.head_names)}
+    """``(B, sum of head widths, T')`` -> {head: ``(B, n_frames, width)``} logits."""
+    widths = [config.head_width(name) for name in config.head_names]
+    parts = torch.split(logits[..., :n_frames], widths, dim=1)
+    return {name: part.transpose(1, 2) for name, part in zip(config.head_names, parts)}

@@ -31,12 +31,13 @@ class Pedal(NamedTuple):
 
 
 class Rolls(NamedTuple):
-    """Frame-level targets or predictions, each ``(n_frames, 88)`` float32 in [0, 1]."""
+    """Frame-level targets, ``(n_frames, 88)`` float32 in [0, 1] (``pedal``: ``(n_frames, 1)``)."""
 
     frame: np.ndarray
     onset: np.ndarray
     offset: np.ndarray
     velocity: np.ndarray
+    pedal: np.ndarray
 
 
 def extend_by_pedal(notes: Sequence[Note], pedals: Sequence[Pedal]) -> list[Note]:
@@ -75,9 +76,14 @@ def extend_by_pedal(notes: Sequence[Note], pedals: Sequence[Pedal]) -> list[Note
 
 
 def notes_to_rolls(
-    notes: Sequence[Note], n_frames: int, *, frame_rate: float = FRAME_RATE
+    notes: Sequence[Note],
+    n_frames: int,
+    *,
+    frame_rate: float = FRAME_RATE,
+    pedals: Sequence[Pedal] = (),
+    soft_frames: int = 0,
 ) -> Rolls:
-    """Render notes as frame, onset, offset and velocity rolls.
+    """Render notes as frame, onset, offset and velocity rolls, and pedals as a pedal roll.
 
     Parameters
     ----------
@@ -87,16 +93,26 @@ def notes_to_rolls(
         Number of frames; frame ``t`` covers time ``t / frame_rate``.
     frame_rate : float > 0
         Frames per second.
+    pedals : sequence of Pedal
+        Sustain intervals in the same time base.
+    soft_frames : int >= 0
+        0: ``onset``/``offset`` mark the rounded onset/offset frames. J > 0: a triangle
+        ``max(0, 1 - |t - x| / J)`` around the exact time ``x`` in frames (Kong et al.), so the
+        sub-frame time can be read back from the peak and its neighbours.
 
     Returns
     -------
     Rolls
         ``frame`` is 1 from the onset frame up to (not including) the offset frame, at least
-        one frame; ``onset``/``offset`` mark the rounded onset/offset frames; ``velocity``
-        holds ``velocity / 127`` at onset frames.
+        one frame; ``velocity`` holds ``velocity / 127`` at the rounded onset frames;
+        ``pedal`` is 1 on frames where the pedal is down.
     """
     shape = (n_frames, N_KEYS)
     frame, onset, offset, velocity = (np.zeros(shape, np.float32) for _ in range(4))
+    pedal = np.zeros((n_frames, 1), np.float32)
+    for press in pedals:
+        lo = max(int(round(press.onset_s * frame_rate)), 0)
+        pedal[lo : max(int(round(press.offset_s * frame_rate)), lo + 1), 0] = 1.0
     for note in notes:
         if not MIN_MIDI <= note.pitch <= MAX_MIDI:
             continue
@@ -107,11 +123,27 @@ def notes_to_rolls(
             continue
         frame[max(on, 0) : min(off, n_frames), key] = 1.0
         if on >= 0:
-            onset[on, key] = 1.0
             velocity[on, key] = note.velocity / 127.0
+        if soft_frames:
+            _triangle(onset[:, key], note.onset_s * frame_rate, soft_frames)
+            _triangle(offset[:, key], note.offset_s * frame_rate, soft_frames)
+            continue
+        if on >= 0:
+            onset[on, key] = 1.0
         if off < n_frames:
             offset[off, key] = 1.0
-    return Rolls(frame, onset, offset, velocity)
+    return Rolls(frame, onset, offset, velocity, pedal)
+
+
+def _triangle(roll: np.ndarray, centre: float, half_width: int) -> None:
+    """Raise ``roll`` (one key) to ``1 - |t - centre| / half_width`` where that is larger."""
+    lo = max(int(np.floor(centre - half_width)) + 1, 0)
+    hi = min(int(np.ceil(centre + half_width)), len(roll))
+    if hi <= lo:
+        return
+    t = np.arange(lo, hi, dtype=np.float64)
+    values = np.maximum(0.0, 1.0 - np.abs(t - centre) / half_width).astype(np.float32)
+    np.maximum(roll[lo:hi], values, out=roll[lo:hi])
 
 
 def shift_notes(notes: Sequence[Note], start_s: float, end_s: float) -> list[Note]:

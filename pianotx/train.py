@@ -22,7 +22,8 @@ EXPLODE_RATIO = 100.0  # a loss this many times the mean of the first losses sto
 REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
 # Changing these on --resume would make the continued run a different experiment.
 RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
-                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours")
+                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
+                "trunk", "soft_frames")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class TrainConfig:
     cache_dir: str | None = None
     train_hours: float | None = None
     keep_epochs: bool = False
+    trunk: str = "paper"
+    soft_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:
@@ -82,12 +85,16 @@ class TrainConfig:
         """The :class:`~pianotx.config.ModelConfig` this run trains."""
         from pianotx.config import ModelConfig
 
-        return ModelConfig(arch=self.arch, heads=self.heads, width=self.width)
+        if self.trunk == "freq":  # the note models' sizes (see pianotx.freqnet)
+            return ModelConfig(arch=self.arch, heads=self.heads, width=self.width, trunk="freq",
+                               head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames)
+        return ModelConfig(arch=self.arch, heads=self.heads, width=self.width,
+                           soft_frames=self.soft_frames)
 
     @property
     def best_metric(self) -> str:
         """Validation score that picks ``best.pt``: note F1 with onsets, else frame F1."""
-        return "note/f1" if self.heads == "notes" else "frame/f1"
+        return "frame/f1" if self.heads == "frame" else "note/f1"
 
 
 class TrainEvent(NamedTuple):

@@ -83,6 +83,7 @@ def build_datasets(
         cache_dir=Path(config.cache_dir) if config.cache_dir else default_cache_dir(),
         segment_s=config.segment_s, seed=config.seed,
         augment=AugmentConfig() if config.augment else None,
+        soft_frames=config.model_config().soft_frames,
     )
     if ctx.is_main:
         dataset.prepare(on_progress=on_progress)

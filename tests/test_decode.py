@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.decode import extract_notes, frame_runs, onset_peaks
-from pianotx.notes import Note
+from pianotx.decode import decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift
+from pianotx.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
 
@@ -55,3 +56,49 @@ def test_empty_rolls_give_no_notes():
     zeros = np.zeros((10, 88), np.float32)
     assert extract_notes({"frame": zeros, "onset": zeros}, config=CFG, frame_rate=100) == []
     assert extract_notes({"frame": zeros[:0]}, config=CFG, frame_rate=100) == []
+
+
+def test_peak_shift_recovers_a_triangle_peak_exactly():
+    for centre in (10.0, 10.2, 10.49, 9.6, 9.75):
+        t = np.arange(20)
+        tri = np.maximum(0, 1 - np.abs(t - centre) / 2)
+        peak = int(np.argmax(tri))
+        assert peak + peak_shift(tri, peak) == pytest.approx(centre, abs=1e-9)
+    assert peak_shift(np.array([1.0, 0.5]), 0) == 0.0  # at the edge: no neighbour
+
+
+def test_refined_decoding_of_soft_rolls_gives_sub_frame_times():
+    """Triangular targets as a perfect model would output them decode back to the exact
+    onset and offset times, not to the 10 ms grid; repeated notes stay separate."""
+    truth = [Note(0.1234, 0.3017, 60, 80), Note(0.3017, 0.4561, 60, 100), Note(0.2, 0.9, 40, 30)]
+    rolls = notes_to_rolls(truth, 120, soft_frames=2)
+    probs = {"frame": rolls.frame, "onset": rolls.onset, "offset": rolls.offset,
+             "velocity": rolls.velocity}
+    notes = extract_notes(probs, config=CFG, frame_rate=100, refine=True)
+    assert [n.pitch for n in notes] == [60, 40, 60]
+    by_time = sorted(notes, key=lambda n: (n.pitch, n.onset_s))
+    for got, want in zip(by_time, sorted(truth, key=lambda n: (n.pitch, n.onset_s))):
+        assert got.onset_s == pytest.approx(want.onset_s, abs=1e-6)
+        assert got.offset_s == pytest.approx(want.offset_s, abs=1e-6)
+        assert abs(got.velocity - want.velocity) <= 1
+    plain = extract_notes(probs, config=CFG, frame_rate=100)
+    assert [round(n.onset_s * 100, 6) % 1 for n in plain] == [0, 0, 0]  # on the grid
+
+
+def test_note_held_to_the_last_frame_ends_there():
+    frame = roll({3: [0, 0.9, 0.9, 0.9]})
+    onset = roll({3: [0, 0.9, 0.4, 0]})
+    offset = roll({3: [0, 0, 0, 0]})
+    notes = extract_notes({"frame": frame, "onset": onset, "offset": offset}, config=CFG,
+                          frame_rate=100, refine=True)
+    assert len(notes) == 1 and notes[0].offset_s == pytest.approx(0.04)
+
+
+def test_pedal_runs_decode_with_min_length():
+    pedal = np.array([[0.1], [0.9], [0.9], [0.2], [0.8], [0.7], [0.6], [0.6], [0.1], [0.9]],
+                     np.float32)
+    zeros = np.zeros((10, 88), np.float32)
+    out = decode_rolls({"frame": zeros, "pedal": pedal}, frame_rate=100,
+                       config=DecodeConfig(min_pedal_s=0.03))
+    assert out.notes == [] and out.pedals == [Pedal(0.04, 0.08)]
+    assert decode_rolls({"frame": zeros}, config=CFG, frame_rate=100).pedals == []

@@ -45,11 +45,14 @@ def test_bad_beta():
         weighted_bce(torch.zeros(1), torch.zeros(1), beta=1.0)
 
 
-def test_velocity_counts_only_at_onsets():
-    logits = {"frame": torch.zeros(1, 2, 88), "velocity": torch.zeros(1, 2, 88)}
-    onset = torch.zeros(1, 2, 88)
-    onset[0, 0, 0] = 1
-    targets = {"frame": torch.zeros(1, 2, 88), "onset": onset, "velocity": torch.ones(1, 2, 88)}
-    total, parts = transcription_loss(logits, targets)
-    assert parts["velocity"] == pytest.approx(math.log(2), rel=1e-5)
-    assert total.item() == pytest.approx(2 * math.log(2), rel=1e-5)
+def test_velocity_counts_only_at_onsets_and_pedal_is_plain_bce():
+    logits = {"frame": torch.zeros(1, 2, 88), "velocity": torch.full((1, 2, 88), 2.0),
+              "pedal": torch.zeros(1, 2, 1)}
+    velocity = torch.zeros(1, 2, 88)
+    velocity[0, 0, 0] = 1.0  # the only onset; every other cell has no velocity to learn
+    targets = {"frame": torch.zeros(1, 2, 88), "velocity": velocity,
+               "pedal": torch.tensor([[[1.0], [0.0]]])}
+    total, parts = transcription_loss(logits, targets, beta=0.2)
+    assert parts["velocity"] == pytest.approx(math.log1p(math.exp(-2.0)), rel=1e-5)
+    assert parts["pedal"] == pytest.approx(math.log(2), rel=1e-5)  # beta does not weigh it
+    assert total.item() == pytest.approx(sum(parts.values()), rel=1e-5)

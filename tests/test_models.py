@@ -20,15 +20,31 @@ def test_paper_sizes(arch, expected):
 
 
 @pytest.mark.parametrize("arch", ["fcnn", "crnn"])
-@pytest.mark.parametrize("heads", ["frame", "notes"])
+@pytest.mark.parametrize("heads,trunk", [("frame", "paper"), ("notes", "paper"), ("full", "freq")])
 @pytest.mark.parametrize("n_frames", [1, 7, 101, 1001])
-def test_forward_any_length(arch, heads, n_frames):
-    net = build_model(ModelConfig(arch=arch, heads=heads, width=0.25)).eval()
+def test_forward_any_length(arch, heads, trunk, n_frames):
+    config = ModelConfig(arch=arch, heads=heads, trunk=trunk, width=0.25, hidden=16)
+    net = build_model(config).eval()
     with torch.no_grad():
         out = net(torch.randn(2, n_frames, 229))
-    names = ("frame",) if heads == "frame" else ("frame", "onset", "offset", "velocity")
+    names = {"frame": ("frame",), "notes": ("frame", "onset", "offset", "velocity"),
+             "full": ("frame", "onset", "offset", "velocity", "pedal")}[heads]
     assert tuple(out) == names
-    assert all(v.shape == (2, n_frames, 88) for v in out.values())
+    assert all(v.shape == (2, n_frames, 1 if k == "pedal" else 88) for k, v in out.items())
+
+
+def test_freq_trunk_keeps_time_resolution():
+    """A click in one frame moves the freq-trunk FCNN's outputs only within its receptive
+    field (four 3x3 convs: +-4 frames, two kernel-5 head layers: +-4), never more."""
+    net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25,
+                                  hidden=16, head_kernel=5)).eval()
+    base = torch.zeros(1, 50, 229)
+    click = base.clone()
+    click[0, 25] = 1.0
+    with torch.no_grad():
+        diff = (net(click)["onset"] - net(base)["onset"]).abs().sum(-1)[0]
+    changed = torch.nonzero(diff > 1e-6).flatten().tolist()
+    assert changed == list(range(25 - 8, 25 + 9))
 
 
 def test_width_scales_and_bad_configs():

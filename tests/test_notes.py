@@ -41,6 +41,18 @@ def test_rolls_literal():
     assert rolls.frame.shape == (5, 88) and rolls.frame.dtype == np.float32
 
 
+def test_soft_rolls_are_triangles_around_the_exact_time_and_pedal_roll():
+    rolls = notes_to_rolls([Note(0.023, 0.061, 21, 64)], 10, soft_frames=2,
+                           pedals=[Pedal(0.02, 0.05)])
+    np.testing.assert_allclose(rolls.onset[:, 0], [0, 0.35, 0.85, 0.65, 0.15, 0, 0, 0, 0, 0],
+                               atol=1e-6)
+    np.testing.assert_allclose(rolls.offset[:, 0], [0, 0, 0, 0, 0, 0.45, 0.95, 0.55, 0.05, 0],
+                               atol=1e-6)
+    np.testing.assert_array_equal(rolls.velocity[:, 0], np.float32([0, 0, 64 / 127, 0, 0, 0, 0, 0, 0, 0]))
+    np.testing.assert_array_equal(rolls.pedal[:, 0], [0, 0, 1, 1, 1, 0, 0, 0, 0, 0])
+    assert rolls.pedal.shape == (10, 1)
+
+
 def test_midi_round_trip_exact_to_a_tick(tmp_path):
     notes = [Note(0.0, 0.5, 60, 1), Note(0.25, 1.333, 61, 127), Note(0.5, 0.75, 60, 64)]
     pedals = [Pedal(0.1, 0.9)]

@@ -17,6 +17,7 @@ from pianotx.notes import Note, Pedal
 
 runner = CliRunner()
 SONG = [Note(0.2, 0.6, 60, 90), Note(0.2, 0.6, 64, 80), Note(0.9, 1.3, 67, 100), Note(1.0, 1.1, 67, 60)]
+SONG_PEDALS = [Pedal(0.5, 0.8)]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,10 @@ def quick_checkpoint(tmp_path_factory):
 @pytest.fixture
 def fixed_transcription(monkeypatch):
     """Make every transcription return :data:`SONG`, so outputs can be checked exactly."""
-    monkeypatch.setattr("pianotx.api.transcribe_samples", lambda *args, **kwargs: list(SONG))
+    from pianotx.decode import Transcription
+
+    monkeypatch.setattr("pianotx.api.transcribe_samples",
+                        lambda *args, **kwargs: Transcription(list(SONG), list(SONG_PEDALS)))
 NOTES = [Note(0.1, 0.5, 60, 90), Note(0.3, 0.8, 60, 70), Note(0.25, 0.25, 64, 100),
          Note(1.0004, 1.7, 67, 127), Note(1.2, 1.3, 21, 1)]
 PEDALS = [Pedal(0.2, 0.9)]
@@ -102,9 +106,9 @@ def test_cli_writes_three_formats_that_agree(tmp_path, quick_checkpoint, tone_cl
                  *(["--tempo", tempo] if tempo else []), "--checkpoint", quick_checkpoint, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert set(report) == {"path", "outputs", "notes", "duration_s", "seconds"}
+    assert set(report) == {"path", "outputs", "notes", "pedals", "duration_s", "seconds"}
     assert report["outputs"] == {f: str(tmp_path / f"out.{f}") for f in ("mid", "csv", "json")}
-    assert report["notes"] == 4 and report["duration_s"] == 2.0
+    assert report["notes"] == 4 and report["pedals"] == 1 and report["duration_s"] == 2.0
     midi_file = mido.MidiFile(tmp_path / "out.mid")
     assert midi_file.tracks[0][0].name == "Piano"
     assert midi_file.tracks[0][1].tempo == mido.bpm2tempo(float(tempo or 120))
@@ -141,3 +145,25 @@ def test_bad_format(tmp_path, args, message):
     result = run("transcribe", tmp_path / "a.wav", *out, "--checkpoint", tmp_path / "none.pt")
     assert result.exit_code in (1, 2) and result.stderr.count("\n") == 1
     assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("mode", ["cc64", "extend", "none"])
+def test_cli_pedal_modes(tmp_path, quick_checkpoint, tone_clip, fixed_transcription, mode):
+    sf.write(tmp_path / "song.wav", tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / "out.mid", "--pedal", mode,
+                 "--format", "mid,csv", "--checkpoint", quick_checkpoint, "-q")
+    assert result.exit_code == 0, result.output
+    played = read_midi(tmp_path / "out.mid")
+    listed = from_csv((tmp_path / "out.csv").read_text())
+    held = mode == "extend"  # C4 and E4 end at 0.6 under the pedal (0.5-0.8): held to 0.8
+    assert [n.offset_s for n in listed.notes[:2]] == ([0.8, 0.8] if held else [0.6, 0.6])
+    assert listed.pedals == ([Pedal(0.5, 0.8)] if mode == "cc64" else [])
+    assert close(played.pedals, listed.pedals) and close(played.notes, listed.notes)
+
+
+def test_cli_unknown_pedal_mode_is_a_usage_error(tmp_path, quick_checkpoint, tone_clip):
+    sf.write(tmp_path / "song.wav", tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "song.wav", "--pedal", "maybe",
+                 "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 2 and "--pedal" in result.output
+    assert not (tmp_path / "song.mid").exists()

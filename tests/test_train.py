@@ -122,6 +122,21 @@ def test_non_finite_loss_stops_with_a_clear_message(tiny_data, tmp_path, monkeyp
         train(tiny_config(tiny_data, tmp_path / "cache", steps=2), out_dir=tmp_path / "run")
 
 
+def test_note_model_with_pedal_head_trains_and_transcribes(tiny_data, tmp_path):
+    import numpy as np
+
+    from pianotx.api import load_model, transcribe_samples
+
+    out = tmp_path / "run"
+    losses = losses_of(tiny_config(tiny_data, tmp_path / "cache", heads="full", trunk="freq",
+                                   soft_frames=2, steps=3), out)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    model = load_model(out / "last.pt", device="cpu")
+    assert model.model_config.trunk == "freq" and model.model_config.soft_frames == 2
+    result = transcribe_samples(np.zeros(16_000, np.float32) + 1e-3, model=model)
+    assert isinstance(result.notes, list) and isinstance(result.pedals, list)
+
+
 def test_take_hours_is_a_fixed_subset_in_original_order():
     from pianotx.data import Item
     from pianotx.trainsetup import take_hours

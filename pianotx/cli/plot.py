@@ -63,7 +63,7 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
     config = loaded.feature_config
     samples = load_audio(source, sample_rate=config.sample_rate)
     check_not_silent(samples, name=str(source))
-    notes = transcribe_samples(samples, model=loaded)
+    notes = transcribe_samples(samples, model=loaded).notes
     with torch.no_grad():
         log_mel = LogMel(config)(torch.from_numpy(samples)[None])[0].numpy()
     return notes, log_mel, config.frame_rate

@@ -21,7 +21,15 @@ def train_command(
     arch: str = typer.Option("crnn", "--model", metavar="ARCH", help="fcnn or crnn."),
     heads: str = typer.Option(
         "frame", metavar="HEADS",
-        help="frame (the paper) or notes (frame, onset, offset, velocity).",
+        help="frame (the paper), notes (frame, onset, offset, velocity) or full (notes + "
+             "sustain pedal).",
+    ),
+    trunk: str = typer.Option(
+        "paper", metavar="TRUNK",
+        help="paper (U-Net pooling time and frequency) or freq (pooling frequency only).",
+    ),
+    soft_frames: int = typer.Option(
+        0, min=0, metavar="J", help="Onset/offset targets J frames wide each side (0: one frame).",
     ),
     width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
     beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
@@ -79,7 +87,8 @@ def train_command(
             warmup_steps=warmup_steps, grad_clip=grad_clip, seed=seed, val_every=val_every,
             val_pieces=val_pieces, ckpt_every=ckpt_every, workers=workers, augment=augment,
             device=device, cache_dir=str(cache_dir) if cache_dir else None,
-            train_hours=train_hours, keep_epochs=keep_epochs,
+            train_hours=train_hours, keep_epochs=keep_epochs, trunk=trunk,
+            soft_frames=soft_frames,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"

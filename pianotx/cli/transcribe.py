@@ -10,6 +10,10 @@ import typer
 
 from pianotx.cli.app import app
 from pianotx.cli.common import console, err_console, fail, user_errors
+from pianotx.cli.outputs import parse_formats, plan_outputs, write_outputs
+
+
+PEDAL_MODES = ("cc64", "extend", "none")
 
 
 def collect_inputs(paths: list[Path]) -> list[Path]:
@@ -33,65 +37,6 @@ def collect_inputs(paths: list[Path]) -> list[Path]:
     return found
 
 
-FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json"}
-KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json")
-
-
-def parse_formats(text: str) -> list[str]:
-    """``"mid,csv"`` -> ``["mid", "csv"]`` (``midi`` means ``mid``); unknown names are an error."""
-    from pianotx.errors import ConfigError
-
-    names = [name.strip().lower() for name in text.split(",") if name.strip()]
-    names = ["mid" if name == "midi" else name for name in names]
-    unknown = [name for name in names if name not in FORMATS]
-    if unknown or not names:
-        raise ConfigError(f"unknown --format {', '.join(unknown) or repr(text)}; "
-                          f"choose a comma list of {', '.join(FORMATS)}")
-    return list(dict.fromkeys(names))
-
-
-def plan_outputs(
-    inputs: list[Path], out: Path | None, *, formats: list[str], overwrite: bool
-) -> list[dict[str, Path]]:
-    """Output path of every format for every input; checks them all before any transcription."""
-    from pianotx.errors import OutputError
-    from pianotx.files import check_output
-
-    if len(inputs) == 1 and out is not None and not out.is_dir():
-        targets = [_single_outputs(out, formats)]
-    elif out is None:
-        targets = [{f: path.with_suffix(FORMATS[f]) for f in formats} for path in inputs]
-    else:
-        if out.exists() and not out.is_dir():
-            raise OutputError(f"-o {out} must be a folder when transcribing several files")
-        if not out.exists():
-            if not out.parent.is_dir():
-                raise OutputError(f"output folder {out.parent} does not exist; create it first")
-            try:
-                out.mkdir()
-            except OSError as exc:
-                raise OutputError(f"cannot create output folder {out}: {exc.strerror}") from None
-        targets = [{f: out / f"{path.stem}{FORMATS[f]}" for f in formats} for path in inputs]
-    paths = [path for target in targets for path in target.values()]
-    if len(set(paths)) != len(paths):
-        raise OutputError("two inputs share a file name stem; transcribe them separately")
-    for path in paths:
-        check_output(path, overwrite=overwrite)
-    return targets
-
-
-def _single_outputs(out: Path, formats: list[str]) -> dict[str, Path]:
-    """``-o song.mid`` with ``--format mid,csv`` -> song.mid and song.csv."""
-    from pianotx.errors import OutputError
-
-    suffix = out.suffix.lower()
-    given = suffix[1:] if suffix in (".csv", ".json") else "mid"  # any other name holds the MIDI
-    if suffix in KNOWN_SUFFIXES and given not in formats:
-        raise OutputError(f"-o {out} does not match --format {','.join(formats)}; "
-                          f"name the file {out.with_suffix(FORMATS[formats[0]]).name}")
-    return {f: out if f == given else out.with_suffix(FORMATS[f]) for f in formats}
-
-
 @app.command()
 def transcribe(
     audio: List[Path] = typer.Argument(..., help="Audio files (wav, flac, ogg, mp3) or folders."),
@@ -109,6 +54,10 @@ def transcribe(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps."),
     onset_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     frame_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
+    pedal: str = typer.Option(
+        "cc64", "--pedal", metavar="MODE",
+        help="Predicted sustain pedal: cc64 (CC64 events), extend (note lengths held by "
+             "the pedal, no CC64) or none."),
     batch_size: int = typer.Option(8, min=1, help="10 s windows per forward pass."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
@@ -122,6 +71,8 @@ def transcribe(
 
     try:
         wanted = parse_formats(formats)
+        if pedal not in PEDAL_MODES:
+            raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
     with user_errors():
@@ -137,6 +88,7 @@ def transcribe(
             with user_errors():
                 report = _transcribe_one(loaded, source, target, decode=decode, overwrite=overwrite,
                                          tempo_bpm=tempo or 120.0, batch_size=batch_size,
+                                         pedal=pedal,
                                          progress=not (quiet or as_json))
             _print_report(report, quiet=quiet, as_json=as_json)
         except typer.Exit:
@@ -158,7 +110,7 @@ def _decode_config(base, onset_threshold, frame_threshold):  # type: ignore[no-u
 
 def _transcribe_one(  # type: ignore[no-untyped-def]
     loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
-    batch_size: int, progress: bool,
+    batch_size: int, progress: bool, pedal: str,
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -174,28 +126,19 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
         *columns, console=err_console, transient=True, disable=not (progress and err_console.is_terminal)
     ) as bar:
         task = bar.add_task(source.name, total=None)
-        notes = transcribe_samples(
+        notes, pedals = transcribe_samples(
             samples, model=loaded, decode=decode, batch_size=batch_size,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    _write_outputs(notes, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
+    if pedal == "extend" and pedals:
+        from pianotx.notes import extend_by_pedal
+
+        notes = extend_by_pedal(notes, pedals)
+    pedals = pedals if pedal == "cc64" else []
+    write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return {"path": str(source), "outputs": {f: str(p) for f, p in targets.items()},
-            "notes": len(notes), "duration_s": round(duration_s, 3),
+            "notes": len(notes), "pedals": len(pedals), "duration_s": round(duration_s, 3),
             "seconds": round(time.perf_counter() - started, 3)}
-
-
-def _write_outputs(notes, targets: dict[str, Path], *, tempo_bpm: float, overwrite: bool) -> None:  # type: ignore[no-untyped-def]
-    from pianotx.files import write_bytes_atomic
-    from pianotx.midi import notes_to_midi, write_midi
-    from pianotx.notelist import as_written, to_csv, to_json
-
-    if "mid" in targets:
-        write_midi(notes_to_midi(notes, tempo_bpm=tempo_bpm), targets["mid"], overwrite=overwrite)
-    written = as_written(notes, tempo_bpm=tempo_bpm)
-    for name, render in (("csv", to_csv), ("json", to_json)):
-        if name in targets:
-            text = render(written.notes, pedals=written.pedals)
-            write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
 
 
 def _print_report(report: dict, *, quiet: bool, as_json: bool) -> None:

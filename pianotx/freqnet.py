@@ -1,0 +1,66 @@
+"""The note models' trunk and FCNN head: pooling along frequency only, so every output
+frame keeps the input's 10 ms time resolution (Onsets and Frames, Kong et al.).
+
+Trunk: input normalisation over mel bins; four 3x3 conv + BatchNorm + ReLU layers
+(1 -> c1 -> c1, 2x frequency max-pool, -> c2, 2x frequency max-pool, -> c2); the
+``c2 x 57`` values of each frame are projected to ``hidden`` features by a 1x1 Conv1d.
+The FCNN head is two Conv1d layers over time (kernel ``head_kernel``, same padding,
+residual) and a 1x1 Conv1d to the head rolls; the CRNN head (in :mod:`pianotx.models`)
+is the paper's bidirectional GRU and linear layer on the same features.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pianotx.config import ModelConfig
+
+
+def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class FreqTrunk(nn.Module):
+    """Log-mel ``(B, T, n_mels)`` -> frame features ``(B, hidden, T)``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c1, c2 = config.channels(16), config.channels(32)
+        self.norm = nn.BatchNorm1d(config.n_mels)
+        self.convs = nn.Sequential(
+            _conv_bn(1, c1), _conv_bn(c1, c1), nn.MaxPool2d((2, 1)),
+            _conv_bn(c1, c2), nn.MaxPool2d((2, 1)), _conv_bn(c2, c2),
+        )
+        self.out_channels = config.hidden
+        self.project = nn.Sequential(
+            nn.Conv1d(c2 * (config.n_mels // 4), config.hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.norm(mel.transpose(1, 2)).unsqueeze(1)  # (B, 1, n_mels, T)
+        x = self.convs(x)  # (B, c2, n_mels // 4, T)
+        return self.project(x.flatten(1, 2))
+
+
+class TemporalHead(nn.Module):
+    """Features ``(B, hidden, T)`` -> logits ``(B, n_out, T)`` by convolution over time."""
+
+    def __init__(self, hidden: int, n_out: int, kernel: int) -> None:
+        super().__init__()
+        pad = kernel // 2
+        self.conv1 = nn.Conv1d(hidden, hidden, kernel, padding=pad)
+        self.conv2 = nn.Conv1d(hidden, hidden, kernel, padding=pad)
+        self.out = nn.Conv1d(hidden, n_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_frames = x.shape[-1]
+        h = torch.relu(self.conv1(x))[..., :n_frames]
+        h = torch.relu(x + self.conv2(h)[..., :n_frames])
+        return self.out(h)
