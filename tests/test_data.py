@@ -264,7 +264,7 @@ def test_cache_only_in_cache_dir(maestro: Path, tmp_path: Path) -> None:
     data.prepare()
     assert sorted(maestro.rglob("*")) == before
     names = sorted(p.name for p in cache.iterdir())
-    assert len(names) == 6 and all(n.endswith(".npy") and not n.startswith(".") for n in names)
+    assert len(names) == 9 and all(n.endswith(".npy") and not n.startswith(".") for n in names)  # audio, notes, pedals x 3
     assert np.load(cache / names[0], mmap_mode="r").dtype == np.float16
     with pytest.raises(DatasetError, match="cache folder .* holds dataset files"):
         _dataset(find_items(maestro), maestro / "2004")
