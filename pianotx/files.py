@@ -51,6 +51,7 @@ def atomic_path(path: Path, *, overwrite: bool) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual new-file mode
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -61,3 +62,9 @@ def write_bytes_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

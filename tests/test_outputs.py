@@ -167,3 +167,16 @@ def test_cli_unknown_pedal_mode_is_a_usage_error(tmp_path, quick_checkpoint, ton
                  "--checkpoint", quick_checkpoint)
     assert result.exit_code == 2 and "--pedal" in result.output
     assert not (tmp_path / "song.mid").exists()
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    import os
+
+    from pianotx.files import write_bytes_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_bytes_atomic(tmp_path / "a.mid", b"x", overwrite=False)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.mid").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
