@@ -1,7 +1,9 @@
 """Probability rolls for audio of any length: overlapping windows, batched, on a device.
 
-Windows of ``window_frames`` frames overlap by half; each contributes only its centre half,
-so every output frame has a quarter window of context on both sides. The log-mel of each
+Windows of ``window_frames`` frames overlap; each contributes only its centre, dropping
+``margin`` frames on both sides: a quarter window for models whose context is unbounded or
+wide (the paper's U-Net, GRUs), twice the receptive field for the frequency-pooling FCNN
+(so its windows barely overlap and each frame is computed about once). The log-mel of each
 window is computed from its own slice of audio, so memory is bounded by the window batch
 rather than by the length of the file (the outputs are ``(n_frames, 88)`` per head).
 """
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from pianotx.checkpoint import LoadedModel
+from pianotx.config import ModelConfig
 from pianotx.errors import ConfigError
 from pianotx.features import LogMel, n_frames
 
@@ -40,11 +43,25 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def window_starts(total_frames: int, *, window_frames: int = WINDOW_FRAMES) -> list[int]:
-    """First frame of every window (the first starts a quarter window before frame 0)."""
-    keep = window_frames // 2
-    margin = window_frames // 4
+def window_starts(
+    total_frames: int, *, window_frames: int = WINDOW_FRAMES, margin: int | None = None
+) -> list[int]:
+    """First frame of every window (the first starts ``margin`` frames before frame 0;
+    default margin a quarter window)."""
+    margin = window_frames // 4 if margin is None else margin
+    keep = window_frames - 2 * margin
     return [k * keep - margin for k in range(-(-total_frames // keep))]
+
+
+def window_margin(config: ModelConfig, window_frames: int) -> int:
+    """Frames dropped at each side of a window: twice the receptive field where it is
+    known and small, else a quarter window."""
+    from pianotx.models import receptive_frames
+
+    field = receptive_frames(config)
+    if field is None or 4 * field > window_frames // 4:
+        return window_frames // 4
+    return 2 * field
 
 
 def window_audio(
@@ -92,8 +109,9 @@ def predict_rolls(
         raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
     cfg = model.feature_config
     total = n_frames(len(audio), hop_length=cfg.hop_length)
-    starts = window_starts(total, window_frames=window_frames)
-    keep, margin = window_frames // 2, window_frames // 4
+    margin = window_margin(model.model_config, window_frames)
+    starts = window_starts(total, window_frames=window_frames, margin=margin)
+    keep = window_frames - 2 * margin
     device = model.device
     features = LogMel(cfg).to(device)
     mc = model.model_config

@@ -130,6 +130,14 @@ def build_model(config: ModelConfig) -> nn.Module:
     return ARCHITECTURES[config.arch](config)
 
 
+def receptive_frames(config: ModelConfig) -> int | None:
+    """Frames of context each side of an output frame, or None when unbounded or not
+    computed (the paper's U-Net resizes over the whole window; GRUs see everything)."""
+    if config.trunk == "freq" and config.arch == "fcnn":
+        return 4 + 2 * (config.head_kernel // 2)  # four 3x3 convs, two temporal convs
+    return None
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -40,7 +40,31 @@ def test_windows_stitch_to_the_whole(n_samples):
     np.testing.assert_allclose(got, expected.numpy(), atol=2e-5)
 
 
+@pytest.mark.parametrize("n_samples", [1, 60_000, 411_111])
+def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
+    from pianotx.inference import window_margin
+    from pianotx.models import build_model
+
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
+                         head_kernel=5)
+    torch.manual_seed(0)
+    model = LoadedModel(build_model(config).eval(), config, FeatureConfig(), DecodeConfig(), "t")
+    assert window_margin(config, 400) == 16  # receptive field 8 frames, twice that dropped
+    audio = (0.1 * np.random.default_rng(2).standard_normal(n_samples)).astype(np.float32)
+    got = predict_rolls(model, audio, batch_size=3, window_frames=400)
+    with torch.no_grad():
+        whole = model.net(LogMel()(torch.from_numpy(audio)[None]))
+    # The first and last 8 frames differ by design: windows see silence past the file's
+    # ends, a single pass sees the convolutions' zero padding.
+    inner = slice(8, -8)
+    for name in ("onset", "pedal"):
+        expected = torch.sigmoid(whole[name])[0].numpy()
+        assert got[name].shape == expected.shape
+        np.testing.assert_allclose(got[name][inner], expected[inner], atol=2e-5)
+
+
 def test_progress_and_window_plan():
+    assert window_starts(1000, window_frames=400, margin=16) == [-16, 352, 720]
     assert window_starts(1000, window_frames=400) == [-100, 100, 300, 500, 700]
     calls = []
     predict_rolls(per_frame_model(), np.zeros(16_000, np.float32), batch_size=2,
