@@ -74,20 +74,62 @@ def transcribe(
     AudioError
         For unreadable, empty, non-finite or silent audio.
     """
-    from pianotx.audio import check_not_silent, load_audio, validate_audio
+    from pianotx.audio import check_not_silent, validate_audio
 
     model = model if model is not None else load_model()
     rate = model.feature_config.sample_rate
+    options = {"model": model, "decode": decode, "batch_size": batch_size,
+               "on_progress": on_progress}
     if isinstance(audio, (str, Path)):
-        samples, name = load_audio(Path(audio), sample_rate=rate), str(audio)
-    else:
-        if sample_rate is None:
-            raise AudioError("sample_rate is required when transcribing an array")
-        samples, name = _resample(validate_audio(audio), sample_rate, rate), "array"
-    check_not_silent(samples, name=name)
-    return transcribe_samples(
-        samples, model=model, decode=decode, batch_size=batch_size, on_progress=on_progress
-    ).notes
+        return transcribe_file(Path(audio), **options)[0].notes
+    if sample_rate is None:
+        raise AudioError("sample_rate is required when transcribing an array")
+    samples = _resample(validate_audio(audio), sample_rate, rate)
+    check_not_silent(samples, name="array")
+    return transcribe_samples(samples, **options).notes
+
+
+def transcribe_file(
+    path: Path,
+    *,
+    model: LoadedModel,
+    decode: DecodeConfig | None = None,
+    batch_size: int = 8,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> tuple[Transcription, float]:
+    """Transcribe an audio file streamed in blocks: memory stays flat however long it is.
+
+    Returns the notes and pedal presses and the recording's length in seconds.
+
+    Raises
+    ------
+    AudioError
+        For missing, unreadable, empty, non-finite or silent audio (silence is known, and
+        reported, only once the whole file was read).
+    """
+    from pianotx.audio import SILENCE_PEAK, audio_seconds, stream_audio
+    from pianotx.features import n_frames
+
+    rate = model.feature_config.sample_rate
+    seconds = audio_seconds(path)
+    total = None if seconds is None else n_frames(int(seconds * rate),
+                                                  hop_length=model.feature_config.hop_length)
+    meter = {"samples": 0, "peak": 0.0}
+
+    def measured():  # type: ignore[no-untyped-def]
+        for block in stream_audio(path, sample_rate=rate):
+            meter["samples"] += len(block)
+            if len(block):
+                meter["peak"] = max(meter["peak"], float(np.max(np.abs(block))))
+            yield block
+
+    result = _transcribe_blocks(measured(), model=model, decode=decode, batch_size=batch_size,
+                                on_progress=on_progress, total_frames=total)
+    if meter["samples"] == 0:
+        raise AudioError(f"audio file {path} has no samples; give a recording")
+    if meter["peak"] < SILENCE_PEAK:
+        raise AudioError(f"audio {path} is silent (peak below -80 dBFS); nothing to transcribe")
+    return result, meter["samples"] / rate
 
 
 def transcribe_samples(
@@ -103,13 +145,23 @@ def transcribe_samples(
     :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
     notes and the sustain-pedal presses (empty for models without a pedal head).
     """
-    from pianotx.decode import decode_rolls
-    from pianotx.inference import predict_rolls
+    from pianotx.features import n_frames
 
-    probs = predict_rolls(model, samples, batch_size=batch_size, on_progress=on_progress)
+    total = n_frames(len(samples), hop_length=model.feature_config.hop_length)
+    return _transcribe_blocks([samples], model=model, decode=decode, batch_size=batch_size,
+                              on_progress=on_progress, total_frames=total)
+
+
+def _transcribe_blocks(blocks, *, model, decode, batch_size, on_progress, total_frames):  # type: ignore[no-untyped-def]
+    """Audio blocks -> streamed rolls -> streamed decoding (see :func:`stream_decode`)."""
+    from pianotx.decode import stream_decode
+    from pianotx.inference import stream_rolls
+
+    chunks = stream_rolls(model, blocks, batch_size=batch_size, total_frames=total_frames,
+                          on_progress=on_progress)
     config = decode if decode is not None else model.decode_config
-    return decode_rolls(probs, config=config, frame_rate=model.feature_config.frame_rate,
-                        refine=model.model_config.soft_frames > 0)
+    return stream_decode(chunks, config=config, frame_rate=model.feature_config.frame_rate,
+                         refine=model.model_config.soft_frames > 0)
 
 
 def _resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

@@ -7,6 +7,7 @@ stereo 48 kHz file never sits in memory at its original rate and width.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -38,6 +39,21 @@ def load_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     AudioError
         If the file is missing, empty, not decodable, has no samples, or holds NaN/inf.
     """
+    audio = np.concatenate(list(stream_audio(path, sample_rate=sample_rate)))
+    if audio.size == 0:
+        raise AudioError(f"audio file {path} has no samples; give a recording")
+    return audio.astype(np.float32, copy=False)
+
+
+def stream_audio(
+    path: Path, *, sample_rate: int = SAMPLE_RATE, block_s: float = BLOCK_S
+) -> Iterator[np.ndarray]:
+    """Yield an audio file as consecutive mono float32 blocks at ``sample_rate``.
+
+    The file is read ``block_s`` seconds at a time, so memory does not grow with its length.
+    Raises :class:`AudioError` as :func:`load_audio` does (a decoding error can come after
+    some blocks were yielded).
+    """
     import soundfile as sf
     import soxr
 
@@ -50,25 +66,31 @@ def load_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
             resampler = None
             if source.samplerate != sample_rate:
                 resampler = soxr.ResampleStream(source.samplerate, sample_rate, 1, dtype="float32")
-            block = max(1, int(BLOCK_S * source.samplerate))
-            pieces = []
+            block = max(1, int(block_s * source.samplerate))
             while True:
                 data = source.read(block, dtype="float32", always_2d=True)
                 last = len(data) < block
                 mono = _finite_mono(data, path)
                 if resampler is not None:
                     mono = resampler.resample_chunk(mono, last=last)
-                pieces.append(mono)
+                yield np.ascontiguousarray(mono, dtype=np.float32)
                 if last:
                     break
     except (sf.LibsndfileError, RuntimeError, EOFError) as exc:
         raise AudioError(
             f"cannot decode {path} as audio ({_reason(exc)}); convert it to wav, flac, ogg or mp3"
         ) from None
-    audio = np.concatenate(pieces).astype(np.float32, copy=False)
-    if audio.size == 0:
-        raise AudioError(f"audio file {path} has no samples; give a recording")
-    return audio
+
+
+def audio_seconds(path: Path) -> float | None:
+    """Duration from the file header, or None when the header does not say."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        return None
+    return info.frames / info.samplerate if info.frames > 0 else None
 
 
 def check_not_silent(audio: np.ndarray, *, name: str) -> None:

@@ -13,7 +13,7 @@ Sustain-pedal presses are runs of the pedal head above ``pedal_threshold``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from pianotx.config import MIN_MIDI, DecodeConfig
 from pianotx.notes import Note, Pedal
 
 OFFSET_SEARCH = 2  # frames either side of a note's end searched for an offset peak
+HEAD_FRAMES = 4  # frames before a streamed chunk kept for peak, shift and run-start checks
 
 
 class Transcription(NamedTuple):
@@ -32,21 +33,71 @@ class Transcription(NamedTuple):
 
 def decode_rolls(
     probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float,
-    refine: bool = False,
+    refine: bool = False, first_frame: int = 0, owned: tuple[int, int] | None = None,
 ) -> Transcription:
-    """Notes (see :func:`extract_notes`) and, when there is a pedal head, pedal presses."""
-    notes = extract_notes(probs, config=config, frame_rate=frame_rate, refine=refine)
-    pedals = extract_pedals(probs["pedal"][:, 0], config=config, frame_rate=frame_rate) \
-        if "pedal" in probs else []
+    """Notes (see :func:`extract_notes`) and, when there is a pedal head, pedal presses.
+
+    ``first_frame`` is the recording frame of row 0 (times count from the recording's
+    start); only notes and presses starting on rows ``owned[0] <= row < owned[1]`` are kept.
+    """
+    where = {"first_frame": first_frame, "owned": owned}
+    notes = extract_notes(probs, config=config, frame_rate=frame_rate, refine=refine, **where)
+    pedals = extract_pedals(probs["pedal"][:, 0], config=config, frame_rate=frame_rate,
+                            **where) if "pedal" in probs else []
     return Transcription(notes, pedals)
 
 
-def extract_pedals(pedal: np.ndarray, *, config: DecodeConfig, frame_rate: float) -> list[Pedal]:
+def stream_decode(
+    chunks: Iterable[tuple[int, dict[str, np.ndarray]]], *, config: DecodeConfig,
+    frame_rate: float, refine: bool = False, chunk_frames: int = 6000, tail_frames: int = 3000,
+) -> Transcription:
+    """Decode consecutive roll chunks (as :func:`pianotx.inference.stream_rolls` yields them)
+    holding only ``chunk_frames + tail_frames`` frames at a time.
+
+    Notes starting in each run of ``chunk_frames`` frames are decoded with ``tail_frames``
+    frames of what follows (a note or press longer than that is cut at its end) and
+    ``HEAD_FRAMES`` of what precedes; the result equals :func:`decode_rolls` on the whole.
+    """
+    buffer: dict[str, np.ndarray] | None = None
+    lo = done = 0  # recording frame of buffer row 0; notes before ``done`` are out
+    notes: list[Note] = []
+    pedals: list[Pedal] = []
+
+    def emit(until: int | None) -> None:
+        rows = None if until is None else until + tail_frames - lo
+        part = {name: roll[:rows] for name, roll in buffer.items()}
+        owned = (done - lo, (until - lo) if until is not None else len(part["frame"]))
+        found = decode_rolls(part, config=config, frame_rate=frame_rate, refine=refine,
+                             first_frame=lo, owned=owned)
+        notes.extend(found.notes)
+        pedals.extend(found.pedals)
+
+    for _, probs in chunks:
+        buffer = dict(probs) if buffer is None else {
+            name: np.concatenate([buffer[name], probs[name]]) for name in buffer}
+        while lo + len(buffer["frame"]) >= done + chunk_frames + tail_frames:
+            emit(done + chunk_frames)
+            done += chunk_frames
+            cut = done - HEAD_FRAMES - lo
+            buffer = {name: roll[cut:] for name, roll in buffer.items()}
+            lo += cut
+    if buffer is not None:
+        emit(None)
+    return Transcription(sorted(notes, key=lambda n: (n.onset_s, n.pitch)), sorted(pedals))
+
+
+def extract_pedals(
+    pedal: np.ndarray, *, config: DecodeConfig, frame_rate: float, first_frame: int = 0,
+    owned: tuple[int, int] | None = None,
+) -> list[Pedal]:
     """Runs of the 1-D pedal probability at or above ``pedal_threshold``, at least
     ``min_pedal_s`` long."""
     starts, ends = frame_runs(pedal >= config.pedal_threshold)
     keep = ends - starts >= max(int(round(config.min_pedal_s * frame_rate)), 1)
-    return [Pedal(s / frame_rate, e / frame_rate) for s, e in zip(starts[keep], ends[keep])]
+    if owned is not None:
+        keep &= (starts >= owned[0]) & (starts < owned[1])
+    return [Pedal((s + first_frame) / frame_rate, (e + first_frame) / frame_rate)
+            for s, e in zip(starts[keep], ends[keep])]
 
 
 def peak_shift(values: np.ndarray, peak: int) -> float:
@@ -85,7 +136,7 @@ def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
 
 def extract_notes(
     probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float,
-    refine: bool = False,
+    refine: bool = False, first_frame: int = 0, owned: tuple[int, int] | None = None,
 ) -> list[Note]:
     """Decode probability rolls into notes.
 
@@ -98,6 +149,10 @@ def extract_notes(
         Frames per second of the rolls.
     refine : bool
         Read sub-frame onset (and, with an offset head, offset) times from the peaks.
+    first_frame : int
+        Recording frame of row 0 (added to every time).
+    owned : (int, int), optional
+        Keep only notes whose first row lies in ``[owned[0], owned[1])``.
 
     Returns
     -------
@@ -115,27 +170,33 @@ def extract_notes(
             keep = ends - starts >= max(min_frames, 1)
             spans = zip(starts[keep], ends[keep])
         for start, end in spans:
-            on, off = float(start), float(end)
+            if owned is not None and not owned[0] <= start < owned[1]:
+                continue
+            on, off = float(start + first_frame), float(end + first_frame)
             if refine and "onset" in probs:
                 on += peak_shift(probs["onset"][:, key], start)
                 if "offset" in probs:
-                    off = _refined_end(probs["offset"][:, key], end, config, lower=on + 1.0)
+                    frame_at, shift = _refined_end(probs["offset"][:, key], end, config,
+                                                   lower=on - first_frame + 1.0)
+                    off = float(frame_at + first_frame) + shift
             notes.append(Note(on / frame_rate, off / frame_rate, MIN_MIDI + key,
                               _velocity(probs, start, key, config)))
     return sorted(notes, key=lambda n: (n.onset_s, n.pitch))
 
 
-def _refined_end(offset: np.ndarray, end: int, config: DecodeConfig, *, lower: float) -> float:
-    """The refined time of the strongest offset peak within ``OFFSET_SEARCH`` frames of
-    ``end`` if it reaches ``offset_threshold`` (and stays after ``lower``), else ``end``."""
+def _refined_end(
+    offset: np.ndarray, end: int, config: DecodeConfig, *, lower: float
+) -> tuple[int, float]:
+    """The strongest offset peak within ``OFFSET_SEARCH`` frames of ``end`` and its shift if
+    it reaches ``offset_threshold`` and its time stays after ``lower``, else ``(end, 0)``."""
     lo, hi = max(end - OFFSET_SEARCH, 0), min(end + OFFSET_SEARCH + 1, len(offset))
     if hi <= lo:
-        return float(end)
+        return end, 0.0
     peak = lo + int(np.argmax(offset[lo:hi]))
     if offset[peak] < config.offset_threshold:
-        return float(end)
-    refined = peak + peak_shift(offset, peak)
-    return refined if refined >= lower else float(end)
+        return end, 0.0
+    shift = peak_shift(offset, peak)
+    return (peak, shift) if peak + shift >= lower else (end, 0.0)
 
 
 def _onset_spans(

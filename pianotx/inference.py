@@ -10,7 +10,7 @@ rather than by the length of the file (the outputs are ``(n_frames, 88)`` per he
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -65,14 +65,16 @@ def window_margin(config: ModelConfig, window_frames: int) -> int:
 
 
 def window_audio(
-    audio: np.ndarray, start_frame: int, *, window_frames: int, hop_length: int, n_fft: int
+    audio: np.ndarray, start_frame: int, *, window_frames: int, hop_length: int, n_fft: int,
+    offset: int = 0,
 ) -> np.ndarray:
     """Samples needed for frames ``[start_frame, start_frame + window_frames)``, zero-filled.
 
-    Frame ``f`` is centred on sample ``f * hop_length`` (centred STFT with zero padding).
+    Frame ``f`` is centred on sample ``f * hop_length`` (centred STFT with zero padding);
+    ``audio[0]`` is sample ``offset`` of the recording.
     """
     length = (window_frames - 1) * hop_length + n_fft
-    first = start_frame * hop_length - n_fft // 2
+    first = start_frame * hop_length - n_fft // 2 - offset
     out = np.zeros(length, dtype=np.float32)
     lo, hi = max(first, 0), min(first + length, len(audio))
     if hi > lo:
@@ -105,33 +107,73 @@ def predict_rolls(
         Probabilities per head, ``n_frames = 1 + n_samples // hop_length`` (the pedal head's
         are ``(n_frames, 1)``).
     """
+    total = n_frames(len(audio), hop_length=model.feature_config.hop_length)
+    chunks = list(stream_rolls(model, [audio], batch_size=batch_size, window_frames=window_frames,
+                               total_frames=total, on_progress=on_progress))
+    mc = model.model_config
+    if not chunks:
+        return {name: np.zeros((0, mc.head_width(name)), np.float32) for name in mc.head_names}
+    return {name: np.concatenate([c[name] for _, c in chunks]) for name in mc.head_names}
+
+
+def stream_rolls(
+    model: LoadedModel,
+    blocks: Iterable[np.ndarray],
+    *,
+    batch_size: int = 8,
+    window_frames: int = WINDOW_FRAMES,
+    total_frames: int | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Probabilities for audio arriving in blocks, yielded in order as ``(first_frame,
+    {head: (n, width) array})`` while only the audio the next windows need is kept.
+
+    ``total_frames`` (when known, e.g. from the file header) only sizes the progress total.
+    """
     if window_frames % 4 or window_frames < 8:
         raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
     cfg = model.feature_config
-    total = n_frames(len(audio), hop_length=cfg.hop_length)
+    hop, n_fft = cfg.hop_length, cfg.n_fft
     margin = window_margin(model.model_config, window_frames)
-    starts = window_starts(total, window_frames=window_frames, margin=margin)
     keep = window_frames - 2 * margin
-    device = model.device
-    features = LogMel(cfg).to(device)
-    mc = model.model_config
-    rolls = {name: np.zeros((total, mc.head_width(name)), np.float32) for name in mc.head_names}
+    planned = None if total_frames is None else -(-total_frames // keep)
+    features = LogMel(cfg).to(model.device)
     model.net.eval()
-    with torch.inference_mode():
-        for first in range(0, len(starts), batch_size):
-            batch_starts = starts[first : first + batch_size]
-            chunk = np.stack([
-                window_audio(audio, s, window_frames=window_frames,
-                             hop_length=cfg.hop_length, n_fft=cfg.n_fft)
-                for s in batch_starts
-            ])
-            mel = features(torch.from_numpy(chunk).to(device), center=False)
-            probs = {k: torch.sigmoid(v.float()).cpu().numpy() for k, v in model.net(mel).items()}
-            for i, start in enumerate(batch_starts):
-                out_lo = start + margin
-                n = min(keep, total - out_lo)
-                for name, roll in rolls.items():
-                    roll[out_lo : out_lo + n] = probs[name][i, margin : margin + n]
+    buffer, offset, seen, k = np.zeros(0, np.float32), 0, 0, 0  # k: next window index
+
+    def needed_end(index: int) -> int:  # one past the last sample window ``index`` reads
+        return (index * keep - margin + window_frames - 1) * hop + n_fft - n_fft // 2
+
+    def run(indices: list[int], total: int | None) -> Iterator[tuple[int, dict]]:
+        starts = [i * keep - margin for i in indices]
+        chunk = np.stack([window_audio(buffer, st, window_frames=window_frames,
+                                       hop_length=hop, n_fft=n_fft, offset=offset)
+                          for st in starts])
+        with torch.inference_mode():
+            mel = features(torch.from_numpy(chunk).to(model.device), center=False)
+            probs = {name: torch.sigmoid(v.float()).cpu().numpy()
+                     for name, v in model.net(mel).items()}
+        for j, st in enumerate(starts):
+            lo = st + margin
+            n = keep if total is None else min(keep, total - lo)
+            if n > 0:
+                yield lo, {name: p[j, margin : margin + n] for name, p in probs.items()}
+
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
+        seen += len(block)
+        while needed_end(k + batch_size - 1) <= seen:
+            yield from run(list(range(k, k + batch_size)), None)
+            k += batch_size
             if on_progress is not None:
-                on_progress(min(first + batch_size, len(starts)), len(starts))
-    return rolls
+                on_progress(k, planned)
+            drop = max(0, (k * keep - margin) * hop - n_fft // 2 - offset)
+            buffer, offset = buffer[drop:], offset + drop
+    total = n_frames(seen, hop_length=hop)
+    last = -(-total // keep)  # windows in all
+    while k < last:
+        indices = list(range(k, min(k + batch_size, last)))
+        yield from run(indices, total)
+        k = indices[-1] + 1
+        if on_progress is not None:
+            on_progress(k, last)

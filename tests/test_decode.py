@@ -102,3 +102,27 @@ def test_pedal_runs_decode_with_min_length():
                        config=DecodeConfig(min_pedal_s=0.03))
     assert out.notes == [] and out.pedals == [Pedal(0.04, 0.08)]
     assert decode_rolls({"frame": zeros}, config=CFG, frame_rate=100).pedals == []
+
+
+@pytest.mark.parametrize("chunk_size", [7, 100, 1000])
+def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
+    """Chunks of any size, decoded 50 frames at a time with a 40-frame tail, give the very
+    notes and presses of one pass (every note and press here is shorter than the tail)."""
+    from pianotx.decode import stream_decode
+
+    rng = np.random.default_rng(0)
+    truth = [Note(float(t), float(t + rng.uniform(0.02, 0.3)), int(rng.integers(21, 109)),
+                  int(rng.integers(1, 128))) for t in np.sort(rng.uniform(0, 4.5, 120))]
+    presses = [Pedal(0.1 + k * 0.5, 0.35 + k * 0.5) for k in range(9)]
+    rolls = notes_to_rolls(truth, 480, soft_frames=2, pedals=presses)
+    noise = rng.uniform(0, 0.3, (480, 88)).astype(np.float32)
+    probs = {"frame": np.clip(rolls.frame + noise, 0, 1), "onset": np.clip(rolls.onset + noise, 0, 1),
+             "offset": rolls.offset, "velocity": rolls.velocity, "pedal": rolls.pedal}
+    config = DecodeConfig(min_note_s=0.0)
+    whole = decode_rolls(probs, config=config, frame_rate=100, refine=True)
+    chunks = [(i, {k: v[i : i + chunk_size] for k, v in probs.items()})
+              for i in range(0, 480, chunk_size)]
+    streamed = stream_decode(chunks, config=config, frame_rate=100, refine=True,
+                             chunk_frames=50, tail_frames=40)
+    assert len(whole.notes) >= 100 and len(whole.pedals) == 9
+    assert streamed.notes == whole.notes and streamed.pedals == whole.pedals

@@ -63,6 +63,20 @@ def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
         np.testing.assert_allclose(got[name][inner], expected[inner], atol=2e-5)
 
 
+@pytest.mark.parametrize("block", [1_000, 16_000, 77_777])
+def test_streamed_blocks_give_the_same_rolls(block):
+    from pianotx.inference import stream_rolls
+
+    audio = (0.1 * np.random.default_rng(3).standard_normal(300_001)).astype(np.float32)
+    model = per_frame_model()
+    whole = predict_rolls(model, audio, batch_size=2, window_frames=400)["frame"]
+    blocks = [audio[i : i + block] for i in range(0, len(audio), block)]
+    chunks = list(stream_rolls(model, blocks, batch_size=2, window_frames=400))
+    firsts = [first for first, _ in chunks]
+    assert firsts == sorted(firsts) and firsts[0] == 0
+    np.testing.assert_array_equal(np.concatenate([c["frame"] for _, c in chunks]), whole)
+
+
 def test_progress_and_window_plan():
     assert window_starts(1000, window_frames=400, margin=16) == [-16, 352, 720]
     assert window_starts(1000, window_frames=400) == [-100, 100, 300, 500, 700]

@@ -114,20 +114,16 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from pianotx.api import transcribe_samples
-    from pianotx.audio import check_not_silent, load_audio
+    from pianotx.api import transcribe_file
 
     started = time.perf_counter()
-    samples = load_audio(source, sample_rate=loaded.feature_config.sample_rate)
-    check_not_silent(samples, name=str(source))
-    duration_s = len(samples) / loaded.feature_config.sample_rate
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(
         *columns, console=err_console, transient=True, disable=not (progress and err_console.is_terminal)
     ) as bar:
         task = bar.add_task(source.name, total=None)
-        notes, pedals = transcribe_samples(
-            samples, model=loaded, decode=decode, batch_size=batch_size,
+        (notes, pedals), duration_s = transcribe_file(
+            source, model=loaded, decode=decode, batch_size=batch_size,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if pedal == "extend" and pedals:
