@@ -148,6 +148,13 @@ def test_cli_scores_a_prediction_folder_as_json(dataset: Path, tmp_path: Path) -
     assert source["mean"]["note/f1"] == 1.0 and source["mean"]["frame/accuracy"] == 1.0
 
 
+def test_cli_json_flag_is_json_format_without_progress(dataset: Path, tmp_path: Path) -> None:
+    pred = _predictions(tmp_path / "pred")
+    result = _cli("--data", str(dataset), "--pred-dir", str(pred), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["mean"]["note/f1"] == 1.0
+
+
 def test_cli_writes_markdown_per_piece_and_refuses_to_overwrite(dataset, tmp_path) -> None:
     pred, out = _predictions(tmp_path / "pred"), tmp_path / "report.md"
     args = ["--data", str(dataset), "--pred-dir", str(pred), "--format", "markdown"]

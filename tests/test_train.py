@@ -178,6 +178,22 @@ def test_bad_train_config_is_refused(overrides, message):
         TrainConfig(**values)
 
 
+def test_cli_train_json_prints_one_summary(tiny_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, [
+        "train", "--data", str(tiny_data), "--model", "fcnn", "--width", "0.25", "--steps", "2",
+        "--batch-size", "2", "--segment-seconds", "2", "--workers", "0", "--val-pieces", "1",
+        "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["run"] == str(out) and summary["steps"] == 2
+    assert summary["model"] == str(out / "best.pt") and summary["best_step"] == 2
+
+
 def test_cli_resume_without_out_is_one_error_line(tiny_data):
     from typer.testing import CliRunner
 

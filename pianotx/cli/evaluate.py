@@ -59,12 +59,17 @@ def eval_command(
     device: str = typer.Option("auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     batch_size: int = typer.Option(8, min=1, metavar="N", help="10 s windows per forward pass."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or notes on stderr."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Same as --format json --quiet: one JSON document on stdout."
+    ),
 ) -> None:
     """Score models, or another transcriber's MIDI files, against a dataset's references.
 
     Frame precision/recall/F1/accuracy at 100 frames/s and mir_eval note F1s (onset,
     +offset, +offset+velocity) against pedal-extended references, averaged over pieces.
     """
+    if as_json:
+        fmt, quiet = "json", True
     with user_errors():
         from pianotx.config import DecodeConfig
         from pianotx.evaluate import load_items

@@ -68,6 +68,9 @@ def train_command(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+    as_json: bool = typer.Option(
+        False, "--json", help="No progress; print one JSON summary (run folder, model, steps, "
+                              "best score) on stdout at the end."),
 ) -> None:
     """Train a transcription model (the paper's recipe with --heads frame and defaults).
 
@@ -92,9 +95,24 @@ def train_command(
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
-        with _Display(enabled=main and not quiet) as display:
-            path = train(config, out_dir=out, resume=resume, on_event=display.on_event)
-        if main and not quiet:
+        events: list = []
+
+        def on_event(event: Any) -> None:
+            if event.kind == "done":
+                events.append(event)
+            display.on_event(event)
+
+        with _Display(enabled=main and not (quiet or as_json)) as display:
+            path = train(config, out_dir=out, resume=resume, on_event=on_event)
+        if main and as_json:
+            import json
+
+            done = events[-1].values if events else {}
+            console.print(json.dumps({
+                "run": str(out), "model": str(path), "steps": events[-1].step if events else None,
+                "best_score": done.get("best_score"), "best_step": done.get("best_step"),
+            }), markup=False)
+        elif main and not quiet:
             console.print(f"run folder {out}; model {path}")
 
 
