@@ -107,7 +107,7 @@ def transcribe_file(
         For missing, unreadable, empty, non-finite or silent audio (silence is known, and
         reported, only once the whole file was read).
     """
-    from pianotx.audio import SILENCE_PEAK, audio_seconds, stream_audio
+    from pianotx.audio import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
     from pianotx.features import n_frames
 
     rate = model.feature_config.sample_rate
@@ -117,7 +117,7 @@ def transcribe_file(
     meter = {"samples": 0, "peak": 0.0}
 
     def measured():  # type: ignore[no-untyped-def]
-        for block in stream_audio(path, sample_rate=rate):
+        for block in prefetch(stream_audio(path, sample_rate=rate)):
             meter["samples"] += len(block)
             if len(block):
                 meter["peak"] = max(meter["peak"], float(np.max(np.abs(block))))

@@ -82,6 +82,46 @@ def stream_audio(
         ) from None
 
 
+def prefetch(blocks: Iterator[np.ndarray], *, depth: int = 2) -> Iterator[np.ndarray]:
+    """Run ``blocks`` in a background thread, ``depth`` blocks ahead, so decoding the file
+    overlaps inference (soundfile and soxr release the GIL). Exceptions are re-raised here."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        items.put(("block", block), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("end", end))
+        except BaseException as exc:  # handed to the consumer
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "block":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+
+
 def audio_seconds(path: Path) -> float | None:
     """Duration from the file header, or None when the header does not say."""
     import soundfile as sf

@@ -77,3 +77,20 @@ def test_silence_and_arrays():
     with pytest.raises(AudioError, match="NaN"):
         validate_audio(np.array([0.0, np.inf]))
     assert validate_audio(np.ones((2, 100))).shape == (100,)
+
+
+def test_prefetch_yields_in_order_and_reraises():
+    from pianotx.audio import prefetch
+
+    assert [int(b[0]) for b in prefetch(iter([np.full(3, i, np.float32) for i in range(7)]))] \
+        == list(range(7))
+
+    def broken():
+        yield np.zeros(2, np.float32)
+        raise AudioError("cannot decode x.wav")
+
+    got = []
+    with pytest.raises(AudioError, match="cannot decode"):
+        for block in prefetch(broken()):
+            got.append(block)
+    assert len(got) == 1

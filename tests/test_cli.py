@@ -49,6 +49,22 @@ def test_folder_in_folder_out(tmp_path, tiny_checkpoint, tone_clip):
     assert result.stdout.count("\n") == 2  # one summary line per file
 
 
+def test_jobs_give_the_same_files_as_one_at_a_time(tmp_path, tiny_checkpoint, tone_clip):
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        sf.write(tmp_path / "in" / f"c{i}.wav", tone_clip[0][8_000 * i : 8_000 * i + 32_000], 16_000)
+    sf.write(tmp_path / "in" / "silent.wav", np.zeros(16_000, np.float32), 16_000)
+    outputs = {}
+    for jobs in ("1", "3"):
+        result = run("transcribe", tmp_path / "in", "-o", tmp_path / f"out{jobs}", "--json",
+                     "--checkpoint", tiny_checkpoint, "--jobs", jobs)
+        assert result.exit_code == 1  # the silent file fails, the others are written
+        assert "silent" in result.output
+        outputs[jobs] = {p.name: p.read_bytes() for p in (tmp_path / f"out{jobs}").iterdir()}
+    assert sorted(outputs["1"]) == [f"c{i}.mid" for i in range(4)]
+    assert outputs["1"] == outputs["3"]
+
+
 def write_bad(tmp_path, kind):
     path = tmp_path / "in.wav"
     if kind == "missing":

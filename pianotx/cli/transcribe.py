@@ -59,6 +59,9 @@ def transcribe(
         help="Predicted sustain pedal: cc64 (CC64 events), extend (note lengths held by "
              "the pedal, no CC64) or none."),
     batch_size: int = typer.Option(8, min=1, help="10 s windows per forward pass."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", min=1,
+        help="Files transcribed at once (each GPU gets its own copy of the model)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
@@ -80,21 +83,42 @@ def transcribe(
         targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
         from pianotx.api import load_model
 
-        loaded = load_model(checkpoint if checkpoint is not None else model, device=device)
-        decode = _decode_config(loaded.decode_config, onset_threshold, frame_threshold)
-    failures = 0
-    for source, target in zip(inputs, targets):
+        models = [load_model(checkpoint if checkpoint is not None else model, device=name)
+                  for name in _devices(device, jobs)]
+        decode = _decode_config(models[0].decode_config, onset_threshold, frame_threshold)
+
+    def one(index: int) -> bool:
         try:
             with user_errors():
-                report = _transcribe_one(loaded, source, target, decode=decode, overwrite=overwrite,
-                                         tempo_bpm=tempo or 120.0, batch_size=batch_size,
-                                         pedal=pedal,
-                                         progress=not (quiet or as_json))
+                report = _transcribe_one(
+                    models[index % len(models)], inputs[index], targets[index], decode=decode,
+                    overwrite=overwrite, tempo_bpm=tempo or 120.0, batch_size=batch_size,
+                    pedal=pedal, progress=not (quiet or as_json or jobs > 1))
             _print_report(report, quiet=quiet, as_json=as_json)
+            return True
         except typer.Exit:
-            failures += 1
-    if failures:
+            return False
+
+    if jobs == 1 or len(inputs) == 1:
+        results = [one(i) for i in range(len(inputs))]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, range(len(inputs))))
+    if not all(results):
         raise typer.Exit(1)
+
+
+def _devices(device: str, jobs: int) -> list[str]:
+    """One device per model copy: every GPU for ``auto`` with several jobs, else ``device``."""
+    if device == "auto" and jobs > 1:
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count > 1:
+            return [f"cuda:{i}" for i in range(min(count, jobs))]
+    return [device]
 
 
 def _decode_config(base, onset_threshold, frame_threshold):  # type: ignore[no-untyped-def]
