@@ -18,7 +18,7 @@ def eval_command(
     data: Path = typer.Option(
         ..., "--data", metavar="DIR", help="Dataset folder (MAESTRO or audio/MIDI pairs)."
     ),
-    split: str = typer.Option("test", metavar="SPLIT", help="train, validation or test."),
+    split: str = typer.Option("test", metavar="SPLIT", help="train, validation, test or all."),
     model: Optional[List[str]] = typer.Option(
         None, "--model", metavar="NAME", help="Bundled model name; repeatable."
     ),
@@ -84,7 +84,7 @@ def eval_command(
         DecodeConfig(**overrides)  # range checks now, not after a model has loaded
         run = _Run(data, limit, device, batch_size, sweep, save_decode, overrides, quiet,
                    pred_suffix, missing_as_empty)
-        items = load_items(data, split=split, limit=limit)
+        items = load_items(data, split=None if split == "all" else split, limit=limit)
         sources = sources or [("model", None)]  # the bundled default model
         reports = [_run_source(kind, value, items, run) for kind, value in sources]
         _emit(_render(reports, fmt=fmt, per_piece=per_piece, split=split),

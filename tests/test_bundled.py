@@ -1,0 +1,52 @@
+"""The models shipped in weights/: each loads strictly, has a model card whose sha256 is
+the file's, the default is one of them; and the default model's golden notes on the
+bundled example."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pianotx.bundled import bundled_models, default_model_name, weights_dir
+from pianotx.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "example-notes.json"
+
+
+def test_every_bundled_model_loads_and_its_card_tells_its_sha256():
+    models = bundled_models()
+    assert {"fcnn", "crnn"} <= set(models)
+    assert default_model_name() in models
+    for name, path in models.items():
+        card = (weights_dir() / f"{name}.md").read_text()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert re.search(rf"sha256[^0-9a-f]*{digest}", card), f"{name}.md has a stale sha256"
+        loaded = load_checkpoint(path)
+        assert loaded.model_config.arch in ("fcnn", "crnn")
+        assert path.stat().st_size < 10e6
+
+
+def test_default_model_on_the_example_gives_the_golden_notes():
+    """Regression: pitches exactly, onsets and offsets within 10 ms, velocities within 3;
+    a note or two may come and go near a threshold (count within 2)."""
+    import pianotx
+
+    golden = json.loads(GOLDEN.read_text())
+    assert golden["model"] == default_model_name()
+    notes = pianotx.transcribe(ROOT / "examples" / "example.flac",
+                               model=pianotx.load_model(device="cpu"))
+    want = [tuple(n) for n in golden["notes"]]
+    assert abs(len(notes) - len(want)) <= 2
+    unmatched = list(want)
+    for note in notes:
+        match = next((w for w in unmatched if w[2] == note.pitch
+                      and abs(w[0] - note.onset_s) <= 0.01 and abs(w[1] - note.offset_s) <= 0.01
+                      and abs(w[3] - note.velocity) <= 3), None)
+        if match is not None:
+            unmatched.remove(match)
+    assert len(unmatched) <= 2, unmatched[:5]
