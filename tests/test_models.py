@@ -55,3 +55,26 @@ def test_width_scales_and_bad_configs():
         ModelConfig(arch="transformer")
     with pytest.raises(ConfigError, match="unknown head set"):
         ModelConfig(heads="pedal")
+
+
+def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs():
+    from pianotx.freqnet import FreqPool, for_inference
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5,
+                                  hidden=32, head_kernel=5))
+    for module in net.modules():  # non-trivial BatchNorm statistics
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    net.eval()
+    fast = for_inference(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.trunk.convs.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # original kept
+    x = torch.randn(2, 203, 229)
+    with torch.no_grad():
+        slow_out, fast_out = net(x), fast(x)
+    for name in slow_out:
+        torch.testing.assert_close(fast_out[name], slow_out[name], atol=1e-4, rtol=1e-4)
+    h = torch.randn(2, 3, 229, 5)
+    torch.testing.assert_close(FreqPool()(h), torch.nn.MaxPool2d((2, 1))(h), atol=0, rtol=0)
