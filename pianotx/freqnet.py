@@ -58,6 +58,8 @@ class FreqTrunk(nn.Module):
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.convs(x)  # (B, c2, n_mels // 4, T)
+        if isinstance(self.project[0], nn.Conv2d):  # for_inference: no channels-last copy
+            return self.project(x).squeeze(2)
         return self.project(x.flatten(1, 2))
 
 
@@ -94,4 +96,12 @@ def for_inference(net: nn.Module) -> nn.Module:
             block[1] = nn.Identity()
     trunk.convs = trunk.convs.to(memory_format=torch.channels_last)
     trunk.channels_last = True
+    # The 1x1 Conv1d over the flattened (channel, bin) rows as one Conv2d spanning every
+    # bin: same weights, and it reads the channels-last maps without a copy.
+    flat = trunk.project[0]
+    n_bins = flat.in_channels // trunk.convs[-1][0].out_channels
+    conv = nn.Conv2d(flat.in_channels // n_bins, flat.out_channels, (n_bins, 1))
+    conv.weight.data = flat.weight.data.reshape(flat.out_channels, -1, n_bins, 1)
+    conv.bias.data = flat.bias.data.clone()
+    trunk.project[0] = conv.to(memory_format=torch.channels_last)
     return fast
