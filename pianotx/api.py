@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from pianotx.checkpoint import LoadedModel
+from pianotx.onnxrt import OnnxModel
 from pianotx.config import DecodeConfig
 from pianotx.decode import Transcription
 from pianotx.errors import AudioError
 from pianotx.notes import Note
 
+if TYPE_CHECKING:
+    from pianotx.checkpoint import LoadedModel
+
 
 def load_model(
-    name_or_path: str | Path | None = None, *, device: str = "auto", optimize: bool = True
-) -> LoadedModel:
+    name_or_path: str | Path | None = None, *, device: str = "auto", optimize: bool = True,
+    engine: str = "auto",
+) -> LoadedModel | OnnxModel:
     """Load a bundled model by name, or a checkpoint file by path, ready for inference.
 
     Parameters
@@ -28,18 +32,31 @@ def load_model(
     optimize : bool
         Fold BatchNorm into the convolutions and use channels-last (note models; see
         :func:`pianotx.freqnet.for_inference`).
+    engine : str
+        ``torch``, ``onnx`` (ONNX Runtime on the CPU, from the ``.onnx`` export beside the
+        checkpoint; no torch import) or ``auto``: onnx when the export exists, onnxruntime
+        is installed and the device is the CPU (``auto`` with no NVIDIA GPU visible).
     """
     import dataclasses
 
     from pianotx.bundled import bundled_models, resolve_model
+    from pianotx.onnxrt import choose_engine, load_onnx, onnx_path_for
+
+    if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
+        path = resolve_model(name_or_path)
+    else:
+        path = Path(name_or_path)
+    if choose_engine(engine, device, path) == "onnx":
+        if not path.is_file():
+            from pianotx.errors import CheckpointError
+
+            raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+        return load_onnx(onnx_path_for(path), checkpoint=path)
+
     from pianotx.checkpoint import load_checkpoint
     from pianotx.inference import pick_device
 
-    target = pick_device(device)
-    if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
-        loaded = load_checkpoint(resolve_model(name_or_path), device=target)
-    else:
-        loaded = load_checkpoint(Path(name_or_path), device=target)
+    loaded = load_checkpoint(path, device=pick_device(device))
     if optimize and loaded.model_config.trunk == "freq":
         from pianotx.freqnet import for_inference
 
@@ -58,7 +75,7 @@ def transcribe(
     audio: str | Path | np.ndarray,
     sample_rate: int | None = None,
     *,
-    model: LoadedModel | None = None,
+    model: LoadedModel | OnnxModel | None = None,
     decode: DecodeConfig | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
@@ -105,7 +122,7 @@ def transcribe(
 def transcribe_file(
     path: Path,
     *,
-    model: LoadedModel,
+    model: LoadedModel | OnnxModel,
     decode: DecodeConfig | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int | None], None] | None = None,
@@ -121,7 +138,7 @@ def transcribe_file(
         reported, only once the whole file was read).
     """
     from pianotx.audio import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
-    from pianotx.features import n_frames
+    from pianotx.spectrum import n_frames
 
     rate = model.feature_config.sample_rate
     seconds = audio_seconds(path)
@@ -148,7 +165,7 @@ def transcribe_file(
 def transcribe_samples(
     samples: np.ndarray,
     *,
-    model: LoadedModel,
+    model: LoadedModel | OnnxModel,
     decode: DecodeConfig | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
@@ -158,7 +175,7 @@ def transcribe_samples(
     :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
     notes and the sustain-pedal presses (empty for models without a pedal head).
     """
-    from pianotx.features import n_frames
+    from pianotx.spectrum import n_frames
 
     total = n_frames(len(samples), hop_length=model.feature_config.hop_length)
     return _transcribe_blocks([samples], model=model, decode=decode, batch_size=batch_size,
@@ -168,8 +185,11 @@ def transcribe_samples(
 def _transcribe_blocks(blocks, *, model, decode, batch_size, on_progress, total_frames):  # type: ignore[no-untyped-def]
     """Audio blocks -> streamed rolls -> streamed decoding (see :func:`stream_decode`)."""
     from pianotx.decode import stream_decode
-    from pianotx.inference import stream_rolls
 
+    if isinstance(model, OnnxModel):
+        from pianotx.onnxrt import stream_onnx_rolls as stream_rolls
+    else:
+        from pianotx.inference import stream_rolls
     chunks = stream_rolls(model, blocks, batch_size=batch_size, total_frames=total_frames,
                           on_progress=on_progress)
     config = decode if decode is not None else model.decode_config

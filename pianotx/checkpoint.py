@@ -9,7 +9,6 @@ primitives), ``train_summary`` (dict), ``state_dict``, and for training checkpoi
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from torch import nn
 
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, from_dict, to_dict
 from pianotx.errors import CheckpointError, ConfigError
-from pianotx.files import write_bytes_atomic
+from pianotx.files import sha256_file, write_bytes_atomic  # noqa: F401  (re-exported)
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("model_config", "feature_config", "decode_config", "state_dict")
@@ -150,12 +149,3 @@ def save_decode_defaults(path: Path, decode_config: DecodeConfig) -> None:
     data = read_checkpoint(path)
     data["decode_config"] = to_dict(decode_config)
     save_checkpoint(Path(path), data, overwrite=True)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -8,49 +8,13 @@ The filterbank equals ``librosa.filters.mel`` (checked in tests) but needs no li
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
 from pianotx.config import FeatureConfig
+from pianotx.spectrum import mel_filterbank, n_frames
 
-
-def n_frames(n_samples: int, *, hop_length: int) -> int:
-    """Frames of a centred STFT over ``n_samples``: ``1 + n_samples // hop_length``."""
-    return 1 + n_samples // hop_length
-
-
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    hz = np.asarray(hz, dtype=np.float64)
-    mel = hz / (200.0 / 3)
-    log_part = hz >= 1000.0
-    mel[log_part] = 15.0 + np.log(hz[log_part] / 1000.0) / (np.log(6.4) / 27.0)
-    return mel
-
-
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    hz = mel * (200.0 / 3)
-    log_part = mel >= 15.0
-    hz[log_part] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[log_part] - 15.0))
-    return hz
-
-
-def mel_filterbank(config: FeatureConfig) -> np.ndarray:
-    """Return the Slaney-normalised mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``."""
-    fft_hz = np.linspace(0.0, config.sample_rate / 2, 1 + config.n_fft // 2)
-    edges_hz = _mel_to_hz(
-        np.linspace(_hz_to_mel(np.array([config.fmin]))[0], _hz_to_mel(np.array([config.fmax]))[0],
-                    config.n_mels + 2)
-    )
-    widths = np.diff(edges_hz)
-    ramps = edges_hz[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
-    return weights.astype(np.float32)
+__all__ = ["LogMel", "mel_filterbank", "n_frames"]
 
 
 class LogMel(nn.Module):

@@ -1,11 +1,5 @@
-"""Probability rolls for audio of any length: overlapping windows, batched, on a device.
-
-Windows of ``window_frames`` frames overlap; each contributes only its centre, dropping
-``margin`` frames on both sides: a quarter window for models whose context is unbounded or
-wide (the paper's U-Net, GRUs), twice the receptive field for the frequency-pooling FCNN
-(so its windows barely overlap and each frame is computed about once). The log-mel of each
-window is computed from its own slice of audio, so memory is bounded by the window batch
-rather than by the length of the file (the outputs are ``(n_frames, 88)`` per head).
+"""Probability rolls for audio of any length with a torch model: overlapping windows
+(:mod:`pianotx.windows`), batched, on a device. The outputs are ``(n_frames, 88)`` per head.
 """
 
 from __future__ import annotations
@@ -16,11 +10,13 @@ import numpy as np
 import torch
 
 from pianotx.checkpoint import LoadedModel
-from pianotx.config import ModelConfig
 from pianotx.errors import ConfigError
 from pianotx.features import LogMel, n_frames
+from pianotx.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,
+                             window_starts)
 
-WINDOW_FRAMES = 1000  # 10 s at 100 frames/s, the training segment length
+__all__ = ["pick_device", "predict_rolls", "stream_rolls", "window_audio", "window_margin",
+           "window_starts", "WINDOW_FRAMES"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -41,45 +37,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("MPS is not available on this machine; use --device cpu")
     return device
-
-
-def window_starts(
-    total_frames: int, *, window_frames: int = WINDOW_FRAMES, margin: int | None = None
-) -> list[int]:
-    """First frame of every window (the first starts ``margin`` frames before frame 0;
-    default margin a quarter window)."""
-    margin = window_frames // 4 if margin is None else margin
-    keep = window_frames - 2 * margin
-    return [k * keep - margin for k in range(-(-total_frames // keep))]
-
-
-def window_margin(config: ModelConfig, window_frames: int) -> int:
-    """Frames dropped at each side of a window: twice the receptive field where it is
-    known and small, else a quarter window."""
-    from pianotx.models import receptive_frames
-
-    field = receptive_frames(config)
-    if field is None or 4 * field > window_frames // 4:
-        return window_frames // 4
-    return 2 * field
-
-
-def window_audio(
-    audio: np.ndarray, start_frame: int, *, window_frames: int, hop_length: int, n_fft: int,
-    offset: int = 0,
-) -> np.ndarray:
-    """Samples needed for frames ``[start_frame, start_frame + window_frames)``, zero-filled.
-
-    Frame ``f`` is centred on sample ``f * hop_length`` (centred STFT with zero padding);
-    ``audio[0]`` is sample ``offset`` of the recording.
-    """
-    length = (window_frames - 1) * hop_length + n_fft
-    first = start_frame * hop_length - n_fft // 2 - offset
-    out = np.zeros(length, dtype=np.float32)
-    lo, hi = max(first, 0), min(first + length, len(audio))
-    if hi > lo:
-        out[lo - first : hi - first] = audio[lo:hi]
-    return out
 
 
 def predict_rolls(
@@ -126,54 +83,17 @@ def stream_rolls(
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Probabilities for audio arriving in blocks, yielded in order as ``(first_frame,
-    {head: (n, width) array})`` while only the audio the next windows need is kept.
-
-    ``total_frames`` (when known, e.g. from the file header) only sizes the progress total.
-    """
-    if window_frames % 4 or window_frames < 8:
-        raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
-    cfg = model.feature_config
-    hop, n_fft = cfg.hop_length, cfg.n_fft
-    margin = window_margin(model.model_config, window_frames)
-    keep = window_frames - 2 * margin
-    planned = None if total_frames is None else -(-total_frames // keep)
-    features = LogMel(cfg).to(model.device)
+    {head: (n, width) array})`` (see :func:`pianotx.windows.stream_windows`)."""
+    features = LogMel(model.feature_config).to(model.device)
     model.net.eval()
-    buffer, offset, seen, k = np.zeros(0, np.float32), 0, 0, 0  # k: next window index
 
-    def needed_end(index: int) -> int:  # one past the last sample window ``index`` reads
-        return (index * keep - margin + window_frames - 1) * hop + n_fft - n_fft // 2
-
-    def run(indices: list[int], total: int | None) -> Iterator[tuple[int, dict]]:
-        starts = [i * keep - margin for i in indices]
-        chunk = np.stack([window_audio(buffer, st, window_frames=window_frames,
-                                       hop_length=hop, n_fft=n_fft, offset=offset)
-                          for st in starts])
+    def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:
         with torch.inference_mode():
             mel = features(torch.from_numpy(chunk).to(model.device), center=False)
-            probs = {name: torch.sigmoid(v.float()).cpu().numpy()
-                     for name, v in model.net(mel).items()}
-        for j, st in enumerate(starts):
-            lo = st + margin
-            n = keep if total is None else min(keep, total - lo)
-            if n > 0:
-                yield lo, {name: p[j, margin : margin + n] for name, p in probs.items()}
+            return {name: torch.sigmoid(v.float()).cpu().numpy()
+                    for name, v in model.net(mel).items()}
 
-    for block in blocks:
-        buffer = np.concatenate([buffer, np.asarray(block, np.float32)])
-        seen += len(block)
-        while needed_end(k + batch_size - 1) <= seen:
-            yield from run(list(range(k, k + batch_size)), None)
-            k += batch_size
-            if on_progress is not None:
-                on_progress(k, planned)
-            drop = max(0, (k * keep - margin) * hop - n_fft // 2 - offset)
-            buffer, offset = buffer[drop:], offset + drop
-    total = n_frames(seen, hop_length=hop)
-    last = -(-total // keep)  # windows in all
-    while k < last:
-        indices = list(range(k, min(k + batch_size, last)))
-        yield from run(indices, total)
-        k = indices[-1] + 1
-        if on_progress is not None:
-            on_progress(k, last)
+    return stream_windows(run_batch, blocks, feature_config=model.feature_config,
+                          margin=window_margin(model.model_config, window_frames),
+                          batch_size=batch_size, window_frames=window_frames,
+                          total_frames=total_frames, on_progress=on_progress)

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from pianotx.config import N_KEYS, ModelConfig
 from pianotx.freqnet import FreqTrunk, TemporalHead
+from pianotx.windows import receptive_frames  # noqa: F401  (re-exported)
 
 TIME_MULTIPLE = 4  # two 2x2 poolings
 
@@ -128,14 +129,6 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"fcnn": FCNN, "crnn": CRNN}
 def build_model(config: ModelConfig) -> nn.Module:
     """Return an untrained model for ``config`` (architecture chosen by ``config.arch``)."""
     return ARCHITECTURES[config.arch](config)
-
-
-def receptive_frames(config: ModelConfig) -> int | None:
-    """Frames of context each side of an output frame, or None when unbounded or not
-    computed (the paper's U-Net resizes over the whole window; GRUs see everything)."""
-    if config.trunk == "freq" and config.arch == "fcnn":
-        return 4 + 2 * (config.head_kernel // 2)  # four 3x3 convs, two temporal convs
-    return None
 
 
 def count_parameters(model: nn.Module) -> int:

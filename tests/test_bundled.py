@@ -9,7 +9,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from pianotx.bundled import bundled_models, default_model_name, weights_dir
 from pianotx.checkpoint import load_checkpoint

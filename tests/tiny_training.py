@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from pianotx.checkpoint import checkpoint_dict, save_checkpoint

@@ -174,7 +174,7 @@ def _asdict(config: Any) -> dict:
 def _load(kind: str, value: Any, *, device: str) -> tuple[Any, str]:
     from pianotx.api import load_model
 
-    loaded = load_model(value, device=device)
+    loaded = load_model(value, device=device, engine="torch")
     return loaded, (str(value) if kind == "checkpoint" else loaded.name)
 
 

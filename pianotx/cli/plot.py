@@ -59,7 +59,7 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
 
     if not source.exists():
         raise AudioError(f"audio file not found: {source}; check the path")
-    loaded = load_model(model_name, device=device)
+    loaded = load_model(model_name, device=device, engine="torch")
     config = loaded.feature_config
     samples = load_audio(source, sample_rate=config.sample_rate)
     check_not_silent(samples, name=str(source))

@@ -52,6 +52,10 @@ def transcribe(
     model: Optional[str] = typer.Option(None, "--model", help="Bundled model name (see info)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A .pt checkpoint."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps."),
+    engine: str = typer.Option(
+        "auto", "--engine", metavar="ENGINE",
+        help="torch, onnx (ONNX Runtime, CPU, no torch import) or auto (onnx on a CPU when "
+             "the model has an .onnx export)."),
     onset_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     frame_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     pedal: str = typer.Option(
@@ -83,7 +87,8 @@ def transcribe(
         targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
         from pianotx.api import load_model
 
-        models = [load_model(checkpoint if checkpoint is not None else model, device=name)
+        models = [load_model(checkpoint if checkpoint is not None else model, device=name,
+                             engine=engine)
                   for name in _devices(device, jobs)]
         decode = _decode_config(models[0].decode_config, onset_threshold, frame_threshold)
 
@@ -112,7 +117,9 @@ def transcribe(
 
 def _devices(device: str, jobs: int) -> list[str]:
     """One device per model copy: every GPU for ``auto`` with several jobs, else ``device``."""
-    if device == "auto" and jobs > 1:
+    from pianotx.onnxrt import nvidia_gpu_visible
+
+    if device == "auto" and jobs > 1 and nvidia_gpu_visible():
         import torch
 
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -1,0 +1,34 @@
+"""``pianotx export``: a checkpoint to ONNX for the torch-free CPU engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pianotx.cli.app import app
+from pianotx.cli.common import console, fail, user_errors
+
+
+@app.command()
+def export(
+    source: Optional[str] = typer.Argument(
+        None, help="A bundled model name or a .pt checkpoint [default: the default model]."),
+    out: Optional[Path] = typer.Option(
+        None, "-o", "--out", help="Output .onnx file [default: beside the checkpoint]."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
+) -> None:
+    """Export a model to ONNX; transcribe then runs it with ONNX Runtime on the CPU."""
+    with user_errors():
+        from pianotx.api import load_model
+        from pianotx.export import export_onnx
+        from pianotx.onnxrt import onnx_path_for
+
+        loaded = load_model(source, device="cpu", optimize=False, engine="torch")
+        target = out if out is not None else onnx_path_for(loaded.path)
+        if target.suffix != ".onnx":
+            raise fail(f"output {target} must end in .onnx", code=2)
+        result = export_onnx(loaded, target, overwrite=overwrite)
+    console.print(f"{loaded.path} -> {target}: {result['bytes'] / 1e6:.1f} MB, largest "
+                  f"difference from torch {result['max_abs_diff']:.1e}", markup=False)
