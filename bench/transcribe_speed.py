@@ -5,8 +5,9 @@ decode, inference, decoding, MIDI write), timed from outside; peak RSS is the ch
 ``ru_maxrss``. The recordings are the bundled example (examples/example.flac, 44.1 kHz)
 tiled to length with a different gain per repeat, written once as FLAC into bench/.cache.
 
-Usage: python bench/transcribe_speed.py [--model NAME | --checkpoint PATH]
+Usage: python bench/transcribe_speed.py [--model NAME | --checkpoint PATH] [--engine auto]
                                          [--lengths 30,300,3600] [--device cpu] [--threads N]
+                                         [--repeat 3]
 Prints a markdown table: machine, length, wall s, real-time factor, peak RSS.
 """
 
@@ -57,6 +58,7 @@ def run_one(args: list[str]) -> None:
 
 
 def measure(audio: Path, model_args: list[str], device: str, env: dict) -> tuple[float, int]:
+    """Wall seconds and peak RSS bytes of one fresh ``pianotx transcribe`` process."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "pianotx", "transcribe", str(audio), "-o",
                    str(Path(tmp) / "out.mid"), "--device", device, "-q", *model_args]
@@ -77,19 +79,23 @@ def main() -> None:
     parser.add_argument("--lengths", default="30,300,3600")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--engine", default="auto", help="auto, torch or onnx")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per length; the median is shown")
     args = parser.parse_args()
     model_args = (["--model", args.model] if args.model else []) + (
-        ["--checkpoint", args.checkpoint] if args.checkpoint else [])
+        ["--checkpoint", args.checkpoint] if args.checkpoint else []) + ["--engine", args.engine]
     env = dict(os.environ)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; "
-          f"device {args.device}; threads {args.threads or 'default'}; "
+          f"device {args.device}; engine {args.engine}; threads {args.threads or 'default'}; "
           f"model {args.model or args.checkpoint or 'default'}; {time.strftime('%Y-%m-%d')}")
-    print("| audio | wall s | real-time factor | peak RSS MB |")
+    print(f"| audio | wall s (median of {args.repeat}) | real-time factor | peak RSS MB |")
     print("|---|---|---|---|")
     for seconds in (int(x) for x in args.lengths.split(",")):
-        wall, rss = measure(recording(seconds), model_args, args.device, env)
+        runs = sorted(measure(recording(seconds), model_args, args.device, env)
+                      for _ in range(args.repeat))
+        wall, rss = runs[len(runs) // 2][0], max(r[1] for r in runs)
         print(f"| {seconds} s | {wall:.2f} | {seconds / wall:.1f}x | {rss / 1e6:.0f} |",
               flush=True)
 

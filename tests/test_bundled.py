@@ -52,13 +52,15 @@ def test_default_model_on_the_example_gives_the_golden_notes():
 
 
 def test_optimized_inference_keeps_the_onset_f1_of_the_plain_path():
-    """Folded BatchNorm + channels-last (the default) against the unoptimized model on the
-    example: the two note lists agree to onset F1 >= 0.998."""
+    """Folded BatchNorm + channels-last (torch) and the ONNX Runtime export (the default on a
+    CPU) against the unoptimized torch model on the example: onset F1 >= 0.998 each."""
     import pianotx
     from pianotx.metrics import note_scores
 
     path = ROOT / "examples" / "example.flac"
-    fast = pianotx.transcribe(path, model=pianotx.load_model(device="cpu"))
-    plain = pianotx.transcribe(path, model=pianotx.load_model(device="cpu", optimize=False))
+    plain = pianotx.transcribe(
+        path, model=pianotx.load_model(device="cpu", engine="torch", optimize=False))
     assert len(plain) > 20
-    assert note_scores(plain, fast, metrics=("note",))["note/f1"] >= 0.998
+    for engine in ("torch", "onnx"):
+        fast = pianotx.transcribe(path, model=pianotx.load_model(device="cpu", engine=engine))
+        assert note_scores(plain, fast, metrics=("note",))["note/f1"] >= 0.998, engine
