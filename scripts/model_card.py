@@ -46,17 +46,25 @@ def _data_summary(data: Path, train_hours: float | None) -> str:
     return "\n".join(lines)
 
 
+def _result(report: dict, name: str) -> dict:
+    """The report's entry for model ``name`` (a bundled name or a path ending in NAME.pt)."""
+    for result in report["results"]:
+        if result["name"] == name or result["name"].endswith(f"/{name}.pt"):
+            return result
+    raise SystemExit(f"no result for {name} in the eval report")
+
+
 def _metrics_table(evals: list[tuple[str, dict]]) -> str:
     head = "| metric | " + " | ".join(label for label, _ in evals) + " |"
     lines = [head, "|---|" + "---|" * len(evals)]
     for key, name in METRICS:
         cells = []
         for _, report in evals:
-            value = report["results"][0]["mean"].get(key)
+            value = report["mean"].get(key)
             cells.append("-" if value is None else f"{100 * value:.1f}")
         if any(c != "-" for c in cells):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    pieces = " | ".join(str(r["results"][0]["n_pieces"]) for _, r in evals)
+    pieces = " | ".join(str(r["n_pieces"]) for _, r in evals)
     lines.append(f"| pieces | {pieces} |")
     return "\n".join(lines)
 
@@ -69,6 +77,7 @@ def main() -> None:
     parser.add_argument("--command", required=True)
     parser.add_argument("--eval", action="append", default=[])
     parser.add_argument("--note", default="")
+    parser.add_argument("--hardware", default="2 cores, no GPU")
     args = parser.parse_args()
 
     path = ROOT / "weights" / f"{args.name}.pt"
@@ -80,7 +89,7 @@ def main() -> None:
     evals = []
     for spec in args.eval:
         label, report = spec.rsplit("=", 1)
-        evals.append((label, json.loads(Path(report).read_text())))
+        evals.append((label, _result(json.loads(Path(report).read_text()), args.name)))
     decode = loaded.decode_config
     trunk = "frequency-pooling trunk (pianotx.freqnet)" if model["trunk"] == "freq" else \
         "the paper's U-Net trunk"
@@ -108,8 +117,7 @@ Steinway B samples), which training never hears.
 - batch {train['batch_size']} x {train['segment_s']} s segments, Adam lr {train['lr']},
   warm-up {train['warmup_steps']} steps, beta {train['beta']}, grad clip {train['grad_clip']},
   augmentation {'on (gain, EQ, reverb, noise)' if train['augment'] else 'off'}, seed {train['seed']}
-- hardware: {platform.machine()} CPU, 2 cores shared with another training run
-  (torch threads 1), no GPU; wall time {args.wall_min:.0f} min
+- hardware: {platform.machine()} CPU, {args.hardware}; wall time {args.wall_min:.0f} min
 - command: `{args.command}`
 
 ## Decoding (stored in the checkpoint)

@@ -3,6 +3,7 @@
 Usage:
   python scripts/results_tables.py paper EPOCH1.json EPOCH2.json   # Tables 1 and 3
   python scripts/results_tables.py plain REPORT.json [...]         # one row per source
+  python scripts/results_tables.py notes SEEN.json HELDOUT.json    # issue 6's target table
 """
 
 from __future__ import annotations
@@ -68,10 +69,36 @@ def plain_table(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+TARGETS = [("note/f1", "note onset F1", 0.97, 0.93),
+           ("note_offset/f1", "note onset+offset F1", 0.85, 0.80),
+           ("frame/f1", "frame F1", 0.93, 0.90),
+           ("note_velocity/f1", "note onset+velocity F1", None, None),
+           ("pedal/f1", "pedal (press interval) F1", None, None),
+           ("pedal_frame/f1", "pedal frame F1", None, None)]
+
+
+def notes_table(seen_path: str, heldout_path: str) -> str:
+    seen = json.load(open(seen_path))["results"][0]
+    held = json.load(open(heldout_path))["results"][0]
+    lines = [f"| metric | seen timbres ({seen['n_pieces']} pieces) | target | "
+             f"held-out timbre ({held['n_pieces']} pieces) | target |", "|---|---|---|---|---|"]
+    for key, name, t_seen, t_held in TARGETS:
+        cells = []
+        for source, target in ((seen, t_seen), (held, t_held)):
+            value = source["mean"].get(key)
+            mark = "" if target is None or value is None else (" (met)" if value >= target else
+                                                                f" ({100 * (value - target):+.1f})")
+            cells += [_pct(value) + mark, "report" if target is None else f"{100 * target:.0f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "paper":
         first, means = paper_table(sys.argv[2], 1)
         second, _ = paper_table(sys.argv[3], 2, previous=means)
         print("### Table 1: after epoch 1\n\n" + first + "\n\n### Table 3: after epoch 2\n\n" + second)
+    elif sys.argv[1] == "notes":
+        print(notes_table(sys.argv[2], sys.argv[3]))
     else:
         print(plain_table(sys.argv[2:]))

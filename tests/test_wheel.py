@@ -18,6 +18,14 @@ def test_wheel_installs_into_a_fresh_venv_and_transcribes_the_example(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "-w", str(dist), str(ROOT)], check=True)
     (wheel,) = dist.glob("pianotx-*.whl")
+    import zipfile
+
+    from pianotx.bundled import default_model_name
+
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    default = default_model_name()
+    assert {f"pianotx/weights/{default}.pt", f"pianotx/weights/{default}.onnx",
+            "pianotx/weights/DEFAULT", "pianotx/weights/fcnn.pt", "pianotx/weights/crnn.pt"} <= packed
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
