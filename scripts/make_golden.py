@@ -15,6 +15,7 @@ from pianotx.bundled import default_model_name
 root = Path(__file__).resolve().parent.parent
 notes = pianotx.transcribe(root / "examples" / "example.flac", model=pianotx.load_model(device="cpu"))
 out = root / "tests" / "golden" / "example-notes.json"
+out.parent.mkdir(exist_ok=True)
 out.write_text(json.dumps({
     "model": default_model_name(),
     "notes": [[round(n.onset_s, 5), round(n.offset_s, 5), n.pitch, n.velocity] for n in notes],

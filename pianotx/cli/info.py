@@ -29,13 +29,20 @@ def info() -> None:
         )
         console.print(f"device: {pick_device('auto')} (torch threads: {torch.get_num_threads()})")
         models = bundled_models()
+        default = default_model_name()
+        if default is not None:
+            from pianotx.onnxrt import choose_engine, onnx_path_for
+
+            engine = choose_engine("auto", "auto", models[default])
+            console.print(f"transcribe engine for {default}: {engine}"
+                          + ("" if engine == "onnx" or not onnx_path_for(models[default]).is_file()
+                             else " (onnxruntime missing or a GPU is visible)"), markup=False)
         if not models:
             console.print("bundled models: none (pass --checkpoint PATH to transcribe)")
             return
         table = Table(title="bundled models")
         for column in ("name", "arch", "heads", "size", "trained", "sha256"):
             table.add_column(column)
-        default = default_model_name()
         for name, path in models.items():
             data = read_checkpoint(path)
             config, summary = data["model_config"], data.get("train_summary", {})
