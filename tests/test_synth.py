@@ -171,3 +171,25 @@ def test_fluidsynth_render_does_not_depend_on_the_previous_one():
     render(timbre, notes[:3], tail_s=0.1013)  # leaves FluidSynth mid-block without the fix
     again = render(timbre, notes, tail_s=0.5)
     assert np.corrcoef(first, again)[0, 1] > 0.999
+
+
+def test_cli_synth_renders_a_tiny_dataset_and_rejects_an_unknown_timbre(tmp_path):
+    pytest.importorskip("tinysoundfont")
+    pytest.importorskip("pretty_midi")  # bundles TimGM6mb.sf2
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    out = tmp_path / "tiny"
+    result = CliRunner().invoke(app, [
+        "synth", "--out", str(out), "--hours", "0.01", "--seed", "5", "--timbres", "timgm6mb",
+        "--heldout", "none", "--corpus-share", "0", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out / CSV_NAME)))
+    assert rows and all(r["timbre"] == "timgm6mb" for r in rows)
+    assert all((out / r["audio_filename"]).is_file() and (out / r["midi_filename"]).is_file()
+               for r in rows)
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "x"), "--hours", "0.01",
+                                   "--timbres", "harpsichord"])
+    assert bad.exit_code != 0 and "harpsichord" in bad.output
+    assert not (tmp_path / "x" / CSV_NAME).exists()
