@@ -26,6 +26,7 @@ DEFAULT_GRID = {
     "onset_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "frame_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
+OFFSET_GRID = (0.2, 0.3, 0.5)  # offset thresholds tried by the default sweep of note models
 
 
 class PieceResult(NamedTuple):
@@ -254,8 +255,10 @@ def sweep_thresholds(
     """Choose decode thresholds that maximize the mean score over ``items``.
 
     Probabilities are predicted once per piece, then re-decoded for every grid point.
-    Models with an onset head maximize note (onset) F1; frame-only models maximize frame
-    F1 and ignore ``onset_threshold``. Ties go to the earlier grid point.
+    Models with an onset head maximize note (onset) F1, and among the grid points that
+    tie on it (the frame and offset thresholds barely move onsets) onset+offset F1; the
+    default grid then also tries offset thresholds. Frame-only models maximize frame F1 and
+    ignore ``onset_threshold``. Remaining ties go to the earlier grid point.
 
     Parameters
     ----------
@@ -284,11 +287,15 @@ def sweep_thresholds(
 
     heads = tuple(model.model_config.head_names)
     metric = "note/f1" if "onset" in heads else "frame/f1"
+    default = grid is None
     grid = dict(DEFAULT_GRID if grid is None else grid)
     if metric == "frame/f1":
         grid.pop("onset_threshold", None)
+    elif default and "offset" in heads:
+        grid["offset_threshold"] = OFFSET_GRID
     configs = grid_configs(model.decode_config, grid)
     totals = [0.0] * len(configs)
+    seconds = [0.0] * len(configs)  # tie-break: onset+offset F1 for note models
     frame_rate = model.feature_config.frame_rate
     refine = model.model_config.soft_frames > 0
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
@@ -297,15 +304,20 @@ def sweep_thresholds(
             notes, pedals = decode_rolls(probs, config=config, frame_rate=frame_rate,
                                          refine=refine)
             notes = extend_by_pedal(notes, pedals) if pedals else notes
-            totals[k] += _sweep_score(ref_notes, notes, metric)
+            first, second = _sweep_score(ref_notes, notes, metric)
+            totals[k] += first
+            seconds[k] += second
         _report(on_progress, i + 1, len(items), item.title)
     means = [total / max(len(items), 1) for total in totals]
-    best = max(range(len(configs)), key=lambda k: (means[k], -k))
+    best = max(range(len(configs)), key=lambda k: (means[k], seconds[k], -k))
     return SweepResult(configs[best], tuple(grid), metric, means[best], list(zip(configs, means)))
 
 
-def _sweep_score(ref_notes: Sequence[Note], est_notes: Sequence[Note], metric: str) -> float:
-    """Only the score a sweep maximizes, without the others' cost."""
+def _sweep_score(
+    ref_notes: Sequence[Note], est_notes: Sequence[Note], metric: str
+) -> tuple[float, float]:
+    """The score a sweep maximizes and its tie-break, without the other metrics' cost."""
     if metric == "note/f1":
-        return note_scores(ref_notes, est_notes, metrics=("note",))["note/f1"]
-    return roll_scores(ref_notes, est_notes, frame_rate=FRAME_RATE)["frame/f1"]
+        scores = note_scores(ref_notes, est_notes, metrics=("note", "note_offset"))
+        return scores["note/f1"], scores["note_offset/f1"]
+    return roll_scores(ref_notes, est_notes, frame_rate=FRAME_RATE)["frame/f1"], 0.0

@@ -181,3 +181,27 @@ def test_sweep_of_a_frame_only_model_tunes_the_frame_threshold(dataset, monkeypa
     result = evaluate.sweep_thresholds(_fake_model("frame"), items, grid=grid)
     assert result.metric == "frame/f1" and result.swept == ("frame_threshold",)
     assert result.decode.frame_threshold == 0.5 and len(result.table) == 2
+
+
+class TailRolls(FakeRolls):
+    """The reference rolls, with a faint 0.3 s tail (frame 0.3) after every note of piece b
+    (no pedal), which a low frame threshold turns into late offsets; onsets stay the same."""
+
+    def __call__(self, model, audio, *, batch_size=8):
+        rolls = super().__call__(model, audio, batch_size=batch_size)
+        if self.calls != 2:  # piece a: its pedal-extended reference makes tails ambiguous
+            return rolls
+        frame = rolls["frame"].copy()
+        for frame_index, key in zip(*np.nonzero(np.diff(frame, axis=0) < -0.5)):
+            frame[frame_index + 1 : frame_index + 31, key] = np.maximum(
+                frame[frame_index + 1 : frame_index + 31, key], 0.3)
+        return {**rolls, "frame": frame}
+
+
+def test_sweep_breaks_onset_ties_by_onset_offset_f1(dataset, monkeypatch) -> None:
+    _patch_inference(monkeypatch, TailRolls(spurious_onset=0.0))
+    items = evaluate.load_items(dataset, split="test")
+    grid = {"onset_threshold": [0.4], "frame_threshold": [0.2, 0.5]}
+    result = evaluate.sweep_thresholds(_fake_model(), items, grid=grid)
+    assert [score for _, score in result.table] == [1.0, 1.0]  # onsets tie
+    assert result.decode.frame_threshold == 0.5  # the offsets decide
