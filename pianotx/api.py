@@ -57,7 +57,7 @@ def load_model(
     from pianotx.inference import pick_device
 
     loaded = load_checkpoint(path, device=pick_device(device))
-    if optimize and loaded.model_config.trunk == "freq":
+    if optimize:
         from pianotx.freqnet import for_inference
 
         loaded = dataclasses.replace(loaded, net=for_inference(loaded.net))

@@ -295,7 +295,7 @@ def sweep_thresholds(
         grid["offset_threshold"] = OFFSET_GRID
     configs = grid_configs(model.decode_config, grid)
     totals = [0.0] * len(configs)
-    seconds = [0.0] * len(configs)  # tie-break: onset+offset F1 for note models
+    tie_totals = [0.0] * len(configs)  # tie-break: onset+offset F1 for note models
     frame_rate = model.feature_config.frame_rate
     refine = model.model_config.soft_frames > 0
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
@@ -304,12 +304,12 @@ def sweep_thresholds(
             notes, pedals = decode_rolls(probs, config=config, frame_rate=frame_rate,
                                          refine=refine)
             notes = extend_by_pedal(notes, pedals) if pedals else notes
-            first, second = _sweep_score(ref_notes, notes, metric)
-            totals[k] += first
-            seconds[k] += second
+            score, tie = _sweep_score(ref_notes, notes, metric)
+            totals[k] += score
+            tie_totals[k] += tie
         _report(on_progress, i + 1, len(items), item.title)
     means = [total / max(len(items), 1) for total in totals]
-    best = max(range(len(configs)), key=lambda k: (means[k], seconds[k], -k))
+    best = max(range(len(configs)), key=lambda k: (means[k], tie_totals[k], -k))
     return SweepResult(configs[best], tuple(grid), metric, means[best], list(zip(configs, means)))
 
 

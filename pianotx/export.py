@@ -56,11 +56,9 @@ def export_onnx(loaded: LoadedModel, target: Path, *, overwrite: bool = False) -
                           "pip install 'pianotx[export]'") from None
     import io
 
-    net = loaded.net.cpu().eval()
-    if loaded.model_config.trunk == "freq":
-        from pianotx.freqnet import for_inference
+    from pianotx.freqnet import for_inference
 
-        net = for_inference(net)
+    net = for_inference(loaded.net.cpu().eval())
     names = loaded.model_config.head_names
     wrapper = _Probabilities(net, names).eval()
     n_mels = loaded.model_config.n_mels

@@ -93,7 +93,6 @@ def stream_rolls(
             return {name: torch.sigmoid(v.float()).cpu().numpy()
                     for name, v in model.net(mel).items()}
 
-    return stream_windows(run_batch, blocks, feature_config=model.feature_config,
-                          margin=window_margin(model.model_config, window_frames),
-                          batch_size=batch_size, window_frames=window_frames,
+    return stream_windows(run_batch, blocks, model_config=model.model_config,
+                          feature_config=model.feature_config, batch_size=batch_size, window_frames=window_frames,
                           total_frames=total_frames, on_progress=on_progress)

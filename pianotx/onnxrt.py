@@ -22,7 +22,7 @@ from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, from_dict
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.files import sha256_file
 from pianotx.spectrum import log_mel
-from pianotx.windows import WINDOW_FRAMES, stream_windows, window_margin
+from pianotx.windows import WINDOW_FRAMES, stream_windows
 
 METADATA_KEY = "pianotx"
 ENGINES = ("auto", "torch", "onnx")
@@ -140,7 +140,6 @@ def stream_onnx_rolls(
         outputs = model.session.run(list(names), {"mel": log_mel(chunk, model.feature_config)})
         return dict(zip(names, outputs))
 
-    return stream_windows(run_batch, blocks, feature_config=model.feature_config,
-                          margin=window_margin(model.model_config, window_frames),
-                          batch_size=batch_size, window_frames=window_frames,
+    return stream_windows(run_batch, blocks, model_config=model.model_config,
+                          feature_config=model.feature_config, batch_size=batch_size, window_frames=window_frames,
                           total_frames=total_frames, on_progress=on_progress)

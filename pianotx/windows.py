@@ -75,8 +75,8 @@ def stream_windows(
     run_batch: BatchRunner,
     blocks: Iterable[np.ndarray],
     *,
+    model_config: ModelConfig,
     feature_config: FeatureConfig,
-    margin: int,
     batch_size: int = 8,
     window_frames: int = WINDOW_FRAMES,
     total_frames: int | None = None,
@@ -86,12 +86,14 @@ def stream_windows(
     {head: (n, width) array})`` while only the audio the next windows need is kept.
 
     ``run_batch`` turns a batch of window audio into probabilities (an engine: torch or
-    ONNX Runtime). ``total_frames`` (when known, e.g. from the file header) only sizes the
+    ONNX Runtime); each window keeps its centre, dropping :func:`window_margin` frames of
+    ``model_config``'s model at both sides. ``total_frames`` (when known, e.g. from the file header) only sizes the
     progress total.
     """
     if window_frames % 4 or window_frames < 8:
         raise ConfigError(f"window_frames must be a multiple of 4 and >= 8, got {window_frames}")
     hop, n_fft = feature_config.hop_length, feature_config.n_fft
+    margin = window_margin(model_config, window_frames)
     keep = window_frames - 2 * margin
     planned = None if total_frames is None else -(-total_frames // keep)
     buffer, offset, seen, k = np.zeros(0, np.float32), 0, 0, 0  # k: next window index
