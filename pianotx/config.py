@@ -27,6 +27,7 @@ HEAD_SETS = {
 }
 HEAD_WIDTHS = {"pedal": 1}  # rolls per head; every other head has one per key (88)
 TRUNKS = ("paper", "freq")
+TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.freqnet)
 
 C = TypeVar("C")
 
@@ -60,7 +61,10 @@ class ModelConfig:
     frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.freqnet`), whose
     per-frame feature size is ``hidden``. ``soft_frames`` > 0 trains onset/offset heads on
     triangles that many frames wide on each side of the exact time (0: one hard frame); the
-    decoder refines peak times from them.
+    decoder refines peak times from them. Options of the ``freq`` trunk: ``diff_input`` adds
+    the log-mel's frame-to-frame difference as a second input channel; ``temporal_head``
+    ``dilated`` (FCNN only) replaces the two ``head_kernel`` convs with four residual
+    dilated ones. The defaults are the shipped model.
     """
 
     arch: str = "crnn"
@@ -73,6 +77,8 @@ class ModelConfig:
     trunk: str = "paper"
     hidden: int = 256
     soft_frames: int = 0
+    diff_input: bool = False
+    temporal_head: str = "plain"
 
     def __post_init__(self) -> None:
         if self.arch not in ("fcnn", "crnn"):
@@ -85,6 +91,14 @@ class ModelConfig:
             raise ConfigError("model width, head_kernel, gru_hidden and hidden must be positive")
         if self.soft_frames < 0:
             raise ConfigError(f"soft_frames must be >= 0, got {self.soft_frames}")
+        if self.temporal_head not in TEMPORAL_HEADS:
+            raise ConfigError(f"unknown temporal head {self.temporal_head!r}: "
+                              f"use one of {list(TEMPORAL_HEADS)}")
+        if self.diff_input and self.trunk != "freq":
+            raise ConfigError("diff_input needs trunk='freq'")
+        if self.temporal_head != "plain" and (self.trunk, self.arch) != ("freq", "fcnn"):
+            raise ConfigError(f"temporal_head {self.temporal_head!r} needs arch='fcnn' and "
+                              "trunk='freq'")
 
     def channels(self, base: int) -> int:
         """Channel count ``base`` scaled by ``width`` (at least 1)."""

@@ -7,6 +7,11 @@ Trunk: input normalisation over mel bins; four 3x3 conv + BatchNorm + ReLU layer
 The FCNN head is two Conv1d layers over time (kernel ``head_kernel``, same padding,
 residual) and a 1x1 Conv1d to the head rolls; the CRNN head (in :mod:`pianotx.models`)
 is the paper's bidirectional GRU and linear layer on the same features.
+
+Two options (both off in the shipped model): ``diff_input`` feeds the trunk a second
+channel, the normalised log-mel's difference from the previous frame (Onsets and
+Velocities, Fernandez 2023); ``temporal_head='dilated'`` replaces the FCNN head's two convs
+by four residual kernel-3 convs dilated 1, 2, 4, 8 (15 frames of context each side).
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ class FreqTrunk(nn.Module):
         c1, c2 = config.channels(16), config.channels(32)
         self.norm = nn.BatchNorm1d(config.n_mels)
         self.convs = nn.Sequential(
-            _conv_bn(1, c1), _conv_bn(c1, c1), FreqPool(),
+            _conv_bn(2 if config.diff_input else 1, c1), _conv_bn(c1, c1), FreqPool(),
             _conv_bn(c1, c2), FreqPool(), _conv_bn(c2, c2),
         )
+        self.diff_input = config.diff_input
         self.channels_last = False  # set by for_inference
         self.out_channels = config.hidden
         self.project = nn.Sequential(
@@ -55,6 +61,9 @@ class FreqTrunk(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.norm(mel.transpose(1, 2)).unsqueeze(1)  # (B, 1, n_mels, T)
+        if self.diff_input:  # x[t] - x[t-1], 0 at t = 0: (B, 2, n_mels, T)
+            step = torch.nn.functional.pad(x[..., 1:] - x[..., :-1], (1, 0))
+            x = torch.cat([x, step], dim=1)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.convs(x)  # (B, c2, n_mels // 4, T)
@@ -77,6 +86,26 @@ class TemporalHead(nn.Module):
         n_frames = x.shape[-1]
         h = torch.relu(self.conv1(x))[..., :n_frames]
         h = torch.relu(x + self.conv2(h)[..., :n_frames])
+        return self.out(h)
+
+
+class DilatedHead(nn.Module):
+    """Features ``(B, hidden, T)`` -> logits ``(B, n_out, T)``: four residual kernel-3 convs
+    over time, dilated 1, 2, 4, 8 (``h = relu(h + conv(h))``), then a 1x1 conv."""
+
+    DILATIONS = (1, 2, 4, 8)
+
+    def __init__(self, hidden: int, n_out: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv1d(hidden, hidden, 3, padding=d, dilation=d) for d in self.DILATIONS
+        )
+        self.out = nn.Conv1d(hidden, n_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for conv in self.convs:
+            h = torch.relu(h + conv(h))
         return self.out(h)
 
 

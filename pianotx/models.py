@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pianotx.config import N_KEYS, ModelConfig
-from pianotx.freqnet import FreqTrunk, TemporalHead
+from pianotx.freqnet import DilatedHead, FreqTrunk, TemporalHead
 from pianotx.windows import receptive_frames  # noqa: F401  (re-exported)
 
 TIME_MULTIPLE = 4  # two 2x2 poolings
@@ -83,7 +83,9 @@ class FCNN(nn.Module):
         self.config = config
         if config.trunk == "freq":
             self.trunk = FreqTrunk(config)
-            self.head = TemporalHead(config.hidden, _n_outputs(config), config.head_kernel)
+            n_out = _n_outputs(config)
+            self.head = (DilatedHead(config.hidden, n_out) if config.temporal_head == "dilated"
+                         else TemporalHead(config.hidden, n_out, config.head_kernel))
             return
         self.trunk = Trunk(config)
         self.head = nn.Conv1d(

@@ -28,9 +28,16 @@ BatchRunner = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 def receptive_frames(config: ModelConfig) -> int | None:
     """Frames of context each side of an output frame, or None when unbounded or not
-    computed (the paper's U-Net resizes over the whole window; GRUs see everything)."""
+    computed (the paper's U-Net resizes over the whole window; GRUs see everything).
+
+    The freq-trunk FCNN sees 4 frames through its four 3x3 convs, plus its head's context
+    (two ``head_kernel`` convs, or 1 + 2 + 4 + 8 for the dilated head); ``diff_input`` adds
+    one frame in the past (the difference reads the previous frame), and the larger side
+    is returned.
+    """
     if config.trunk == "freq" and config.arch == "fcnn":
-        return 4 + 2 * (config.head_kernel // 2)  # four 3x3 convs, two temporal convs
+        head = 15 if config.temporal_head == "dilated" else 2 * (config.head_kernel // 2)
+        return 4 + head + int(config.diff_input)
     return None
 
 

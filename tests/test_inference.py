@@ -63,6 +63,27 @@ def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
         np.testing.assert_allclose(got[name][inner], expected[inner], atol=2e-5)
 
 
+@pytest.mark.parametrize("n_samples", [60_000, 411_111])
+def test_dilated_diff_fcnn_windows_equal_the_whole(n_samples):
+    from pianotx.inference import window_margin
+    from pianotx.models import build_model
+
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
+                         diff_input=True, temporal_head="dilated")
+    torch.manual_seed(0)
+    model = LoadedModel(build_model(config).eval(), config, FeatureConfig(), DecodeConfig(), "t")
+    assert window_margin(config, 400) == 40  # receptive field 4 + 15 + 1 frames
+    audio = (0.1 * np.random.default_rng(2).standard_normal(n_samples)).astype(np.float32)
+    got = predict_rolls(model, audio, batch_size=3, window_frames=400)
+    with torch.no_grad():
+        whole = model.net(LogMel()(torch.from_numpy(audio)[None]))
+    inner = slice(20, -20)  # the file's ends differ by design (see above)
+    for name in ("onset", "pedal"):
+        expected = torch.sigmoid(whole[name])[0].numpy()
+        assert got[name].shape == expected.shape
+        np.testing.assert_allclose(got[name][inner], expected[inner], atol=2e-5)
+
+
 @pytest.mark.parametrize("block", [1_000, 16_000, 77_777])
 def test_streamed_blocks_give_the_same_rolls(block):
     from pianotx.inference import stream_rolls

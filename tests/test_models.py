@@ -47,6 +47,44 @@ def test_freq_trunk_keeps_time_resolution():
     assert changed == list(range(25 - 8, 25 + 9))
 
 
+@pytest.mark.parametrize("diff_input", [False, True])
+@pytest.mark.parametrize("temporal_head", ["plain", "dilated"])
+def test_receptive_frames_is_the_measured_field(diff_input, temporal_head):
+    """Perturbing one input frame changes exactly the output frames receptive_frames
+    predicts: symmetric, except that the time difference reaches one frame further back
+    (so an input frame also moves the output frame just past the field's right edge)."""
+    from pianotx.windows import receptive_frames
+
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
+                         head_kernel=5, diff_input=diff_input, temporal_head=temporal_head)
+    torch.manual_seed(0)
+    net = build_model(config).eval()
+    field = receptive_frames(config)
+    assert field == 4 + (15 if temporal_head == "dilated" else 4) + diff_input
+    base = torch.randn(1, 80, 229)
+    moved = base.clone()
+    moved[0, 40] += 5.0 * torch.randn(229)
+    with torch.no_grad():
+        a, b = net(base), net(moved)
+    diff = sum((a[k] - b[k]).abs().sum(-1)[0] for k in a)
+    changed = torch.nonzero(diff > 1e-6).flatten().tolist()
+    back = field - diff_input  # context on the right of an output frame
+    assert changed == list(range(40 - back, 40 + field + 1))
+
+
+def test_old_configs_build_todays_model():
+    from pianotx.config import from_dict, to_dict
+
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", hidden=16, head_kernel=5)
+    old = {k: v for k, v in to_dict(config).items() if k not in ("diff_input", "temporal_head")}
+    assert from_dict(ModelConfig, old) == config
+    keys = set(build_model(config).state_dict())
+    assert {k for k in keys if k.startswith("head.")} == {
+        "head.conv1.weight", "head.conv1.bias", "head.conv2.weight", "head.conv2.bias",
+        "head.out.weight", "head.out.bias"}
+    assert build_model(config).trunk.convs[0][0].in_channels == 1
+
+
 def test_width_scales_and_bad_configs():
     small = count_parameters(build_model(ModelConfig(arch="crnn", width=0.25)))
     large = count_parameters(build_model(ModelConfig(arch="crnn", width=2.0)))
@@ -55,14 +93,22 @@ def test_width_scales_and_bad_configs():
         ModelConfig(arch="transformer")
     with pytest.raises(ConfigError, match="unknown head set"):
         ModelConfig(heads="pedal")
+    with pytest.raises(ConfigError, match="unknown temporal head"):
+        ModelConfig(arch="fcnn", trunk="freq", temporal_head="wavenet")
+    with pytest.raises(ConfigError, match="needs arch='fcnn' and trunk='freq'"):
+        ModelConfig(arch="crnn", trunk="freq", temporal_head="dilated")
+    with pytest.raises(ConfigError, match="diff_input needs trunk='freq'"):
+        ModelConfig(arch="fcnn", diff_input=True)
 
 
-def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs():
+@pytest.mark.parametrize("diff_input,temporal_head", [(False, "plain"), (True, "dilated")])
+def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs(diff_input, temporal_head):
     from pianotx.freqnet import FreqPool, for_inference
 
     torch.manual_seed(0)
     net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5,
-                                  hidden=32, head_kernel=5))
+                                  hidden=32, head_kernel=5, diff_input=diff_input,
+                                  temporal_head=temporal_head))
     for module in net.modules():  # non-trivial BatchNorm statistics
         if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             module.running_mean.uniform_(-1, 1)

@@ -50,6 +50,23 @@ def note_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def options_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small note FCNN with the difference input and the dilated head."""
+    torch.manual_seed(1)
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5, hidden=32,
+                         diff_input=True, temporal_head="dilated")
+    net = build_model(config).eval()
+    for module in net.modules():
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    path = tmp_path_factory.mktemp("onnx") / "options.pt"
+    save_checkpoint(path, checkpoint_dict(net, model_config=config, feature_config=FeatureConfig(),
+                                          decode_config=DecodeConfig()))
+    return path
+
+
 def _export(path: Path) -> Path:
     from pianotx.export import export_onnx
 
@@ -77,6 +94,20 @@ def test_onnx_rolls_equal_the_torch_rolls(note_checkpoint):
         assert set(a) == {"frame", "onset", "offset", "velocity", "pedal"}
         for name in a:
             np.testing.assert_allclose(a[name], b[name], atol=1e-4)
+
+
+def test_diff_input_and_dilated_head_export(options_checkpoint):
+    import onnxruntime as ort
+
+    loaded = load_checkpoint(options_checkpoint)
+    session = ort.InferenceSession(str(_export(options_checkpoint)),
+                                   providers=["CPUExecutionProvider"])
+    mel = np.random.default_rng(2).normal(-4.0, 2.0, (2, 37, 229)).astype(np.float32)
+    got = session.run(["onset", "pedal"], {"mel": mel})
+    with torch.no_grad():
+        want = loaded.net.eval()(torch.from_numpy(mel))
+    for name, a in zip(("onset", "pedal"), got):
+        np.testing.assert_allclose(a, torch.sigmoid(want[name]).numpy(), atol=1e-4)
 
 
 def test_a_stale_or_foreign_export_is_refused(note_checkpoint, tmp_path):
