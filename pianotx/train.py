@@ -23,7 +23,7 @@ REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
 # Changing these on --resume would make the continued run a different experiment.
 RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
                 "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
-                "trunk", "soft_frames")
+                "trunk", "soft_frames", "diff_input", "temporal_head")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class TrainConfig:
     keep_epochs: bool = False
     trunk: str = "paper"
     soft_frames: int = 0
+    diff_input: bool = False
+    temporal_head: str = "plain"
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:
@@ -87,9 +89,12 @@ class TrainConfig:
 
         if self.trunk == "freq":  # the note models' sizes (see pianotx.freqnet)
             return ModelConfig(arch=self.arch, heads=self.heads, width=self.width, trunk="freq",
-                               head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames)
+                               head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames,
+                               diff_input=self.diff_input, temporal_head=self.temporal_head)
+        # Passed on so that ModelConfig refuses them here rather than ignoring them.
         return ModelConfig(arch=self.arch, heads=self.heads, width=self.width,
-                           soft_frames=self.soft_frames)
+                           soft_frames=self.soft_frames, diff_input=self.diff_input,
+                           temporal_head=self.temporal_head)
 
     @property
     def best_metric(self) -> str:

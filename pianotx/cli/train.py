@@ -31,6 +31,15 @@ def train_command(
     soft_frames: int = typer.Option(
         0, min=0, metavar="J", help="Onset/offset targets J frames wide each side (0: one frame).",
     ),
+    diff_input: bool = typer.Option(
+        False, "--diff-input",
+        help="freq trunk: add the log-mel's frame-to-frame difference as a second input channel.",
+    ),
+    temporal_head: str = typer.Option(
+        "plain", metavar="HEAD",
+        help="freq-trunk FCNN head: plain (two convs) or dilated (four residual convs, "
+             "dilations 1-8).",
+    ),
     width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
     beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
     steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),
@@ -91,7 +100,7 @@ def train_command(
             val_pieces=val_pieces, ckpt_every=ckpt_every, workers=workers, augment=augment,
             device=device, cache_dir=str(cache_dir) if cache_dir else None,
             train_hours=train_hours, keep_epochs=keep_epochs, trunk=trunk,
-            soft_frames=soft_frames,
+            soft_frames=soft_frames, diff_input=diff_input, temporal_head=temporal_head,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
