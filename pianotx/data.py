@@ -109,6 +109,23 @@ def load_reference(item: Item) -> tuple[list[Note], list[Pedal]]:
     return extend_by_pedal(performance.notes, performance.pedals), performance.pedals
 
 
+def maestro_records(root: Path) -> list[dict[str, Any]] | None:
+    """The rows of the MAESTRO table (``maestro-v*.csv`` / ``.json``) at ``root``, or None
+    when there is none; files are not checked (a MIDI-only copy of MAESTRO reads too).
+
+    Raises
+    ------
+    DatasetError
+        If the table is malformed.
+    """
+    versioned = [p for p in Path(root).iterdir() if p.is_file() and _MAESTRO_NAME.match(p.name)]
+    if not versioned:
+        return None
+    metadata = max(versioned, key=_version_rank)
+    records = _read_json(metadata) if metadata.suffix.lower() == ".json" else _read_csv(metadata)
+    return [record for _, record in records]
+
+
 def _find_metadata(root: Path) -> tuple[Path | None, list[str]]:
     """Return the metadata table to use, and notes on CSV files rejected for lack of columns."""
     versioned = [p for p in root.iterdir() if p.is_file() and _MAESTRO_NAME.match(p.name)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -25,6 +25,13 @@ def synth(
         "iowa", "--heldout",
         help="Timbre used only for validation and test ('none': every split mixes all)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Parallel render processes."),
+    midi: Optional[List[Path]] = typer.Option(
+        None, "--midi", metavar="DIR",
+        help="Folder of real performance MIDI to render segments of (repeatable). A MAESTRO "
+        "folder keeps its own split; other folders are split by piece."),
+    midi_share: float = typer.Option(
+        0.85, "--midi-share", min=0.0, max=1.0,
+        help="Share of items cut from the --midi performances (the rest: procedural/corpus)."),
     corpus_share: float = typer.Option(
         0.3, "--corpus-share", min=0.0, max=1.0,
         help="Share of items taken from music21's corpus (needs music21)."),
@@ -39,10 +46,12 @@ def synth(
 ) -> None:
     """Render piano audio + MIDI pairs from generated and corpus music with several pianos."""
     with user_errors():
-        _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache)
+        _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
+               midi or [], midi_share)
 
 
-def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache) -> None:
+def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
+           midi, midi_share) -> None:
     from pianotx.synth.plan import SynthConfig
     from pianotx.errors import SynthError
     from pianotx.synth.timbres import default_soundfont_dir, find_timbres
@@ -56,12 +65,16 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
         err_console.print(f"note: skipping {message}", markup=False)
     if not found:
         raise SynthError("no timbre is installed; see docs/SYNTH.md for the install steps")
+    from pianotx.synth.midisource import scan_midi_folders
+
+    recordings = scan_midi_folders(midi)
     config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
+                         midi_share=midi_share if recordings else 0.0,
                          heldout=None if heldout.lower() == "none" else heldout)
-    _run(out, config, found, folder, workers, corpus_cache)
+    _run(out, config, found, folder, workers, corpus_cache, recordings)
 
 
-def _run(out, config, found, folder, workers, corpus_cache) -> None:
+def _run(out, config, found, folder, workers, corpus_cache, recordings) -> None:
     import time
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -71,11 +84,14 @@ def _run(out, config, found, folder, workers, corpus_cache) -> None:
     from pianotx.synth.corpus_cache import default_corpus_cache
     from pianotx.synth.timbres import prepare_timbre
 
-    works = list_works() if config.corpus_share > 0 and corpus_available() else []
-    if config.corpus_share > 0 and not works:
+    corpus_used = config.corpus_share > 0 and config.midi_share < 1.0
+    works = list_works() if corpus_used and corpus_available() else []
+    if corpus_used and not works:
         err_console.print("note: music21 is not installed; procedural music only (pip install music21)")
     ready = [prepare_timbre(t, soundfont_dir=folder, sample_rate=config.sample_rate) for t in found]
     console.print(f"timbres: {', '.join(t.name for t in ready)}; held out: {config.heldout or 'none'}")
+    if recordings:
+        console.print(f"performance MIDI: {len(recordings)} files; {config.midi_share:.0%} of items")
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[audio]}"), TimeElapsedColumn(), TimeRemainingColumn())
     start, made = time.perf_counter(), [0.0]
@@ -86,7 +102,7 @@ def _run(out, config, found, folder, workers, corpus_cache) -> None:
             made[0] += 0.0 if done.skipped else done.row["duration"]
             progress.update(task, completed=count, total=total, audio=f"{made[0] / 3600:.2f} h new audio")
 
-        rows = build_dataset(out, config, ready, works=works, workers=workers,
+        rows = build_dataset(out, config, ready, works=works, recordings=recordings, workers=workers,
                              corpus_cache=corpus_cache or default_corpus_cache(), on_progress=on_progress)
     wall = time.perf_counter() - start
     total_h = sum(r["duration"] for r in rows) / 3600

@@ -108,6 +108,7 @@ def build_dataset(
     timbres: Sequence[Timbre],
     *,
     works: Sequence = (),
+    recordings: Sequence = (),
     workers: int = 1,
     corpus_cache: Path | None = None,
     on_progress: ProgressFn | None = None,
@@ -123,6 +124,8 @@ def build_dataset(
         Found and prepared timbres (see :func:`pianotx.synth.timbres.prepare_timbre`).
     works : sequence of corpus.Work
         Corpus works to draw music from; empty for procedural music only.
+    recordings : sequence of midisource.Recording
+        Performance MIDI to cut segments from (see :func:`pianotx.synth.plan.plan`).
     workers : int >= 1
         Processes rendering in parallel.
     corpus_cache : Path, optional
@@ -135,7 +138,7 @@ def build_dataset(
     for stale in out_dir.rglob(".*.part"):  # left by a killed worker; never a final name
         stale.unlink()
     by_name = {t.name: t for t in timbres}
-    items = plan(config, list(by_name), works)
+    items = plan(config, list(by_name), works, recordings)
     rows = _finished(out_dir, {i.name for i in items})
     todo = [(i, by_name[i.timbre], out_dir, config, corpus_cache) for i in items if i.name not in rows]
     count = 0

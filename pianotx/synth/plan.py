@@ -33,6 +33,7 @@ class SynthConfig:
     seed: int = 0
     heldout: str | None = DEFAULT_HELDOUT
     corpus_share: float = 0.3
+    midi_share: float = 0.85
     piece_s: tuple[float, float] = (60.0, 180.0)
     peak_dbfs: tuple[float, float] = (-12.0, -1.0)
     reverb_chance: float = 0.5
@@ -44,6 +45,8 @@ class SynthConfig:
             raise SynthError(f"hours must be positive, got {self.hours}")
         if not 0.0 <= self.corpus_share <= 1.0:
             raise SynthError(f"corpus_share must lie in [0, 1], got {self.corpus_share}")
+        if not 0.0 <= self.midi_share <= 1.0:
+            raise SynthError(f"midi_share must lie in [0, 1], got {self.midi_share}")
 
 
 class Item(NamedTuple):
@@ -52,10 +55,10 @@ class Item(NamedTuple):
     name: str
     split: str
     timbre: str
-    source: str  # "procedural" or "corpus/<category>"
+    source: str  # "procedural", "corpus/<category>" or "midi/<collection>"
     seed: int
     target_s: float
-    works: tuple = ()  # candidate corpus works, tried in order until target_s is filled
+    works: tuple = ()  # corpus works tried in order, or (Recording, start fraction)
 
 
 def split_of(piece_id: str) -> str:
@@ -78,8 +81,14 @@ def split_timbres(timbres: Sequence[str], heldout: str | None) -> dict[str, list
     return {"train": train, "validation": [heldout], "test": [heldout]}
 
 
-def plan(config: SynthConfig, timbres: Sequence[str], works: Sequence = ()) -> list[Item]:
+def plan(
+    config: SynthConfig, timbres: Sequence[str], works: Sequence = (), recordings: Sequence = ()
+) -> list[Item]:
     """Plan items until their target durations add up to ``config.hours``.
+
+    With ``recordings``, a share ``config.midi_share`` of the items are segments of real
+    performances, each from a recording of the item's split (each recording is used once
+    before any is used again); the others are procedural or corpus music as before.
 
     Parameters
     ----------
@@ -88,6 +97,8 @@ def plan(config: SynthConfig, timbres: Sequence[str], works: Sequence = ()) -> l
         Names of the available timbres.
     works : sequence of corpus.Work
         Corpus works to draw from (empty: procedural music only).
+    recordings : sequence of midisource.Recording
+        Performance MIDI to cut segments from (empty: none).
 
     Returns
     -------
@@ -101,6 +112,7 @@ def plan(config: SynthConfig, timbres: Sequence[str], works: Sequence = ()) -> l
     pools = {(split_of(work_id(w)), w.category): [] for w in works}
     for w in works:
         pools[(split_of(work_id(w)), w.category)].append(w)
+    takes = _recording_queues(recordings, rng)
     items, total_s, counts = [], 0.0, {}
     while total_s < config.hours * 3600:
         index = len(items)
@@ -116,10 +128,25 @@ def plan(config: SynthConfig, timbres: Sequence[str], works: Sequence = ()) -> l
         if rng.random() < config.corpus_share and pool:
             source = f"corpus/{category}"
             chosen = tuple(pool[int(k)] for k in rng.permutation(len(pool))[:16])
+        if takes.get(split) and rng.random() < config.midi_share:
+            recording = takes[split].pop()
+            takes[split].insert(0, recording)  # cycle: used again only after all others
+            source, chosen = f"midi/{recording.collection}", (recording, float(rng.random()))
         name = f"synth-{config.seed}-{index:05d}-{timbre}"
         items.append(Item(name, split, timbre, source, item_seed, target_s, chosen))
         total_s += target_s
     return items
+
+
+def _recording_queues(recordings: Sequence, rng: np.random.Generator) -> dict[str, list]:
+    """Per split, the recordings in a seeded random order (taken from the end)."""
+    if not recordings:
+        return {}
+    queues: dict[str, list] = {}
+    for recording in recordings:
+        queues.setdefault(recording.split, []).append(recording)
+    return {split: [queue[int(k)] for k in rng.permutation(len(queue))]
+            for split, queue in sorted(queues.items())}
 
 
 def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note], list[Pedal], str, str, str]:
@@ -130,6 +157,8 @@ def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note]
     from pianotx.synth.humanize import crop, humanize
     from pianotx.synth.music import generate_piece
 
+    if item.source.startswith("midi/"):
+        return _performance_segment(item)
     rng = np.random.default_rng(item.seed)
     if item.source == "procedural":
         piece = generate_piece(rng, duration_s=item.target_s)
@@ -138,6 +167,28 @@ def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note]
     notes, pedals, titles, composers, ids = _corpus_medley(item, rng, corpus_cache)
     notes, pedals = crop(notes, pedals, item.target_s)
     return notes, pedals, " / ".join(dict.fromkeys(composers)), " / ".join(titles), " + ".join(ids)
+
+
+def _performance_segment(item: Item) -> tuple[list[Note], list[Pedal], str, str, str]:
+    """A segment of about ``item.target_s`` of a real performance, played as recorded."""
+    from pianotx.midi import read_midi
+    from pianotx.synth.midisource import cut_segment, segment_start
+
+    recording, fraction = item.works
+    performance = read_midi(Path(recording.path))
+    if not performance.notes:
+        raise SynthError(f"{recording.path} holds no notes; remove it from the MIDI folder")
+    duration_s = max(n.offset_s for n in performance.notes)
+    start_s = segment_start(duration_s, item.target_s, fraction)
+    notes, pedals = cut_segment(performance.notes, performance.pedals,
+                                start_s=start_s, length_s=item.target_s)
+    if not notes:  # a long silence: take the start instead
+        start_s = 0.0
+        notes, pedals = cut_segment(performance.notes, performance.pedals,
+                                    start_s=0.0, length_s=item.target_s)
+    title = f"{recording.title} [{start_s:.1f}-{start_s + item.target_s:.1f} s]"
+    piece_id = f"{recording.piece_id}@{Path(recording.path).name}:{start_s:.1f}"
+    return notes, pedals, recording.composer or recording.collection, title, piece_id
 
 
 def _corpus_medley(item: Item, rng: np.random.Generator, cache_dir: Path | None):
