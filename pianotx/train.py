@@ -10,6 +10,7 @@ Nothing here prints: progress goes to ``on_event(TrainEvent)``, on the main proc
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,12 @@ REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
 # Changing these on --resume would make the continued run a different experiment.
 RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
                 "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
-                "trunk", "soft_frames", "diff_input", "temporal_head")
+                "trunk", "soft_frames", "diff_input", "temporal_head", "optimizer",
+                "weight_decay", "schedule", "min_lr_ratio", "val_data", "augment_chain")
+# With a decaying schedule the planned length is part of the schedule: fixed on resume too.
+SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("adam", "adamw")
+AUGMENT_CHAINS = ("basic", "recording")
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,23 @@ class TrainConfig:
     soft_frames: int = 0
     diff_input: bool = False
     temporal_head: str = "plain"
+    optimizer: str = "adam"
+    weight_decay: float = 0.01
+    schedule: str = "constant"
+    min_lr_ratio: float = 0.02
+    val_data: str | None = None
+    augment_chain: str = "basic"
 
     def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.augment_chain not in AUGMENT_CHAINS:
+            raise ConfigError(
+                f"unknown augmentation chain {self.augment_chain!r}: use one of {', '.join(AUGMENT_CHAINS)}")
+        if not (self.weight_decay >= 0 and 0 <= self.min_lr_ratio <= 1):
+            raise ConfigError("weight_decay must be >= 0 and min_lr_ratio in [0, 1]")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give --steps or --epochs, not both")
         positive = {"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size,
@@ -96,6 +117,18 @@ class TrainConfig:
                            soft_frames=self.soft_frames, diff_input=self.diff_input,
                            temporal_head=self.temporal_head)
 
+    def learning_rate(self, step: int, total_steps: int) -> float:
+        """The learning rate of optimizer step ``step`` (0-based) of ``total_steps``: a
+        linear warm-up over ``warmup_steps``, then constant or one cosine decay to
+        ``lr * min_lr_ratio`` at ``total_steps``."""
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.schedule == "constant" or step < self.warmup_steps:
+            return self.lr * warm
+        span = max(1, total_steps - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.lr * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)
+
     @property
     def best_metric(self) -> str:
         """Validation score that picks ``best.pt``: note F1 with onsets, else frame F1."""
@@ -124,6 +157,8 @@ def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
         raise TrainingError(f"the run's saved config is invalid ({exc}); start a new run") from None
     changed = [f"{k} ({getattr(old, k)!r} -> {getattr(config, k)!r})" for k in RESUME_FIXED
                if getattr(old, k) != getattr(config, k)]
+    if config.schedule != "constant" and old.steps != config.steps:
+        changed.append(f"steps ({old.steps!r} -> {config.steps!r}, part of the {config.schedule} schedule)")
     if changed:
         raise TrainingError(
             f"cannot resume: {', '.join(changed)} differ from the run being resumed; use the "

@@ -23,7 +23,7 @@ from pianotx.errors import TrainingError
 from pianotx.train import (
     EXPLODE_RATIO, REFERENCE_STEPS, EventCallback, TrainConfig, TrainEvent, check_resume,
 )
-from pianotx.trainsetup import build_datasets, build_optimizer, crop_loader
+from pianotx.trainsetup import build_datasets, build_optimizer, build_validation, crop_loader
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     dataset: Any
-    val_items: list
+    validation: dict[str, list]  # column -> items; "val" picks best.pt
     batches_per_epoch: int
     total_steps: int
     step: int = 0
@@ -79,18 +79,19 @@ def start(
     from pianotx.models import build_model
 
     model = build_model(model_config).to(ctx.device)
-    dataset, val_items, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
-    optimizer, scheduler = build_optimizer(model, config)
+    dataset, _, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
+    validation = build_validation(config)
     total = config.steps or (config.epochs or 1) * batches
+    optimizer, scheduler = build_optimizer(model, config, total_steps=total)
     run = Run(config, model_config, out_dir, ctx, on_event, model, wrap(model, ctx),
-              LogMel(FeatureConfig()).to(ctx.device), optimizer, scheduler, dataset, val_items,
+              LogMel(FeatureConfig()).to(ctx.device), optimizer, scheduler, dataset, validation,
               batches, total)
     if saved is not None:
         _restore(run, saved)
     if ctx.is_main:
         _write_config(run)
         runfolder.rewrite_log(out_dir, run.records)
-    if not val_items:
+    if not validation["val"]:
         run.emit("note", message="no validation pieces found; best.pt will not be written")
     run.emit("start", resumed=saved is not None, batches_per_epoch=batches)
     return run
@@ -172,7 +173,7 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
         _log(run, lr=run.scheduler.get_last_lr()[0], grad_norm=grad_norm)
     epoch_end = run.batch_in_epoch >= run.batches_per_epoch
     due = run.step % cfg.val_every == 0 if cfg.val_every else epoch_end
-    validated = bool(run.val_items) and (due or final)
+    validated = bool(run.validation["val"]) and (due or final)
     if validated:
         validate(run)
     if validated or final or run.step % cfg.ckpt_every == 0:
@@ -192,19 +193,30 @@ def _log(run: Run, **values: Any) -> None:
 
 
 def validate(run: Run) -> None:
-    """Score the validation pieces on the main process; keep ``best.pt``."""
+    """Score the validation pieces on the main process; keep ``best.pt``.
+
+    The ``val`` column picks ``best.pt``; a second column (``synth``: the training
+    folder's own validation split when ``--val-data`` is given) is logged with its name
+    as a prefix of each score (``synth/note/f1``)."""
     from pianotx.checkpoint import LoadedModel, checkpoint_dict, save_checkpoint
     from pianotx.evaluate import evaluate_model, summarize
 
     if run.ctx.is_main:
         loaded = LoadedModel(run.model, run.model_config, FeatureConfig(), DecodeConfig(), "val")
-        scores = summarize(evaluate_model(loaded, run.val_items))
+        kept: dict[str, float] = {}
+        for column, items in run.validation.items():
+            if not items:
+                continue
+            scores = summarize(evaluate_model(loaded, items))
+            prefix = "" if column == "val" else f"{column}/"
+            if column == "val":
+                score = scores.get(run.config.best_metric, 0.0)
+            kept.update({prefix + k: v for k, v in scores.items()
+                         if k.endswith("/f1") or k.startswith("frame/")})
         run.model.train()
-        kept = {k: v for k, v in scores.items() if k.endswith("/f1") or k.startswith("frame/")}
         record = {"kind": "val", "step": run.step, "epoch": _epochs(run), **kept}
         run.records.append(record)
         runfolder.append_log(run.out_dir, record)
-        score = scores.get(run.config.best_metric, 0.0)
         if score > run.best_score:
             run.best_score, run.best_step = score, run.step
             data = checkpoint_dict(run.model, model_config=run.model_config,

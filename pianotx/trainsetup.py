@@ -84,6 +84,7 @@ def build_datasets(
         segment_s=config.segment_s, seed=config.seed,
         augment=AugmentConfig() if config.augment else None,
         soft_frames=config.model_config().soft_frames,
+        **_recording(config),
     )
     if ctx.is_main:
         dataset.prepare(on_progress=on_progress)
@@ -93,6 +94,29 @@ def build_datasets(
     val_items = find_items(root, split="validation")[: config.val_pieces or None]
     steps = batches_per_epoch(len(dataset), world=ctx.world, batch_size=config.batch_size)
     return dataset, val_items, steps
+
+
+def build_validation(config: TrainConfig) -> dict[str, list]:
+    """Validation sets by column name: ``val`` (picks best.pt) and, with ``val_data``,
+    ``synth`` (the training folder's own validation split, a second column).
+
+    ``val_data`` is read whole (every split): it is a validation set, never trained on.
+    """
+    from pianotx.data import find_items
+
+    own = find_items(Path(config.data), split="validation")[: config.val_pieces or None]
+    if not config.val_data:
+        return {"val": own}
+    return {"val": find_items(Path(config.val_data), split=None), "synth": own}
+
+
+def _recording(config: TrainConfig) -> dict:
+    """SegmentDataset's ``recording`` argument, when the recording chain is asked for."""
+    if not (config.augment and config.augment_chain == "recording"):
+        return {}
+    from pianotx.recording import RecordingConfig
+
+    return {"recording": RecordingConfig()}
 
 
 def crop_loader(
@@ -109,13 +133,22 @@ def crop_loader(
 
 
 def build_optimizer(
-    model: torch.nn.Module, config: TrainConfig
+    model: torch.nn.Module, config: TrainConfig, *, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    """Adam at ``config.lr`` (the paper's) and a linear warm-up over ``warmup_steps``
-    (constant after it, or throughout when 0)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    warmup = config.warmup_steps
+    """Adam (the paper's) or AdamW at ``config.lr`` and the schedule of
+    :meth:`TrainConfig.learning_rate` over ``total_steps`` (a resumed scheduler continues
+    it from its saved step, without warming up again).
+
+    AdamW decays only weights of convolutions and linear layers, not biases or norms."""
+    if config.optimizer == "adamw":
+        decay = [p for p in model.parameters() if p.ndim >= 2]
+        rest = [p for p in model.parameters() if p.ndim < 2]
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": config.weight_decay},
+             {"params": rest, "weight_decay": 0.0}], lr=config.lr)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
+        optimizer, lambda step: config.learning_rate(step, total_steps) / config.lr
     )
     return optimizer, scheduler

@@ -218,3 +218,58 @@ def test_two_process_gloo_ddp_run_completes(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
     assert json.loads((out / "config.json").read_text())["world_size"] == 2
+
+
+def test_cosine_schedule_warms_up_then_decays_once_to_the_floor():
+    config = TrainConfig(lr=1e-3, warmup_steps=10, schedule="cosine", min_lr_ratio=0.1)
+    lrs = [config.learning_rate(step, 110) for step in range(111)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert lrs[10] == pytest.approx(1e-3)
+    assert lrs[60] == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # half way through the decay
+    assert lrs[110] == pytest.approx(1e-4)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    constant = TrainConfig(lr=1e-3, warmup_steps=2)
+    assert [constant.learning_rate(s, 10) for s in (0, 1, 5)] == pytest.approx([5e-4, 1e-3, 1e-3])
+
+
+def test_interrupted_cosine_adamw_run_resumes_with_the_same_lrs_and_losses(tiny_data, tmp_path):
+    cache = tmp_path / "cache"
+    config = tiny_config(tiny_data, cache, steps=6, optimizer="adamw", schedule="cosine",
+                         warmup_steps=2, weight_decay=0.05)
+
+    def run(out: Path, *, resume: bool = False, stop_at: int | None = None) -> list[tuple]:
+        seen = []
+
+        def on_event(event) -> None:
+            if event.kind == "step":
+                seen.append((event.step, event.values["lr"], event.values["loss"]))
+            if event.kind == "checkpoint" and event.step == stop_at:
+                raise KeyboardInterrupt  # the job is stopped right after saving last.pt
+
+        try:
+            train(config, out_dir=out, resume=resume, on_event=on_event)
+        except KeyboardInterrupt:
+            pass
+        return seen
+
+    full = run(tmp_path / "full")
+    first = run(tmp_path / "cut", stop_at=4)
+    rest = run(tmp_path / "cut", resume=True)
+    assert [s for s, _, _ in first + rest] == [1, 2, 3, 4, 5, 6]
+    assert first + rest == full
+    assert [lr for _, lr, _ in full] == pytest.approx(
+        [config.learning_rate(step, 6) for step in range(1, 7)])
+    with pytest.raises(TrainingError, match="steps .*cosine"):
+        train(tiny_config(tiny_data, cache, steps=8, optimizer="adamw", schedule="cosine",
+                          warmup_steps=2, weight_decay=0.05), out_dir=tmp_path / "cut", resume=True)
+
+
+def test_val_data_picks_best_and_the_own_split_is_a_second_column(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_config(tiny_data, tmp_path / "cache", steps=2, val_data=str(tiny_data),
+                      val_every=2), out_dir=out)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in records if r["kind"] == "val"]
+    assert len(val) == 1
+    assert {"frame/f1", "synth/frame/f1"} <= set(val[0])
+    assert (out / "best.pt").is_file()

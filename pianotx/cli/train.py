@@ -50,6 +50,23 @@ def train_command(
     segment_seconds: float = typer.Option(10.0, metavar="S", help="Training segment length."),
     lr: float = typer.Option(3e-4, metavar="LR", help="Adam learning rate."),
     warmup_steps: int = typer.Option(0, min=0, metavar="N", help="Linear learning-rate warm-up."),
+    optimizer: str = typer.Option("adam", metavar="OPT", help="adam (the paper) or adamw."),
+    weight_decay: float = typer.Option(
+        0.01, min=0.0, metavar="WD", help="AdamW weight decay (convolution/linear weights only)."),
+    schedule: str = typer.Option(
+        "constant", metavar="SCHED",
+        help="constant, or cosine: one decay to --min-lr-ratio x LR at the last step "
+             "(--steps is then fixed for --resume)."),
+    min_lr_ratio: float = typer.Option(
+        0.02, min=0.0, max=1.0, metavar="R", help="Final learning rate of the cosine schedule / LR."),
+    val_data: Optional[Path] = typer.Option(
+        None, "--val-data", metavar="DIR",
+        help="Dataset folder (every split) that picks best.pt, e.g. real recordings; the "
+             "training folder's validation split becomes a second 'synth' column. Never trained on."),
+    augment_chain: str = typer.Option(
+        "basic", metavar="CHAIN",
+        help="With --augment: basic (gain, EQ, reverb, noise, detune) or recording (also rooms, "
+             "microphones, codecs, mechanical noise; needs pianotx[augment])."),
     grad_clip: float = typer.Option(
         3.0, min=0.0, metavar="NORM", help="Gradient norm clip; 0 turns it off."
     ),
@@ -100,7 +117,9 @@ def train_command(
             val_pieces=val_pieces, ckpt_every=ckpt_every, workers=workers, augment=augment,
             device=device, cache_dir=str(cache_dir) if cache_dir else None,
             train_hours=train_hours, keep_epochs=keep_epochs, trunk=trunk,
-            soft_frames=soft_frames, diff_input=diff_input, temporal_head=temporal_head,
+            soft_frames=soft_frames, optimizer=optimizer, weight_decay=weight_decay,
+            schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
+            val_data=str(val_data) if val_data else None, diff_input=diff_input, temporal_head=temporal_head,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
@@ -170,10 +189,12 @@ class _Display:
             ))
         elif event.kind == "validate":
             scores = values["scores"]
+            synth = (f"; synth frame F1 {scores['synth/frame/f1']:.4f}, note F1 "
+                     f"{scores.get('synth/note/f1', 0):.4f}" if "synth/frame/f1" in scores else "")
             self.progress.console.print(
                 f"step {event.step}: validation frame F1 {scores.get('frame/f1', 0):.4f}, "
                 f"note F1 {scores.get('note/f1', 0):.4f} (best {values['metric']} "
-                f"{values['best']:.4f})"
+                f"{values['best']:.4f}){synth}"
             )
         elif event.kind == "note":
             self.progress.console.print(f"note: {values['message']}")
