@@ -30,6 +30,7 @@ from pianotx.config import FeatureConfig
 from pianotx.data import Item, load_reference
 from pianotx.errors import DatasetError
 from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.recording import RecordingConfig, record, require_libraries
 
 CACHE_VERSION = 1  # bump when the cached content or its meaning changes
 SAMPLE_BYTES = 1 << 16  # bytes read at the head, middle and tail of a file for its key
@@ -60,6 +61,10 @@ class SegmentDataset(torch.utils.data.Dataset):
         Seed of every random choice.
     augment : AugmentConfig or None
         Augmentation drawn per crop; None for clean crops.
+    recording : RecordingConfig or None
+        Room, microphone and recording chain (:func:`pianotx.recording.record`) applied
+        to each crop after ``augment``; it then replaces the gain, EQ, reverb and noise of
+        ``augment``, of which only the detune stays. None for no chain.
     samples_per_epoch : int or None
         Crops per epoch; None means total duration / ``segment_s``.
     soft_frames : int >= 0
@@ -81,6 +86,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         feature_config: FeatureConfig = FeatureConfig(),
         seed: int = 0,
         augment: AugmentConfig | None = None,
+        recording: RecordingConfig | None = None,
         samples_per_epoch: int | None = None,
         soft_frames: int = 0,
     ) -> None:
@@ -97,6 +103,9 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.n_frames = self.segment_samples // feature_config.hop_length + 1
         self.seed = seed
         self.augment = augment
+        self.recording = recording
+        if recording is not None:
+            require_libraries()
         self.soft_frames = soft_frames
         durations = np.array([item.duration_s for item in self.items], dtype=np.float64)
         if not np.all(durations > 0):
@@ -128,6 +137,9 @@ class SegmentDataset(torch.utils.data.Dataset):
         index = int(np.searchsorted(self._cumulative, rng.random() * self._cumulative[-1], "right"))
         index = min(index, len(self.items) - 1)
         params = draw(rng, self.augment) if self.augment is not None else None
+        if params is not None and self.recording is not None:
+            # the recording chain has its own gain, EQ, space and noise: keep only the detune
+            params = params._replace(gain_db=0.0, eq=None, reverb=None, snr_db=None)
         speed = params.speed if params is not None else 1.0
         audio = self._source(index)[0]
         hop = self.config.hop_length
@@ -155,6 +167,13 @@ class SegmentDataset(torch.utils.data.Dataset):
         crop_pedals = [Pedal(*times) for times in _crop_times(pedals, start_s, span_s, speed)]
         rolls = notes_to_rolls(crop_notes, self.n_frames, frame_rate=self.config.frame_rate,
                                pedals=crop_pedals, soft_frames=self.soft_frames)
+        if self.recording is not None:
+            piece = record(
+                piece, np.random.default_rng([self.seed, self.epoch, k, 2]), sample_rate=rate,
+                onsets_s=np.array([note.onset_s for note in crop_notes]),
+                pedals_s=np.array(crop_pedals, dtype=np.float64).reshape(-1, 2),
+                config=self.recording,
+            )
         sample = {"audio": torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))}
         sample.update({name: torch.from_numpy(roll) for name, roll in rolls._asdict().items()})
         return sample
