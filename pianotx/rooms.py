@@ -14,6 +14,7 @@ original sample and the note labels stay aligned.
 from __future__ import annotations
 
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,9 +27,11 @@ MAX_ABSORPTION = 0.8  # the shortest RT60 drawn for a room is the one this absor
 MAX_ORDER = 40  # image-source order cap: bounds the cost of small reverberant rooms
 WALL_MARGIN_M = 0.3  # piano and microphone keep this far from every wall
 FADE_S = 0.05  # fade at the end of the truncated response
+ROOM_FIELDS = ("room_bank_seed", "room_length_m_min", "room_length_m_max", "room_width_m_min",
+               "room_width_m_max", "room_height_m_min", "room_height_m_max", "rt60_s_min",
+               "rt60_s_max", "mic_distance_m_min", "mic_distance_m_max")
 
 
-@lru_cache(maxsize=None)
 def room_response(config: RecordingConfig, sample_rate: int, slot: int) -> tuple[np.ndarray, int]:
     """Impulse response of bank room ``slot`` and the sample index of its direct path.
 
@@ -48,10 +51,17 @@ def room_response(config: RecordingConfig, sample_rate: int, slot: int) -> tuple
     direct : int
         Index of the direct-path peak in ``rir`` (within half a sample).
     """
+    ranges = tuple(float(getattr(config, name)) for name in ROOM_FIELDS)
+    return _response(ranges, int(sample_rate), int(slot))
+
+
+@lru_cache(maxsize=None)
+def _response(ranges: tuple[float, ...], sample_rate: int, slot: int) -> tuple[np.ndarray, int]:
+    """:func:`room_response` cached on the room fields only (the other fields don't matter)."""
     import pyroomacoustics as pra
 
-    c = config
-    rng = np.random.default_rng([c.room_bank_seed, slot, sample_rate])
+    c = SimpleNamespace(**dict(zip(ROOM_FIELDS, ranges)))
+    rng = np.random.default_rng([int(c.room_bank_seed), slot, sample_rate])
     dims = np.array([
         rng.uniform(c.room_length_m_min, c.room_length_m_max),
         rng.uniform(c.room_width_m_min, c.room_width_m_max),
