@@ -4,7 +4,8 @@ Three engines share one entry point, :func:`render`:
 
 * FluidSynth (pyfluidsynth) plays the sustain pedal (CC64) and can add its reverb;
 * TinySoundFont ignores CC64, so the pedal is folded into note durations first;
-* sfizz plays SFZ instruments and the pedal.
+* sfizz plays SFZ instruments and the pedal; the Salamander piano also gets the
+  controllers and velocity curve of one random performance (:mod:`pianotx.synth.salamander`).
 
 Synthesizers are loaded once per process and reused (loading a SoundFont takes up to
 seconds), which is why this module keeps a small cache.
@@ -19,6 +20,7 @@ import numpy as np
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
 from pianotx.notes import Note, Pedal, extend_by_pedal
+from pianotx.synth import salamander
 from pianotx.synth.timbres import Timbre
 
 NOTE_OFF, CONTROL, NOTE_ON = 0, 1, 2  # at one instant: release, then pedal, then strike
@@ -49,6 +51,7 @@ def render(
     sample_rate: int = SAMPLE_RATE,
     tail_s: float = 2.0,
     reverb: float = 0.0,
+    seed: int | None = None,
 ) -> np.ndarray:
     """Render notes with a sustain pedal through ``timbre``.
 
@@ -64,16 +67,23 @@ def render(
         Silence rendered after the last event so decays are not cut.
     reverb : float in [0, 1]
         FluidSynth reverb level (0 is dry); the other engines have none and ignore it.
+    seed : int, optional
+        Draws the Salamander timbre's tuning, velocity curve and dampers (default: derived
+        from the notes); the other timbres ignore it.
 
     Returns
     -------
     np.ndarray, shape=(n_samples,), float32
         Mono audio, not normalised.
     """
+    controls: list[tuple[int, int]] = []
+    if timbre.name == salamander.NAME:
+        notes, controls = salamander.perform(notes, seed=seed)
     if timbre.engine == "tinysoundfont":
         todo = events(extend_by_pedal(notes, pedals), (), sample_rate=sample_rate)
     else:
         todo = events(notes, pedals, sample_rate=sample_rate)
+    todo = [(0, CONTROL, cc, value) for cc, value in controls] + todo
     n_samples = (todo[-1][0] if todo else 0) + int(tail_s * sample_rate)
     engine = {"tinysoundfont": _render_tsf, "fluidsynth": _render_fluidsynth, "sfizz": _render_sfizz}
     if timbre.engine not in engine:

