@@ -9,8 +9,8 @@ F1 0.885 -> 0.922 with a similar chain):
 2. the space: a shoebox room from a per-process bank of image-source responses, 0.3-6 m
    from the piano, mixed wet/dry (:mod:`pianotx.rooms`), or else pedalboard's reverb;
 3. the room's noise floor: pink or brown noise at 20-60 dB SNR, sometimes mains hum;
-4. the microphone and preamp (pedalboard): gain x0.25-4, four peaking EQs, a cheap mic's
-   shelf or high-pass, a compressor, rarely distortion or hard clipping;
+4. the microphone and preamp (pedalboard, :mod:`pianotx.mic_chain`): gain x0.25-4, four
+   peaking EQs, a cheap mic's shelf or high-pass, a compressor, rarely distortion or clipping;
 5. rarely a lossy codec (MP3 at a random VBR quality, or GSM), then a peak limit of 0.99.
 
 Each effect is drawn independently with its ``*_prob``, so clean-ish crops still appear.
@@ -27,14 +27,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pianotx import piano_noise, rooms
+from pianotx import mic_chain, piano_noise, rooms
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import ConfigError
 
 PEAK_LIMIT = 0.99
 SILENCE_POWER = 1e-6  # -60 dBFS: noise level reference for silent crops
-EQ_BANDS = 4
-EQ_TOP_SHARE = 0.45  # peaking EQ centres stay below this share of the sample rate
 
 
 @dataclass(frozen=True)
@@ -100,28 +98,36 @@ class RecordingConfig:
     gsm_prob: float = 0.02
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not np.isfinite(value):
-                raise ConfigError(f"RecordingConfig.{f.name} must be finite, got {value}")
-            if f.name.endswith("_prob") and not 0.0 <= value <= 1.0:
-                raise ConfigError(f"RecordingConfig.{f.name} must lie in [0, 1], got {value}")
-            if f.name.endswith("_min") and value > getattr(self, f.name[:-4] + "_max"):
-                raise ConfigError(f"RecordingConfig.{f.name} ({value}) exceeds its _max "
-                                  f"({getattr(self, f.name[:-4] + '_max')})")
+        _check_fields(self)
+        c = self
         positive = ("room_length_m_min", "room_width_m_min", "room_height_m_min", "rt60_s_min",
                     "mic_distance_m_min", "eq_hz_min", "eq_q_min")
-        if any(getattr(self, name) <= 0 for name in positive):
+        if any(getattr(c, name) <= 0 for name in positive):
             raise ConfigError(f"RecordingConfig {', '.join(positive)} must be > 0")
-        if min(self.room_length_m_min, self.room_width_m_min, self.room_height_m_min) < 1.0:
+        if min(c.room_length_m_min, c.room_width_m_min, c.room_height_m_min) < 1.0:
             raise ConfigError("RecordingConfig room sides must be at least 1 m")
         shares = ("wet", "reverb_size", "reverb_wet")
-        if any(not 0 <= getattr(self, s + e) <= 1 for s in shares for e in ("_min", "_max")):
+        if any(not 0 <= getattr(c, s + e) <= 1 for s in shares for e in ("_min", "_max")):
             raise ConfigError(f"RecordingConfig {', '.join(shares)} ranges must lie in [0, 1]")
-        if self.compressor_ratio_min < 1.0 or not 0 <= self.mp3_quality_min <= self.mp3_quality_max <= 10:
-            raise ConfigError("RecordingConfig compressor ratio must be >= 1, mp3 quality in [0, 10]")
-        if not isinstance(self.room_bank_size, int) or self.room_bank_size < 1 or self.room_bank_seed < 0:
-            raise ConfigError("RecordingConfig room_bank_size must be an int >= 1, room_bank_seed >= 0")
+        if c.compressor_ratio_min < 1.0 or not 0 <= c.mp3_quality_min <= c.mp3_quality_max <= 10:
+            raise ConfigError("RecordingConfig compressor ratio must be >= 1, mp3 quality 0-10")
+        banks = (c.room_bank_size, c.room_bank_seed)
+        if not all(isinstance(v, int) for v in banks) or min(banks) < 0 or c.room_bank_size < 1:
+            raise ConfigError("RecordingConfig room_bank_size must be an int >= 1, "
+                              "room_bank_seed an int >= 0")
+
+
+def _check_fields(config: RecordingConfig) -> None:
+    """Every field finite, every ``*_prob`` in [0, 1], every ``*_min`` at most its ``*_max``."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if not np.isfinite(value):
+            raise ConfigError(f"RecordingConfig.{f.name} must be finite, got {value}")
+        if f.name.endswith("_prob") and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"RecordingConfig.{f.name} must lie in [0, 1], got {value}")
+        high = getattr(config, f.name[:-4] + "_max", None) if f.name.endswith("_min") else None
+        if high is not None and value > high:
+            raise ConfigError(f"RecordingConfig.{f.name} ({value}) exceeds its _max ({high})")
 
 
 def require_libraries() -> None:
@@ -130,7 +136,9 @@ def require_libraries() -> None:
         import pedalboard  # noqa: F401
         import pyroomacoustics  # noqa: F401
     except ImportError as exc:
-        raise ConfigError(f"the recording chain needs {exc.name}: pip install 'pianotx[augment]'") from None
+        raise ConfigError(
+            f"the recording chain needs {exc.name}: pip install 'pianotx[augment]'"
+        ) from None
 
 
 def record(
@@ -175,7 +183,8 @@ def record(
         return x
     c, sr = config, sample_rate
     onsets = np.zeros(0) if onsets_s is None else np.asarray(onsets_s, np.float64)
-    pedals = np.zeros((0, 2)) if pedals_s is None else np.asarray(pedals_s, np.float64).reshape(-1, 2)
+    pedals = np.zeros((0, 2)) if pedals_s is None else np.asarray(pedals_s, np.float64)
+    pedals = pedals.reshape(-1, 2)
     on = dict(zip(("key", "pedal", "resonance", "room", "reverb", "noise", "hum"),
                   rng.random(7) < (c.key_noise_prob, c.pedal_noise_prob, c.resonance_prob,
                                    c.room_prob, c.reverb_prob, c.noise_prob, c.hum_prob)))
@@ -198,8 +207,8 @@ def record(
             len(x), rng, sample_rate=sr, brown=bool(rng.random() < c.brown_prob),
             power=power / 10 ** (rng.uniform(c.snr_db_min, c.snr_db_max) / 10),
             hum_power=hum if on["hum"] else None)
-    x = _limit(_microphone(rng, c, sr)(x, sr))
-    codec = _codec(rng, c)
+    x = _limit(mic_chain.microphone(rng, c, sample_rate=sr)(x, sr))
+    codec = mic_chain.codec(rng, c)
     if codec is not None:
         x = _limit(codec(x, sr))
     return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
@@ -212,73 +221,11 @@ def _space(x: np.ndarray, rng: np.random.Generator, c: RecordingConfig, sr: int,
         rir, direct = rooms.room_response(c, sr, int(rng.integers(c.room_bank_size)))
         return rooms.apply_room(x, rir, direct, wet=rng.uniform(c.wet_min, c.wet_max))
     if reverb:
-        import pedalboard
-
-        wet = rng.uniform(c.reverb_wet_min, c.reverb_wet_max)
-        plugin = pedalboard.Reverb(room_size=rng.uniform(c.reverb_size_min, c.reverb_size_max),
-                                   damping=rng.uniform(0.2, 0.8), wet_level=wet,
-                                   dry_level=1.0 - wet, width=1.0)
-        return plugin(x, sr)
+        return mic_chain.reverb(rng, c)(x, sr)
     return x
-
-
-def _microphone(rng: np.random.Generator, c: RecordingConfig, sr: int):
-    """Preamp gain, peaking EQs, a cheap mic's roll-off, compressor, distortion (pedalboard)."""
-    import pedalboard as pb
-
-    on = rng.random(4 + EQ_BANDS) < ((c.gain_prob, c.cheap_mic_prob, c.compressor_prob,
-                                      c.distortion_prob) + (c.eq_prob,) * EQ_BANDS)
-    u = rng.random(4 + 3 * EQ_BANDS)  # always the same count: each effect's values stay stable
-    board = []
-    if on[0]:
-        board.append(pb.Gain(gain_db=_lerp(u[0], c.gain_db_min, c.gain_db_max)))
-    top_hz = min(c.eq_hz_max, EQ_TOP_SHARE * sr)
-    for band in range(EQ_BANDS):
-        if on[4 + band]:
-            hz = c.eq_hz_min * (top_hz / c.eq_hz_min) ** u[4 + 3 * band]
-            board.append(pb.PeakFilter(cutoff_frequency_hz=hz, q=_lerp(u[5 + 3 * band], c.eq_q_min,
-                                       c.eq_q_max), gain_db=_lerp(u[6 + 3 * band], c.eq_db_min,
-                                                                  c.eq_db_max)))
-    if on[1]:
-        kind = int(u[1] * 3)
-        if kind == 0:
-            board.append(pb.HighpassFilter(cutoff_frequency_hz=_lerp(u[2], 60.0, 250.0)))
-        elif kind == 1:
-            board.append(pb.LowShelfFilter(cutoff_frequency_hz=_lerp(u[2], 80.0, 400.0),
-                                           gain_db=_lerp(u[3], -12.0, -3.0)))
-        else:
-            board.append(pb.HighShelfFilter(cutoff_frequency_hz=_lerp(u[2], 2000.0, 6000.0),
-                                            gain_db=_lerp(u[3], -12.0, -3.0)))
-    if on[2]:
-        board.append(pb.Compressor(
-            threshold_db=rng.uniform(c.compressor_threshold_db_min, c.compressor_threshold_db_max),
-            ratio=rng.uniform(c.compressor_ratio_min, c.compressor_ratio_max),
-            attack_ms=rng.uniform(1.0, 30.0), release_ms=rng.uniform(50.0, 300.0)))
-    if on[3]:
-        if rng.random() < 0.5:
-            board.append(pb.Distortion(drive_db=rng.uniform(5.0, 25.0)))
-        else:
-            board.append(pb.Clipping(threshold_db=rng.uniform(-12.0, -2.0)))
-    return pb.Pedalboard(board)
-
-
-def _codec(rng: np.random.Generator, c: RecordingConfig):
-    """MP3 at a random VBR quality, or GSM full rate, or None."""
-    import pedalboard as pb
-
-    u = rng.random(3)
-    if u[0] < c.mp3_prob:
-        return pb.MP3Compressor(vbr_quality=_lerp(u[2], c.mp3_quality_min, c.mp3_quality_max))
-    if u[1] < c.gsm_prob:
-        return pb.GSMFullRateCompressor()
-    return None
 
 
 def _limit(x: np.ndarray) -> np.ndarray:
     x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     peak = float(np.max(np.abs(x)))
     return x * np.float32(PEAK_LIMIT / peak) if peak > PEAK_LIMIT else x
-
-
-def _lerp(u: float, low: float, high: float) -> float:
-    return float(low + (high - low) * u)

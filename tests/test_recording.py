@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,3 +124,9 @@ def test_dataset_labels_unchanged_by_the_chain(tmp_path: Path) -> None:
         a, b = plain[k], recorded[k]
         assert all(torch.equal(a[name], b[name]) for name in a if name != "audio")
         assert b["audio"].shape == a["audio"].shape and torch.isfinite(b["audio"]).all()
+
+
+def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyroomacoustics", None)
+    with pytest.raises(ConfigError, match=r"needs pyroomacoustics: pip install 'pianotx\[augment\]'"):
+        _run(OFF, _piano())
