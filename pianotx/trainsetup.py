@@ -83,8 +83,8 @@ def build_datasets(
         cache_dir=Path(config.cache_dir) if config.cache_dir else default_cache_dir(),
         segment_s=config.segment_s, seed=config.seed,
         augment=AugmentConfig() if config.augment else None,
+        recording=_recording(config),
         soft_frames=config.model_config().soft_frames,
-        **_recording(config),
     )
     if ctx.is_main:
         dataset.prepare(on_progress=on_progress)
@@ -110,13 +110,13 @@ def build_validation(config: TrainConfig) -> dict[str, list]:
     return {"val": find_items(Path(config.val_data), split=None), "synth": own}
 
 
-def _recording(config: TrainConfig) -> dict:
-    """SegmentDataset's ``recording`` argument, when the recording chain is asked for."""
+def _recording(config: TrainConfig):
+    """SegmentDataset's ``recording`` chain, when ``--augment-chain recording`` asks for it."""
     if not (config.augment and config.augment_chain == "recording"):
-        return {}
+        return None
     from pianotx.recording import RecordingConfig
 
-    return {"recording": RecordingConfig()}
+    return RecordingConfig()
 
 
 def crop_loader(

@@ -273,3 +273,12 @@ def test_val_data_picks_best_and_the_own_split_is_a_second_column(tiny_data, tmp
     assert len(val) == 1
     assert {"frame/f1", "synth/frame/f1"} <= set(val[0])
     assert (out / "best.pt").is_file()
+
+
+def test_recording_chain_trains_a_tiny_run(tiny_data, tmp_path):
+    pytest.importorskip("pedalboard")
+    pytest.importorskip("pyroomacoustics")
+    losses = losses_of(tiny_config(tiny_data, tmp_path / "cache", steps=2, augment=True,
+                                   augment_chain="recording", val_pieces=0, val_every=99),
+                       tmp_path / "run")
+    assert len(losses) == 2 and all(loss > 0 for loss in losses)
