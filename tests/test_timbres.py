@@ -18,7 +18,7 @@ def test_sfz_writer_maps_layers_keys_and_release_noises():
     lines = text.splitlines()
     assert lines[2:] == [
         "<control> set_cc20=64 set_cc21=32 set_cc22=40 set_cc23=64",
-        "<global> tune=-10 tune_oncc20=20 amp_veltrack=73",
+        "<global> offset_oncc102=100000000 tune=-10 tune_oncc20=20 amp_veltrack=73",
         "<group> lovel=1 hivel=64 ampeg_release=0.15 ampeg_release_oncc22=0.75",
         "<region> sample=21v1.flac lokey=21 hikey=22 pitch_keycenter=21 tune_oncc21=-20.0",
         "<region> sample=24v1.flac lokey=23 hikey=108 pitch_keycenter=24 tune_oncc21=-16.1",

@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from pianotx.notes import Note
+from pianotx.synth.timbres import LOAD_WHOLE_SAMPLES
 
 NAME = "salamander"
 LOWEST, HIGHEST = 21, 108  # A0, C8
@@ -98,7 +99,8 @@ def salamander_sfz(samples: Sequence[tuple[int, int]], releases: Sequence[int], 
         f"// CC{CC_TUNE} tuning, CC{CC_STRETCH} stretch, CC{CC_RELEASE} release time, "
         f"CC{CC_NOISE} release-noise level.",
         f"<control> set_cc{CC_TUNE}=64 set_cc{CC_STRETCH}=32 set_cc{CC_RELEASE}=40 set_cc{CC_NOISE}=64",
-        f"<global> tune={-TUNE_CENTS:g} tune_oncc{CC_TUNE}={2 * TUNE_CENTS:g} amp_veltrack={AMP_VELTRACK}",
+        f"<global> {LOAD_WHOLE_SAMPLES} tune={-TUNE_CENTS:g} tune_oncc{CC_TUNE}={2 * TUNE_CENTS:g} "
+        f"amp_veltrack={AMP_VELTRACK}",
     ]
     for layer, (lovel, hivel) in enumerate(velocity_ranges(n_layers), start=1):
         pitches = [p for p, lay in samples if lay == layer]

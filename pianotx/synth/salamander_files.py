@@ -130,9 +130,7 @@ def prepare_salamander(
             for i, _ in enumerate(pool.map(lambda j: _convert(j, tmp, sample_rate), jobs), start=1):
                 if on_progress:
                     on_progress(i, len(jobs))
-        samples = [_parse(name) for _, _, name in jobs if not name.endswith("r.flac")]
-        releases = [int(name[:-6]) for _, _, name in jobs if name.endswith("r.flac")]
-        (tmp / SFZ_NAME).write_text(salamander_sfz(samples, releases))
+        (tmp / SFZ_NAME).write_text(_sfz_for([name for _, _, name in jobs]))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -142,6 +140,17 @@ def prepare_salamander(
     return final / SFZ_NAME
 
 
-def _parse(name: str) -> tuple[int, int]:
-    pitch, layer = name[:-5].split("v")
-    return int(pitch), int(layer)
+def refresh_sfz(sfz: Path) -> None:
+    """Rewrite a prepared folder's SFZ if an older pianotx mapped it differently (samples stay)."""
+    sfz = Path(sfz)
+    text = _sfz_for([p.name for p in sfz.parent.glob("*.flac")])
+    if sfz.read_text() != text:
+        part = sfz.with_name(f".{sfz.name}.part")
+        part.write_text(text)
+        os.replace(part, sfz)
+
+
+def _sfz_for(names: list[str]) -> str:
+    samples = [tuple(int(x) for x in n[:-5].split("v")) for n in names if not n.endswith("r.flac")]
+    releases = [int(n[:-6]) for n in names if n.endswith("r.flac")]
+    return salamander_sfz(samples, releases)

