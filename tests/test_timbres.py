@@ -81,7 +81,8 @@ def test_salamander_renders_pitch_and_pedal_through_sfizz(tmp_path):
     dry = render(timbre, notes, tail_s=1.0, seed=1)
     held = render(timbre, notes, [Pedal(0.0, 1.0)], tail_s=1.0, seed=1)
     sounding = held[int(0.15 * SR):int(0.9 * SR)]
-    f0 = np.fft.rfftfreq(8 * len(sounding), 1 / SR)[np.argmax(np.abs(np.fft.rfft(sounding, 8 * len(sounding))))]
+    n_fft = 8 * len(sounding)
+    f0 = np.fft.rfftfreq(n_fft, 1 / SR)[np.argmax(np.abs(np.fft.rfft(sounding, n_fft)))]
     assert abs(1200 * np.log2(f0 / 261.63)) < 40  # C4 from the C3 sample, +/- tuning and stretch
     tail = slice(int(0.6 * SR), int(0.9 * SR))
     assert np.abs(held).max() > 0.01
@@ -105,3 +106,21 @@ def test_timbres_lists_installed_and_missing(tmp_path, monkeypatch):
     assert "apt-get install" in rows["musescore"]
     bad = CliRunner().invoke(app, ["timbres", "merlin"])
     assert bad.exit_code == 1 and "only makes sense with --install" in bad.output
+
+
+def test_outdated_sfz_is_rewritten_and_install_names_what_needs_root(tmp_path):
+    from pianotx.errors import SynthError
+    from pianotx.synth.install import apt_command, install, install_command
+    from pianotx.synth.salamander_files import refresh_sfz
+
+    sfz = _fake_salamander(tmp_path / "salamander_16000")
+    expected = sfz.read_text()
+    sfz.write_text("<region> sample=48v1.flac\n")
+    refresh_sfz(sfz)
+    assert sfz.read_text() == expected
+    assert apt_command(["b", "a", "b"]) == "apt-get install -y --no-install-recommends a b"
+    assert install_command("salamander") == "pianotx timbres --install salamander"
+    assert install_command("fluidr3") == ("apt-get install -y --no-install-recommends fluid-soundfont-gm"
+                                          " && pianotx timbres --install fluidr3")
+    with pytest.raises(SynthError, match="unknown timbre 'harp'"):
+        install(["harp"], soundfont_dir=tmp_path)

@@ -79,7 +79,8 @@ def statuses(*, soundfont_dir: Path | None = None) -> list[TimbreStatus]:
     rows = []
     for name, spec in TIMBRES.items():
         try:
-            rows.append(TimbreStatus(name, spec.engine, True, find_timbre(name, soundfont_dir=soundfont_dir).path, ""))
+            path = find_timbre(name, soundfont_dir=soundfont_dir).path
+            rows.append(TimbreStatus(name, spec.engine, True, path, ""))
         except SynthError as exc:
             rows.append(TimbreStatus(name, spec.engine, False, str(exc), install_command(name)))
     return rows

@@ -153,4 +153,4 @@ def refresh_sfz(sfz: Path) -> None:
 def _sfz_for(names: list[str]) -> str:
     samples = [tuple(int(x) for x in n[:-5].split("v")) for n in names if not n.endswith("r.flac")]
     releases = [int(n[:-6]) for n in names if n.endswith("r.flac")]
-    return salamander_sfz(samples, releases)
+    return salamander_sfz(samples, releases, n_layers=max((layer for _, layer in samples), default=1))
