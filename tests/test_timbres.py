@@ -124,3 +124,18 @@ def test_outdated_sfz_is_rewritten_and_install_names_what_needs_root(tmp_path):
                                           " && pianotx timbres --install fluidr3")
     with pytest.raises(SynthError, match="unknown timbre 'harp'"):
         install(["harp"], soundfont_dir=tmp_path)
+
+
+def test_install_prints_the_apt_command_it_does_not_run(tmp_path, monkeypatch):
+    pytest.importorskip("tinysoundfont")  # else --install would run pip
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    monkeypatch.setattr("pianotx.synth.timbres.SYSTEM_DIRS", ())
+    result = CliRunner().invoke(app, ["timbres", "--install", "fluidr3", "--soundfont-dir", str(tmp_path)],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "still needs root: apt-get install -y --no-install-recommends fluid-soundfont-gm" in result.output
+    bad = CliRunner().invoke(app, ["timbres", "--install", "harp"])
+    assert bad.exit_code == 1 and "unknown timbre 'harp'" in bad.output
