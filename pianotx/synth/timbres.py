@@ -2,8 +2,8 @@
 
 A timbre is one sampled piano played by one engine. Sound files are looked up in the
 ``soundfont_dir`` first, then in the places Debian packages and pip wheels put them.
-Nothing is ever downloaded; a missing timbre raises :class:`SynthError` naming the
-packages that provide it.
+Nothing is downloaded here (only :mod:`pianotx.synth.install` downloads, when asked); a
+missing timbre raises :class:`SynthError` naming the packages that provide it.
 """
 
 from __future__ import annotations
