@@ -114,9 +114,16 @@ class ModelConfig:
         return HEAD_WIDTHS.get(name, N_KEYS)
 
 
+# What is done with the predicted sustain pedal: cc64 writes CC64 presses beside the notes
+# (the MIDI sounds, and is scored, with notes held by them); extend holds the notes by the
+# presses and writes no CC64; none ignores the pedal head (note lengths come from the frame
+# head alone, which is trained on sounding, pedal-extended notes).
+PEDAL_MODES = ("cc64", "extend", "none")
+
+
 @dataclass(frozen=True)
 class DecodeConfig:
-    """Thresholds and limits that turn probability rolls into notes."""
+    """Thresholds and limits that turn probability rolls into notes, and the pedal mode."""
 
     onset_threshold: float = 0.5
     frame_threshold: float = 0.5
@@ -125,8 +132,11 @@ class DecodeConfig:
     pedal_threshold: float = 0.5
     min_pedal_s: float = 0.05
     offset_threshold: float = 0.3
+    pedal: str = "cc64"  # how predicted sustain is output: one of PEDAL_MODES
 
     def __post_init__(self) -> None:
+        if self.pedal not in PEDAL_MODES:
+            raise ConfigError(f"pedal must be one of {', '.join(PEDAL_MODES)}, got {self.pedal!r}")
         for name in ("onset_threshold", "frame_threshold", "pedal_threshold",
                      "offset_threshold"):
             value = getattr(self, name)

@@ -47,6 +47,18 @@ def decode_rolls(
     return Transcription(notes, pedals)
 
 
+def apply_pedal_mode(notes: list[Note], pedals: list[Pedal], *, mode: str) -> Transcription:
+    """What is output for ``mode`` (see :data:`pianotx.config.PEDAL_MODES`): the notes and
+    the CC64 presses to write."""
+    if mode == "cc64":
+        return Transcription(list(notes), list(pedals))
+    if mode == "extend" and pedals:
+        from pianotx.notes import extend_by_pedal
+
+        return Transcription(extend_by_pedal(notes, pedals), [])
+    return Transcription(list(notes), [])
+
+
 def stream_decode(
     chunks: Iterable[tuple[int, dict[str, np.ndarray]]], *, config: DecodeConfig,
     frame_rate: float, refine: bool = False, chunk_frames: int = 6000, tail_frames: int = 3000,

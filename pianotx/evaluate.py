@@ -106,7 +106,7 @@ def evaluate_model(
         One per item, in order. Frame scores compare the decoded notes, rendered at
         100 frames/s, with the reference, as for any other transcriber's MIDI.
     """
-    from pianotx.decode import decode_rolls
+    from pianotx.decode import apply_pedal_mode, decode_rolls
 
     decode = decode or model.decode_config
     refine = model.model_config.soft_frames > 0
@@ -114,6 +114,7 @@ def evaluate_model(
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         notes, pedals = decode_rolls(probs, config=decode, refine=refine,
                                      frame_rate=model.feature_config.frame_rate)
+        notes, pedals = apply_pedal_mode(notes, pedals, mode=decode.pedal)
         if pedals:  # scored as its MIDI output sounds, like another transcriber's CC64
             notes = extend_by_pedal(notes, pedals)
         ref_notes, ref_pedals = _reference(item)
@@ -283,7 +284,7 @@ def sweep_thresholds(
     ConfigError
         If a grid key is not a :class:`DecodeConfig` field or a value is out of range.
     """
-    from pianotx.decode import decode_rolls
+    from pianotx.decode import apply_pedal_mode, decode_rolls
 
     heads = tuple(model.model_config.head_names)
     metric = "note/f1" if "onset" in heads else "frame/f1"
@@ -303,6 +304,7 @@ def sweep_thresholds(
         for k, config in enumerate(configs):
             notes, pedals = decode_rolls(probs, config=config, frame_rate=frame_rate,
                                          refine=refine)
+            notes, pedals = apply_pedal_mode(notes, pedals, mode=config.pedal)
             notes = extend_by_pedal(notes, pedals) if pedals else notes
             score, tie = _sweep_score(ref_notes, notes, metric)
             totals[k] += score

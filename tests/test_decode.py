@@ -126,3 +126,18 @@ def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
                              chunk_frames=50, tail_frames=40)
     assert len(whole.notes) >= 100 and len(whole.pedals) == 9
     assert streamed.notes == whole.notes and streamed.pedals == whole.pedals
+
+
+def test_pedal_modes_write_presses_hold_notes_or_ignore_the_pedal():
+    from pianotx.config import DecodeConfig
+    from pianotx.decode import apply_pedal_mode
+    from pianotx.errors import ConfigError
+    from pianotx.notes import Note, Pedal
+
+    notes, pedals = [Note(0.0, 0.5, 60, 80), Note(2.0, 2.2, 62, 70)], [Pedal(0.3, 1.0)]
+    assert apply_pedal_mode(notes, pedals, mode="cc64") == (notes, pedals)
+    assert apply_pedal_mode(notes, pedals, mode="extend") == (
+        [Note(0.0, 1.0, 60, 80), Note(2.0, 2.2, 62, 70)], [])
+    assert apply_pedal_mode(notes, pedals, mode="none") == (notes, [])
+    with pytest.raises(ConfigError, match="pedal must be one of"):
+        DecodeConfig(pedal="sometimes")

@@ -55,6 +55,10 @@ def eval_command(
     frame_threshold: Optional[float] = typer.Option(
         None, metavar="P", help="Override the model's frame threshold."
     ),
+    pedal: Optional[str] = typer.Option(
+        None, "--pedal", metavar="MODE",
+        help="Override the model's pedal mode: cc64, extend or none (see transcribe --pedal)."
+    ),
     limit: Optional[int] = typer.Option(None, min=1, metavar="N", help="Only the first N pieces."),
     device: str = typer.Option("auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     batch_size: int = typer.Option(8, min=1, metavar="N", help="10 s windows per forward pass."),
@@ -80,7 +84,8 @@ def eval_command(
         sources += [("checkpoint", c) for c in checkpoint or []]
         sources += [("predictions", p) for p in pred_dir or []]
         overrides = {k: v for k, v in (("onset_threshold", onset_threshold),
-                                       ("frame_threshold", frame_threshold)) if v is not None}
+                                       ("frame_threshold", frame_threshold),
+                                       ("pedal", pedal)) if v is not None}
         DecodeConfig(**overrides)  # range checks now, not after a model has loaded
         run = _Run(data, limit, device, batch_size, sweep, save_decode, overrides, quiet,
                    pred_suffix, missing_as_empty)

@@ -11,9 +11,7 @@ import typer
 from pianotx.cli.app import app
 from pianotx.cli.common import console, err_console, fail, user_errors
 from pianotx.cli.outputs import parse_formats, plan_outputs, write_outputs
-
-
-PEDAL_MODES = ("cc64", "extend", "none")
+from pianotx.config import PEDAL_MODES
 
 
 def collect_inputs(paths: list[Path]) -> list[Path]:
@@ -58,10 +56,10 @@ def transcribe(
              "the model has an .onnx export)."),
     onset_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     frame_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
-    pedal: str = typer.Option(
-        "cc64", "--pedal", metavar="MODE",
+    pedal: Optional[str] = typer.Option(
+        None, "--pedal", metavar="MODE",
         help="Predicted sustain pedal: cc64 (CC64 events), extend (note lengths held by "
-             "the pedal, no CC64) or none."),
+             "the pedal, no CC64) or none [default: the model's, see pianotx info]."),
     batch_size: int = typer.Option(8, min=1, help="10 s windows per forward pass."),
     jobs: int = typer.Option(
         1, "--jobs", "-j", min=1,
@@ -78,7 +76,7 @@ def transcribe(
 
     try:
         wanted = parse_formats(formats)
-        if pedal not in PEDAL_MODES:
+        if pedal is not None and pedal not in PEDAL_MODES:
             raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
@@ -141,7 +139,7 @@ def _decode_config(base, onset_threshold, frame_threshold):  # type: ignore[no-u
 
 def _transcribe_one(  # type: ignore[no-untyped-def]
     loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
-    batch_size: int, progress: bool, pedal: str,
+    batch_size: int, progress: bool, pedal: str | None,
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -157,11 +155,9 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
             source, model=loaded, decode=decode, batch_size=batch_size,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    if pedal == "extend" and pedals:
-        from pianotx.notes import extend_by_pedal
+    from pianotx.decode import apply_pedal_mode
 
-        notes = extend_by_pedal(notes, pedals)
-    pedals = pedals if pedal == "cc64" else []
+    notes, pedals = apply_pedal_mode(notes, pedals, mode=pedal or (decode or loaded.decode_config).pedal)
     write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return {"path": str(source), "outputs": {f: str(p) for f, p in targets.items()},
             "notes": len(notes), "pedals": len(pedals), "duration_s": round(duration_s, 3),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The long, resumable training run of the default note model (issue 13), and the data
+# ablation runs that share its recipe (issue 12): rerun the same command to resume.
+#
+# Usage: scripts/train_long.sh DATA OUT [CHAIN] [STEPS]
+#   DATA   a dataset folder (pianotx synth output, or MAESTRO)
+#   OUT    the run folder; keep it outside the checkout
+#   CHAIN  recording (default: rooms, microphones, codecs, piano noises) or basic
+#   STEPS  planned length of the cosine schedule (default 20000; fixed once started)
+# Environment: VAL_DATA (default ../shared/data/maps-dev; picks best.pt, never trained on),
+#   THREADS (torch threads, default 2), EXTRA (more pianotx train options).
+set -euo pipefail
+data=${1:?dataset folder}; out=${2:?run folder}; chain=${3:-recording}; steps=${4:-20000}
+here=$(cd "$(dirname "$0")/.." && pwd)
+val=${VAL_DATA:-$here/../shared/data/maps-dev}
+resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
+export OMP_NUM_THREADS=${THREADS:-2}
+# shellcheck disable=SC2086
+exec pianotx train --data "$data" --val-data "$val" \
+  --model fcnn --trunk freq --heads full --soft-frames 2 --diff-input --temporal-head dilated \
+  --beta 0.2 --optimizer adamw --weight-decay 0.01 --lr 1e-3 --warmup-steps 300 \
+  --schedule cosine --steps "$steps" --batch-size 8 --segment-seconds 5 \
+  --augment --augment-chain "$chain" \
+  --val-every 500 --val-pieces 4 --ckpt-every 50 --workers 1 --seed 0 \
+  ${EXTRA:-} -q -o "$out" "${resume[@]}"
