@@ -10,7 +10,7 @@ import typer
 from pianotx.cli.app import app
 from pianotx.cli.common import console, err_console, user_errors
 
-DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,iowa"
+DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,salamander,iowa"
 
 
 @app.command()

@@ -57,7 +57,7 @@ def make_item(
     rng = np.random.default_rng([item.seed, 1])
     reverb = float(rng.uniform(0.1, 0.6)) if rng.random() < config.reverb_chance else 0.0
     start = time.perf_counter()
-    audio = render(timbre, notes, pedals, sample_rate=config.sample_rate, reverb=reverb)
+    audio = render(timbre, notes, pedals, sample_rate=config.sample_rate, reverb=reverb, seed=item.seed)
     render_s = time.perf_counter() - start
     audio = peak_normalize(audio, peak_dbfs=float(rng.uniform(*config.peak_dbfs)))
     audio_name, midi_name = f"{config.year}/{item.name}.flac", f"{config.year}/{item.name}.midi"

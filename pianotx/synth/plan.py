@@ -21,7 +21,7 @@ from pianotx.errors import SynthError
 
 SPLIT_CYCLE = ("train",) * 8 + ("validation", "test")
 CORPUS_CATEGORIES = {"keyboard": 0.3, "chorale": 0.3, "quartet": 0.15, "folk": 0.25}
-DEFAULT_TIMBRES = ("musescore", "fluidr3", "timgm6mb", "merlin", "iowa")
+DEFAULT_TIMBRES = ("musescore", "fluidr3", "timgm6mb", "merlin", "salamander", "iowa")
 DEFAULT_HELDOUT = "iowa"
 
 
