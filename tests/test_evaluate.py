@@ -205,3 +205,30 @@ def test_sweep_breaks_onset_ties_by_onset_offset_f1(dataset, monkeypatch) -> Non
     result = evaluate.sweep_thresholds(_fake_model(), items, grid=grid)
     assert [score for _, score in result.table] == [1.0, 1.0]  # onsets tie
     assert result.decode.frame_threshold == 0.5  # the offsets decide
+
+
+def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoint, tmp_path,
+                                                          monkeypatch) -> None:
+    import shutil
+
+    swept = []
+    real = evaluate.sweep_thresholds
+
+    def spy(model, items, **kwargs):
+        swept.append([Path(i.audio_path).stem for i in items])
+        return real(model, items, grid={"onset_threshold": (0.5,), "frame_threshold": (0.5,)},
+                    **kwargs)
+
+    monkeypatch.setattr(evaluate, "sweep_thresholds", spy)
+    checkpoint = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, checkpoint)
+    result = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep",
+                  "--sweep-data", str(dataset), "--pedal", "none", "--save-decode", "--json")
+    assert result.exit_code == 0, result.output
+    assert swept == [["a", "b", "c"]]  # every split of --sweep-data, not only validation
+    from pianotx.checkpoint import load_checkpoint
+
+    assert load_checkpoint(checkpoint).decode_config.pedal == "none"
+    refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",
+                   str(dataset))
+    assert refused.exit_code == 1 and "--sweep-data needs --sweep" in refused.output

@@ -46,6 +46,11 @@ def eval_command(
     sweep: bool = typer.Option(
         False, "--sweep", help="First choose decode thresholds on the validation split."
     ),
+    sweep_data: Optional[Path] = typer.Option(
+        None, "--sweep-data", metavar="DIR",
+        help="With --sweep: choose on every piece of this dataset folder instead of --data's "
+             "validation split (e.g. real recordings)."
+    ),
     save_decode: bool = typer.Option(
         False, "--save-decode", help="With --sweep: store the thresholds in the checkpoint."
     ),
@@ -87,8 +92,12 @@ def eval_command(
                                        ("frame_threshold", frame_threshold),
                                        ("pedal", pedal)) if v is not None}
         DecodeConfig(**overrides)  # range checks now, not after a model has loaded
+        if sweep_data is not None and not sweep:
+            from pianotx.errors import ConfigError
+
+            raise ConfigError("--sweep-data needs --sweep")
         run = _Run(data, limit, device, batch_size, sweep, save_decode, overrides, quiet,
-                   pred_suffix, missing_as_empty)
+                   pred_suffix, missing_as_empty, sweep_data)
         items = load_items(data, split=None if split == "all" else split, limit=limit)
         sources = sources or [("model", None)]  # the bundled default model
         reports = [_run_source(kind, value, items, run) for kind, value in sources]
@@ -109,6 +118,7 @@ class _Run(NamedTuple):
     quiet: bool
     pred_suffix: str
     missing_as_empty: bool
+    sweep_data: Optional[Path] = None
 
 
 def _check_options(
@@ -193,13 +203,16 @@ def _decode_for(loaded: Any, kind: str, value: Any, run: _Run) -> Any:
     if not run.sweep:
         return decode
     loaded = dataclasses.replace(loaded, decode_config=decode)
-    val_items = load_items(run.data, split="validation", limit=run.limit)
+    if run.sweep_data is not None:
+        val_items = load_items(run.sweep_data, split=None, limit=run.limit)
+    else:
+        val_items = load_items(run.data, split="validation", limit=run.limit)
     with _progress(f"sweeping {loaded.name}", quiet=run.quiet) as on_progress:
         result = sweep_thresholds(loaded, val_items, batch_size=run.batch_size,
                                   on_progress=on_progress)
     if not run.quiet:
         chosen = ", ".join(f"{k}={getattr(result.decode, k)}" for k in result.swept)
-        err_console.print(f"sweep on {len(val_items)} validation piece(s) chose {chosen} "
+        err_console.print(f"sweep on {len(val_items)} piece(s) chose {chosen} "
                           f"({result.metric} {result.score:.4f})", markup=False)
     if run.save_decode and kind == "checkpoint":
         from pianotx.checkpoint import save_decode_defaults
