@@ -40,10 +40,25 @@ def _data_summary(data: Path, train_hours: float | None) -> str:
         timbres = Counter(r["timbre"] for r in chosen)
         lines.append(f"- {split}: {len(chosen)} pieces, {hours:.2f} h "
                      f"({', '.join(f'{t} {n}' for t, n in sorted(timbres.items()))})")
+    sources: Counter = Counter()
+    for r in rows:
+        if r["split"] == "train":
+            sources[r.get("source", "procedural").split("/")[0]] += float(r["duration"]) / 3600
+    lines.append("- training music: " + ", ".join(
+        f"{SOURCE_NAMES.get(k, k)} {v:.2f} h" for k, v in sources.most_common()))
     if train_hours:
         lines.append(f"- trained on a fixed {train_hours} h subset of the training split "
                      "(`--train-hours`)")
     return "\n".join(lines)
+
+
+SOURCE_NAMES = {"midi": "real performance MIDI (MAESTRO v3 train split, ASAP, Batik, Vienna 4x22)",
+                "procedural": "procedural", "corpus": "music21 corpus"}
+MIDI_LICENCE = (
+    "The training audio was rendered from performance MIDI of MAESTRO v3 and ASAP, licensed "
+    "CC BY-NC-SA 4.0 (and Batik/Vienna 4x22 research corpora with no stated licence): these "
+    "weights are a derived work for **non-commercial use** under those terms. The Salamander "
+    "Grand Piano samples are CC BY 3.0 (Alexander Holm).")
 
 
 def _result(report: dict, name: str) -> dict:
@@ -78,6 +93,8 @@ def main() -> None:
     parser.add_argument("--eval", action="append", default=[])
     parser.add_argument("--note", default="")
     parser.add_argument("--hardware", default="2 cores, no GPU")
+    parser.add_argument("--caveat", default="Real-piano figures are the maps-dev column(s); "
+                        "other pianos and rooms may score lower.")
     args = parser.parse_args()
 
     path = ROOT / "weights" / f"{args.name}.pt"
@@ -93,6 +110,15 @@ def main() -> None:
     decode = loaded.decode_config
     trunk = "frequency-pooling trunk (pianotx.freqnet)" if model["trunk"] == "freq" else \
         "the paper's U-Net trunk"
+    rows = list(csv.DictReader(open(ROOT / train["data"] / "synth.csv")))
+    uses_midi = any(r.get("source", "").startswith("midi/") for r in rows)
+    val_data = train.get("val_data")
+    chosen_on = (f"real recordings `{val_data}` (validation only, never trained on)"
+                 if val_data else "the held-out timbre of the dataset's validation split")
+    optimizer = train.get("optimizer", "adam")
+    schedule = train.get("schedule", "constant")
+    options = [f"diff input {model.get('diff_input', False)}",
+               f"temporal head {model.get('temporal_head', 'plain')}"]
     card = f"""# pianotx model `{args.name}`
 
 {model['arch'].upper()} with {trunk}, heads: {', '.join(loaded.model_config.head_names)}.
@@ -101,22 +127,24 @@ def main() -> None:
 
 ## Data
 
-Synthetic piano audio rendered by `pianotx synth` (no real recordings; MIT-licensed music
-generator and public-domain music21 corpus works), dataset `{train['data']}`:
+Synthetic piano audio rendered by `pianotx synth` (no real recordings), dataset
+`{train['data']}`:
 
 {_data_summary(ROOT / train['data'], train.get('train_hours'))}
 
 Validation and test are rendered only with the held-out timbre `iowa` (University of Iowa
-Steinway B samples), which training never hears.
+Steinway B samples), which training never hears. The checkpoint was chosen on {chosen_on}.
+{MIDI_LICENCE if uses_midi else ""}
 
 ## Training
 
 - steps: {summary.get('steps')} ({summary.get('epochs', 0):.2f} epochs of training crops);
   best validation {summary.get('best_metric')} {summary.get('best_score', 0):.4f} at step
   {summary.get('best_step')} (this checkpoint)
-- batch {train['batch_size']} x {train['segment_s']} s segments, Adam lr {train['lr']},
-  warm-up {train['warmup_steps']} steps, beta {train['beta']}, grad clip {train['grad_clip']},
-  augmentation {'on (gain, EQ, reverb, noise)' if train['augment'] else 'off'}, seed {train['seed']}
+- batch {train['batch_size']} x {train['segment_s']} s segments, {optimizer} lr {train['lr']}
+  ({schedule} schedule, planned {train.get('steps')} steps), warm-up {train['warmup_steps']}
+  steps, beta {train['beta']}, grad clip {train['grad_clip']}, augmentation
+  {_augmentation(train)}, seed {train['seed']}; {', '.join(options)}
 - hardware: {platform.machine()} CPU, {args.hardware}; wall time {args.wall_min:.0f} min
 - command: `{args.command}`
 
@@ -124,7 +152,7 @@ Steinway B samples), which training never hears.
 
 onset threshold {decode.onset_threshold}, frame threshold {decode.frame_threshold},
 offset threshold {decode.offset_threshold}, pedal threshold {decode.pedal_threshold},
-minimum note {decode.min_note_s} s.
+minimum note {decode.min_note_s} s, pedal mode {decode.pedal}.
 
 ## Metrics
 
@@ -133,8 +161,7 @@ minimum note {decode.min_note_s} s.
 
 {_metrics_table(evals)}
 
-These are synthetic-audio figures; accuracy on real piano recordings has not been measured
-(no real recordings are available to this project yet).
+{args.caveat}
 
 ## File
 
@@ -142,6 +169,15 @@ These are synthetic-audio figures; accuracy on real piano recordings has not bee
 """
     (ROOT / "weights" / f"{args.name}.md").write_text(card)
     print(f"wrote weights/{args.name}.md (sha256 {digest})")
+
+
+def _augmentation(train: dict) -> str:
+    if not train["augment"]:
+        return "off"
+    if train.get("augment_chain") == "recording":
+        return ("on: detune plus the recording chain (rooms, microphone EQ, compressor, codecs, "
+                "piano noises, pedal resonance, noise floor)")
+    return "on (gain, EQ, reverb, noise, detune)"
 
 
 if __name__ == "__main__":
