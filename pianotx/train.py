@@ -75,6 +75,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.02
     val_data: str | None = None
     augment_chain: str = "basic"
+    init_from: str | None = None  # warm start: weights of a checkpoint of the same model
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

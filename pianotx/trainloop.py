@@ -78,7 +78,10 @@ def start(
     from pianotx.features import LogMel
     from pianotx.models import build_model
 
-    model = build_model(model_config).to(ctx.device)
+    model = build_model(model_config)
+    if saved is None and config.init_from:
+        _warm_start(model, model_config, Path(config.init_from))
+    model = model.to(ctx.device)
     dataset, _, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
     validation = build_validation(config)
     total = config.steps or (config.epochs or 1) * batches
@@ -303,6 +306,20 @@ def _restore(run: Run, saved: dict[str, Any]) -> None:
     run.reference_losses = list(training["reference_losses"])
     runfolder.set_rng_state(training["rng"])
     run.records = runfolder.read_log(run.out_dir, until_step=run.step)
+
+
+def _warm_start(model: torch.nn.Module, model_config: ModelConfig, path: Path) -> None:
+    """Load the weights of checkpoint ``path`` (any pianotx checkpoint of the same model,
+    e.g. a shipped fp16 one) into ``model``; optimizer and schedule start afresh."""
+    from pianotx.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(path)
+    if loaded.model_config != model_config:
+        raise TrainingError(
+            f"--init-from {path} holds another model ({loaded.model_config}); warm-start only "
+            "from a checkpoint of the model being trained"
+        )
+    model.load_state_dict(loaded.net.state_dict(), strict=True)
 
 
 def _write_config(run: Run) -> None:

@@ -282,3 +282,27 @@ def test_recording_chain_trains_a_tiny_run(tiny_data, tmp_path):
                                    augment_chain="recording", val_pieces=0, val_every=99),
                        tmp_path / "run")
     assert len(losses) == 2 and all(loss > 0 for loss in losses)
+
+
+def test_init_from_starts_with_the_checkpoint_weights_and_refuses_another_model(tiny_data, tmp_path):
+    import torch
+
+    from pianotx.checkpoint import load_checkpoint
+
+    cache = tmp_path / "cache"
+    train(tiny_config(tiny_data, cache, steps=2), out_dir=tmp_path / "first")
+    first = dict(load_checkpoint(tmp_path / "first" / "last.pt").net.named_parameters())
+    warm = tiny_config(tiny_data, cache, steps=1, lr=1e-12,
+                       init_from=str(tmp_path / "first" / "last.pt"))
+    train(warm, out_dir=tmp_path / "warm")
+    after = dict(load_checkpoint(tmp_path / "warm" / "last.pt").net.named_parameters())
+    # one step at a vanishing learning rate: the weights are still the checkpoint's
+    assert all(torch.allclose(first[k], after[k], atol=1e-6) for k in first)
+    fresh = dict(load_checkpoint(tmp_path / "first" / "last.pt").net.named_parameters())
+    cold = tiny_config(tiny_data, cache, steps=1, lr=1e-12, seed=1)
+    train(cold, out_dir=tmp_path / "cold")
+    other = dict(load_checkpoint(tmp_path / "cold" / "last.pt").net.named_parameters())
+    assert not all(torch.allclose(fresh[k], other[k], atol=1e-6) for k in fresh)
+    with pytest.raises(TrainingError, match="--init-from .* holds another model"):
+        train(tiny_config(tiny_data, cache, steps=1, width=0.5,
+                          init_from=str(tmp_path / "first" / "last.pt")), out_dir=tmp_path / "bad")

@@ -93,6 +93,10 @@ def train_command(
         False, "--keep-epochs", help="Also keep the weights at each epoch's end as epochN.pt."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    init_from: Optional[Path] = typer.Option(
+        None, "--init-from", metavar="CKPT",
+        help="Start from this checkpoint's weights (same model; fresh optimizer and schedule), "
+             "e.g. a shipped model when a run folder is lost."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     as_json: bool = typer.Option(
         False, "--json", help="No progress; print one JSON summary (run folder, model, steps, "
@@ -119,7 +123,8 @@ def train_command(
             train_hours=train_hours, keep_epochs=keep_epochs, trunk=trunk,
             soft_frames=soft_frames, optimizer=optimizer, weight_decay=weight_decay,
             schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
-            val_data=str(val_data) if val_data else None, diff_input=diff_input, temporal_head=temporal_head,
+            val_data=str(val_data) if val_data else None,
+            init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
