@@ -82,7 +82,7 @@ def start(
     if saved is None and config.init_from:
         _warm_start(model, model_config, Path(config.init_from))
     model = model.to(ctx.device)
-    dataset, _, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
+    dataset, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
     validation = build_validation(config)
     total = config.steps or (config.epochs or 1) * batches
     optimizer, scheduler = build_optimizer(model, config, total_steps=total)

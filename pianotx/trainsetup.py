@@ -64,8 +64,8 @@ def take_hours(items: list, hours: float) -> list:
 def build_datasets(
     config: TrainConfig, ctx: DistContext, *,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[torch.utils.data.Dataset, list, int]:
-    """The training crops, the validation pieces and the steps per epoch.
+) -> tuple[torch.utils.data.Dataset, int]:
+    """The training crops and the steps per epoch (validation: :func:`build_validation`).
 
     The main process decodes the training audio into the cache first; the others wait and
     then open the cached files.
@@ -91,9 +91,8 @@ def build_datasets(
     barrier(ctx)
     if not ctx.is_main:
         dataset.prepare()
-    val_items = find_items(root, split="validation")[: config.val_pieces or None]
     steps = batches_per_epoch(len(dataset), world=ctx.world, batch_size=config.batch_size)
-    return dataset, val_items, steps
+    return dataset, steps
 
 
 def build_validation(config: TrainConfig) -> dict[str, list]:
