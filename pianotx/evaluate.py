@@ -106,23 +106,27 @@ def evaluate_model(
         One per item, in order. Frame scores compare the decoded notes, rendered at
         100 frames/s, with the reference, as for any other transcriber's MIDI.
     """
-    from pianotx.decode import apply_pedal_mode, decode_rolls
-
     decode = decode or model.decode_config
-    refine = model.model_config.soft_frames > 0
     results = []
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
-        notes, pedals = decode_rolls(probs, config=decode, refine=refine,
-                                     frame_rate=model.feature_config.frame_rate)
-        notes, pedals = apply_pedal_mode(notes, pedals, mode=decode.pedal)
-        if pedals:  # scored as its MIDI output sounds, like another transcriber's CC64
-            notes = extend_by_pedal(notes, pedals)
+        notes, pedals = _decoded_as_heard(model, probs, decode)
         ref_notes, ref_pedals = _reference(item)
         scores = piece_scores(ref_notes, ref_pedals, notes, pedals or None,
                               frame_rate=FRAME_RATE)
         results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
         _report(on_progress, i + 1, len(items), item.title)
     return results
+
+
+def _decoded_as_heard(model: Any, probs: Any, decode: DecodeConfig) -> tuple[list[Note], list[Pedal]]:
+    """Decode one piece's rolls; with pedal events, notes are held as the pedal holds them
+    (scored as the written MIDI sounds, like another transcriber's CC64)."""
+    from pianotx.decode import apply_pedal_mode, decode_rolls
+
+    notes, pedals = decode_rolls(probs, config=decode, refine=model.model_config.soft_frames > 0,
+                                 frame_rate=model.feature_config.frame_rate)
+    notes, pedals = apply_pedal_mode(notes, pedals, mode=decode.pedal)
+    return (extend_by_pedal(notes, pedals) if pedals else notes), pedals
 
 
 def _predictions(model: Any, items: Sequence, *, batch_size: int):
@@ -284,8 +288,6 @@ def sweep_thresholds(
     ConfigError
         If a grid key is not a :class:`DecodeConfig` field or a value is out of range.
     """
-    from pianotx.decode import apply_pedal_mode, decode_rolls
-
     heads = tuple(model.model_config.head_names)
     metric = "note/f1" if "onset" in heads else "frame/f1"
     default = grid is None
@@ -297,15 +299,10 @@ def sweep_thresholds(
     configs = grid_configs(model.decode_config, grid)
     totals = [0.0] * len(configs)
     tie_totals = [0.0] * len(configs)  # tie-break: onset+offset F1 for note models
-    frame_rate = model.feature_config.frame_rate
-    refine = model.model_config.soft_frames > 0
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         ref_notes, _ = _reference(item)
         for k, config in enumerate(configs):
-            notes, pedals = decode_rolls(probs, config=config, frame_rate=frame_rate,
-                                         refine=refine)
-            notes, pedals = apply_pedal_mode(notes, pedals, mode=config.pedal)
-            notes = extend_by_pedal(notes, pedals) if pedals else notes
+            notes, _ = _decoded_as_heard(model, probs, config)
             score, tie = _sweep_score(ref_notes, notes, metric)
             totals[k] += score
             tie_totals[k] += tie

@@ -76,6 +76,7 @@ class TrainConfig:
     val_data: str | None = None
     augment_chain: str = "basic"
     init_from: str | None = None  # warm start: weights of a checkpoint of the same model
+    stop_at: int | None = None  # end this invocation at this step; the schedule keeps --steps
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

@@ -100,18 +100,25 @@ def start(
     return run
 
 
+def stop_step(run: Run) -> int:
+    """The step this invocation ends at: ``stop_at`` when set (and earlier), else the last."""
+    stop = run.config.stop_at
+    return run.total_steps if stop is None else min(stop, run.total_steps)
+
+
 def run_loop(run: Run) -> None:
-    """Train until ``run.total_steps``, one epoch's crop loader at a time."""
+    """Train until ``stop_step(run)``, one epoch's crop loader at a time."""
     run.model.train()
     run.tic = time.perf_counter()
-    while run.step < run.total_steps:
+    end = stop_step(run)
+    while run.step < end:
         run.dataset.set_epoch(run.epoch)
         for batch in crop_loader(run.dataset, run.config, run.ctx, run.batch_in_epoch):
             loss, parts, grad_norm = train_step(run, batch)
             run.step += 1
             run.batch_in_epoch += 1
             after_step(run, loss, parts, grad_norm)
-            if run.step >= run.total_steps:
+            if run.step >= end:
                 return
         run.epoch += 1
         run.batch_in_epoch = 0
@@ -171,7 +178,7 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
     audio_s = run.steps_per_s * cfg.batch_size * run.ctx.world * cfg.segment_s
     run.emit("step", loss=loss, parts=parts, grad_norm=grad_norm, steps_per_s=run.steps_per_s,
              audio_s_per_s=audio_s, lr=run.scheduler.get_last_lr()[0])
-    final = run.step >= run.total_steps
+    final = run.step >= stop_step(run)
     if run.step % cfg.log_every == 0 or final:
         _log(run, lr=run.scheduler.get_last_lr()[0], grad_norm=grad_norm)
     epoch_end = run.batch_in_epoch >= run.batches_per_epoch

@@ -264,6 +264,29 @@ def test_interrupted_cosine_adamw_run_resumes_with_the_same_lrs_and_losses(tiny_
                           warmup_steps=2, weight_decay=0.05), out_dir=tmp_path / "cut", resume=True)
 
 
+def test_stop_at_ends_early_and_resume_finishes_the_same_schedule(tiny_data, tmp_path):
+    cache = tmp_path / "cache"
+    kw = dict(steps=5, optimizer="adamw", schedule="cosine", warmup_steps=1, val_pieces=0)
+
+    def lrs_losses(out: Path, *, resume: bool = False, **extra) -> list[tuple]:
+        seen = []
+
+        def on_event(event) -> None:
+            if event.kind == "step":
+                seen.append((event.step, event.values["lr"], event.values["loss"]))
+
+        train(tiny_config(tiny_data, cache, **kw, **extra), out_dir=out, resume=resume,
+              on_event=on_event)
+        return seen
+
+    full = lrs_losses(tmp_path / "full")
+    first = lrs_losses(tmp_path / "cut", stop_at=2)
+    assert [s for s, _, _ in first] == [1, 2]
+    assert (tmp_path / "cut" / "last.pt").is_file()
+    rest = lrs_losses(tmp_path / "cut", resume=True)
+    assert first + rest == full
+
+
 def test_val_data_picks_best_and_the_own_split_is_a_second_column(tiny_data, tmp_path):
     out = tmp_path / "run"
     train(tiny_config(tiny_data, tmp_path / "cache", steps=2, val_data=str(tiny_data),

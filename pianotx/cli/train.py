@@ -97,6 +97,10 @@ def train_command(
         None, "--init-from", metavar="CKPT",
         help="Start from this checkpoint's weights (same model; fresh optimizer and schedule), "
              "e.g. a shipped model when a run folder is lost."),
+    stop_at: Optional[int] = typer.Option(
+        None, "--stop-at", min=1, metavar="N",
+        help="End this invocation after step N (last.pt saved; --resume continues; the "
+             "schedule still plans --steps)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     as_json: bool = typer.Option(
         False, "--json", help="No progress; print one JSON summary (run folder, model, steps, "
@@ -125,6 +129,7 @@ def train_command(
             schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
             val_data=str(val_data) if val_data else None,
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
+            stop_at=stop_at,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
