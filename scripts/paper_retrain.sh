@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Retrain the paper's models (fcnn, crnn: U-Net trunk, frame head, Adam 3e-4, beta 0.2) on the
+# current training data, choose best.pt and the frame threshold on the real recordings, ship
+# them as weights/ARCH.pt and score them on real and synthetic audio. Resumable: rerun it.
+# Usage: scripts/paper_retrain.sh DATA RUNS STEPS [CHAIN]
+#   e.g. scripts/paper_retrain.sh /work/data/perf-20h /work/runs/paper 1500 recording
+# Environment: VAL_DATA (default ../shared/data/maps-dev), THREADS (torch threads, default 1),
+#   ARCHS (default "fcnn crnn").
+set -euo pipefail
+data=${1:?dataset folder}; runs=${2:?runs folder}; steps=${3:?steps}; chain=${4:-recording}
+here=$(cd "$(dirname "$0")/.." && pwd)
+val=${VAL_DATA:-$here/../shared/data/maps-dev}
+export OMP_NUM_THREADS=${THREADS:-1}
+mkdir -p "$runs"
+for arch in ${ARCHS:-fcnn crnn}; do
+  out="$runs/$arch"
+  if [ ! -f "$out/done" ]; then
+    resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
+    start=$(date +%s)
+    pianotx train --data "$data" --val-data "$val" --model "$arch" --heads frame --beta 0.2 \
+      --steps "$steps" --batch-size 8 --segment-seconds 5 --augment --augment-chain "$chain" \
+      --val-every 250 --val-pieces 4 --ckpt-every 50 --workers 1 --seed 0 -q -o "$out" \
+      "${resume[@]}"
+    echo $(( $(date +%s) - start )) >> "$out/wall_s"
+    touch "$out/done"
+  fi
+  cp "$out/best.pt" "$runs/$arch-ship.pt"
+  pianotx eval --data "$val" --split all --checkpoint "$runs/$arch-ship.pt" --sweep \
+    --sweep-data "$val" --save-decode --json > "$runs/$arch-sweep.json"
+  python "$here/scripts/ship_model.py" "$runs/$arch-ship.pt" "$arch"
+  pianotx eval --data "$val" --split all --model "$arch" --json > "$runs/$arch-maps.json"
+  pianotx eval --data "$data" --split test --model "$arch" --json > "$runs/$arch-synth-test.json"
+done
