@@ -8,7 +8,9 @@
 #   CHAIN  recording (default: rooms, microphones, codecs, piano noises) or basic
 #   STEPS  planned length of the cosine schedule (default 20000; fixed once started)
 # Environment: VAL_DATA (default ../shared/data/maps-dev; picks best.pt, never trained on),
-#   THREADS (torch threads, default 2), EXTRA (more pianotx train options).
+#   THREADS (torch threads, default 2), EXTRA (more pianotx train options),
+#   MODEL (the architecture options; default the frequency-pooling FCNN's
+#   "--trunk freq --diff-input --temporal-head dilated"; "--trunk paper" is the paper's U-Net).
 set -euo pipefail
 data=${1:?dataset folder}; out=${2:?run folder}; chain=${3:-recording}; steps=${4:-20000}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +19,7 @@ resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
 export OMP_NUM_THREADS=${THREADS:-2}
 # shellcheck disable=SC2086
 exec pianotx train --data "$data" --val-data "$val" \
-  --model fcnn --trunk freq --heads full --soft-frames 2 --diff-input --temporal-head dilated \
+  --model fcnn ${MODEL:---trunk freq --diff-input --temporal-head dilated} --heads full --soft-frames 2 \
   --beta 0.2 --optimizer adamw --weight-decay 0.01 --lr 1e-3 --warmup-steps 300 \
   --schedule cosine --steps "$steps" --batch-size 8 --segment-seconds 5 \
   --augment --augment-chain "$chain" \
