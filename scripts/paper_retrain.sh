@@ -16,12 +16,10 @@ for arch in ${ARCHS:-fcnn crnn}; do
   out="$runs/$arch"
   if [ ! -f "$out/done" ]; then
     resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
-    start=$(date +%s)
     pianotx train --data "$data" --val-data "$val" --model "$arch" --heads frame --beta 0.2 \
       --steps "$steps" --batch-size 8 --segment-seconds 5 --augment --augment-chain "$chain" \
       --val-every 250 --val-pieces 4 --ckpt-every 50 --workers 1 --seed 0 -q -o "$out" \
       "${resume[@]}"
-    echo $(( $(date +%s) - start )) >> "$out/wall_s"
     touch "$out/done"
   fi
   cp "$out/best.pt" "$runs/$arch-ship.pt"
