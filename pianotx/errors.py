@@ -41,3 +41,7 @@ class TrainingError(PianotxError):
 
 class SynthError(PianotxError):
     """A timbre is missing or unusable, or a synthetic dataset cannot be built."""
+
+
+class ScoreError(PianotxError):
+    """Notes cannot be turned into a score (too few notes, no pitched notes)."""

@@ -1,0 +1,134 @@
+"""The score chain: performance notes -> beats, meter, key -> a notated score.
+
+:func:`analyse` finds the beats, meter and key (what the ASAP benchmark measures);
+:func:`make_score` places the notes on the bars, splits them between the hands and voices,
+spells them and adds dynamics and pedal marks. Both are pure: no files, no printing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.errors import ScoreError
+from pianotx.notes import Note, Pedal
+from pianotx.score.beats import track_beats
+from pianotx.score.hands import split_hands
+from pianotx.score.key import Key, estimate_key
+from pianotx.score.marks import bar_dynamics, pedal_marks
+from pianotx.score.meter import Meter, estimate_meter
+from pianotx.score.quantize import DIVS, Placed, quantize, seconds_to_div
+from pianotx.score.spell import spell
+from pianotx.score.voices import assign_voices
+
+
+class Analysis(NamedTuple):
+    """Beat times (s), meter and key of a performance."""
+
+    beats_s: np.ndarray
+    meter: Meter
+    key: Key
+
+
+class ScoreNote(NamedTuple):
+    """A notated note: grid position (divisions of a quarter), staff 1-2, voice 1-8, spelling."""
+
+    onset_div: int
+    duration_div: int
+    pitch: int
+    velocity: int
+    staff: int
+    voice: int
+    step: str
+    alter: int
+    octave: int
+
+
+@dataclass(frozen=True)
+class Score:
+    """A two-staff piano score, ready to be written as MusicXML."""
+
+    notes: tuple[ScoreNote, ...]
+    meter: Meter
+    key: Key
+    tempo_bpm: float  # quarter notes per minute, from the median beat period
+    bar_divs: int
+    beat_divs: int
+    dynamics: tuple[tuple[int, str], ...]
+    pedals: tuple[tuple[int, int], ...]
+    divs: int = DIVS
+
+
+def check_notes(notes: Sequence[Note]) -> list[Note]:
+    """The notes sorted by onset; a :class:`ScoreError` when they cannot make a score."""
+    if not notes:
+        raise ScoreError("no notes to notate; is the MIDI file empty or drums only?")
+    ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
+    if len({round(n.onset_s, 2) for n in ordered}) < 4:
+        raise ScoreError(f"{len(ordered)} notes with fewer than 4 distinct onsets are too few "
+                         "to find a beat; give a longer performance")
+    return ordered
+
+
+def analyse(notes: Sequence[Note], *, tightness: float = 100.0, centre_bpm: float = 100.0) -> Analysis:
+    """Beats, meter and key of a performance (see :mod:`pianotx.score.beats`, ``meter``, ``key``)."""
+    ordered = check_notes(notes)
+    beats_s = track_beats(ordered, tightness=tightness, centre_bpm=centre_bpm)
+    if len(beats_s) < 4:
+        raise ScoreError(f"found only {len(beats_s)} beats; give a longer performance")
+    return Analysis(beats_s, estimate_meter(ordered, beats_s), estimate_key(ordered))
+
+
+def _deduplicate(placed: list[Placed]) -> list[Placed]:
+    """One note per (onset, pitch); a held note ends where the same key strikes again."""
+    unique = {}
+    for note in placed:
+        unique.setdefault((note.onset_div, note.pitch), note)
+    ordered = sorted(unique.values(), key=lambda p: (p.pitch, p.onset_div))
+    for i in range(len(ordered) - 1):
+        here, after = ordered[i], ordered[i + 1]
+        if after.pitch == here.pitch and here.onset_div + here.duration_div > after.onset_div:
+            ordered[i] = here._replace(duration_div=after.onset_div - here.onset_div)
+    return sorted(ordered, key=lambda p: (p.onset_div, p.pitch))
+
+
+def make_score(notes: Sequence[Note], pedals: Sequence[Pedal] = (), *, analysis: Analysis | None = None) -> Score:
+    """Notate a performance: bars, two staves, voices, spelling, dynamics and pedal marks.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        Key-down notes as played (not extended by the pedal).
+    pedals : sequence of Pedal
+        Sustain-pedal presses.
+    analysis : Analysis, optional
+        Beats, meter and key; found with :func:`analyse` when not given.
+
+    Returns
+    -------
+    Score
+        Notes sorted by (onset, pitch). Two notes of one pitch that land on the same grid
+        position become one.
+    """
+    ordered = check_notes(notes)
+    analysis = analysis or analyse(ordered)
+    placed, grid = quantize(ordered, analysis.beats_s, analysis.meter)
+    placed = _deduplicate(placed)
+    staffs = split_hands(placed)
+    placed, voices = assign_voices(placed, staffs)
+    spelling = spell(placed)
+    score_notes = tuple(sorted(
+        (ScoreNote(p.onset_div, p.duration_div, p.pitch, p.velocity, s, v, *sp)
+         for p, s, v, sp in zip(placed, staffs, voices, spelling)),
+        key=lambda n: (n.onset_div, n.pitch)))
+    presses = ()
+    if pedals:
+        starts = seconds_to_div(np.array([p.onset_s for p in pedals]), analysis.beats_s, grid)
+        ends = seconds_to_div(np.array([p.offset_s for p in pedals]), analysis.beats_s, grid)
+        presses = tuple(pedal_marks(np.maximum(starts, 0), np.maximum(ends, 0)))
+    period_s = float(np.median(np.diff(analysis.beats_s)))
+    tempo = 60.0 / period_s * grid.beat_divs / DIVS
+    return Score(score_notes, analysis.meter, analysis.key, round(tempo, 1), grid.bar_divs,
+                 grid.beat_divs, tuple(bar_dynamics(placed, grid.bar_divs)), presses)

@@ -1,0 +1,122 @@
+"""Meter from beats and notes: the beat's division (simple or compound), beats per bar, downbeats.
+
+Every candidate bar length (2, 3 or 4 beats) and phase is scored by how much more the beats it
+calls downbeats carry than the others: more and longer notes, a lower bass, and a change of
+harmony. The division of the beat is the grid (halves or thirds) that the onsets between
+beats fit better.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.notes import Note
+
+BAR_LENGTHS = (2, 3, 4)
+TIME_SIGNATURES = {(2, 2): "2/4", (3, 2): "3/4", (4, 2): "4/4", (2, 3): "6/8", (3, 3): "9/8",
+                   (4, 3): "12/8"}
+
+
+class Meter(NamedTuple):
+    """``beats_per_bar`` beats, each divided in ``division`` (2: simple, 3: compound);
+    beat ``first_downbeat`` (index into the beats) starts the first full bar."""
+
+    beats_per_bar: int
+    division: int
+    first_downbeat: int
+
+    @property
+    def time_signature(self) -> str:
+        """Conventional signature: ``"3/4"``, ``"6/8"`` ..."""
+        return TIME_SIGNATURES[(self.beats_per_bar, self.division)]
+
+
+def beat_positions(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """Fractional beat index of each time; linear extrapolation with the edge periods."""
+    beats_s = np.asarray(beats_s, dtype=float)
+    times_s = np.asarray(times_s, dtype=float)
+    index = np.arange(len(beats_s), dtype=float)
+    inside = np.interp(times_s, beats_s, index)
+    first_period = beats_s[1] - beats_s[0]
+    last_period = beats_s[-1] - beats_s[-2]
+    before = (times_s - beats_s[0]) / first_period
+    after = index[-1] + (times_s - beats_s[-1]) / last_period
+    return np.where(times_s < beats_s[0], before, np.where(times_s > beats_s[-1], after, inside))
+
+
+def beat_division(notes: Sequence[Note], beats_s: np.ndarray, *, tolerance: float = 0.07,
+                  triple_bias: float = 1.0) -> int:
+    """3 when onsets between beats sit on thirds more than on halves (times ``triple_bias``), else 2."""
+    positions = beat_positions(np.array([n.onset_s for n in notes]), beats_s) % 1.0
+    halves = np.sum(np.abs(positions - 0.5) < tolerance)
+    thirds = np.sum((np.abs(positions - 1 / 3) < tolerance) | (np.abs(positions - 2 / 3) < tolerance))
+    return 3 if thirds > triple_bias * halves else 2
+
+
+def beat_features(notes: Sequence[Note], beats_s: np.ndarray) -> np.ndarray:
+    """Per-beat accent features ``(n_beats, 4)``: note count, held length, bass depth, harmony change.
+
+    Each column is standardised over the beats.
+    """
+    beats_s = np.asarray(beats_s, dtype=float)
+    n_beats = len(beats_s)
+    onsets = np.array([n.onset_s for n in notes])
+    pitches = np.array([n.pitch for n in notes])
+    lengths = np.array([min(n.offset_s - n.onset_s, 4.0) for n in notes])
+    position = beat_positions(onsets, beats_s)
+    nearest = np.rint(position).astype(int)
+    on_beat = (np.abs(position - nearest) < 0.2) & (nearest >= 0) & (nearest < n_beats)
+    count = np.bincount(nearest[on_beat], minlength=n_beats).astype(float)
+    held = np.bincount(nearest[on_beat], weights=lengths[on_beat], minlength=n_beats)
+    lowest = np.full(n_beats, np.nan)
+    np.fmin.at(lowest, nearest[on_beat], pitches[on_beat].astype(float))
+    segment = np.clip(np.floor(position).astype(int), 0, n_beats - 1)
+    chroma = np.zeros((n_beats, 12))
+    np.add.at(chroma, (segment, pitches % 12), lengths)
+    chroma /= np.maximum(np.linalg.norm(chroma, axis=1, keepdims=True), 1e-9)
+    change = np.zeros(n_beats)
+    change[1:] = 1.0 - np.sum(chroma[1:] * chroma[:-1], axis=1)
+    median_low = np.nanmedian(lowest) if np.any(~np.isnan(lowest)) else 60.0
+    bass = np.where(np.isnan(lowest), 0.0, np.clip(median_low - np.nan_to_num(lowest, nan=median_low), -12, 24) / 12)
+    columns = np.stack([np.log1p(count), np.log1p(held), bass, change], axis=1)
+    return (columns - columns.mean(0)) / np.maximum(columns.std(0), 1e-9)
+
+
+def estimate_meter(
+    notes: Sequence[Note], beats_s: np.ndarray, *, weights: Sequence[float] = (1.0, 1.0, 1.0, 1.0),
+    bar_bias: Sequence[float] = (0.0, 0.0, 0.0), triple_bias: float = 1.0,
+) -> Meter:
+    """Beats per bar, beat division and first downbeat of a performance.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        The performance.
+    beats_s : ndarray, shape (n_beats,)
+        Beat times, at least 4.
+    weights : four floats
+        Weights of the accent features of :func:`beat_features`.
+    bar_bias : three floats
+        Added to the score of 2, 3 and 4 beats per bar.
+    triple_bias : float
+        See :func:`beat_division`.
+    """
+    accent = beat_features(notes, beats_s) @ np.asarray(weights, dtype=float)
+    best = (-np.inf, 4, 0)
+    for bias, length in zip(bar_bias, BAR_LENGTHS):
+        for phase in range(length):
+            chosen = np.zeros(len(accent), dtype=bool)
+            chosen[phase::length] = True
+            if chosen.all() or not chosen.any():
+                continue
+            score = accent[chosen].mean() - accent[~chosen].mean() + bias
+            if score > best[0]:
+                best = (score, length, phase)
+    return Meter(best[1], beat_division(notes, beats_s, triple_bias=triple_bias), best[2])
+
+
+def downbeats(beats_s: np.ndarray, meter: Meter) -> np.ndarray:
+    """The downbeat times implied by ``meter``."""
+    return np.asarray(beats_s)[meter.first_downbeat :: meter.beats_per_bar]

@@ -1,0 +1,99 @@
+"""Performance times -> positions on the metrical grid, in divisions of a quarter note.
+
+A beat is a quarter (simple meter) or a dotted quarter (compound meter). Each beat is cut in
+its usual grid (sixteenths) or, when its onsets fit clearly better, in the other one
+(triplets in a simple beat, duplets in a compound beat). Onsets and offsets snap to the grid
+of the beat they fall in.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.notes import Note
+from pianotx.score.meter import Meter, beat_positions
+
+DIVS = 12  # divisions per quarter note: sixteenths (3) and triplet eighths (4) are whole
+GRIDS = {2: (4, 3), 3: (6, 2)}  # beat division -> (usual grid, tuplet grid), steps per beat
+
+
+class Grid(NamedTuple):
+    """Where the bars lie: beat ``origin_beat`` (may be negative) is division 0."""
+
+    origin_beat: int
+    beat_divs: int
+    bar_divs: int
+
+
+class Placed(NamedTuple):
+    """A note on the grid: ``onset_div`` and ``duration_div`` in divisions of a quarter."""
+
+    onset_div: int
+    duration_div: int
+    pitch: int
+    velocity: int
+
+
+def make_grid(meter: Meter, first_position: float) -> Grid:
+    """Bars of ``meter`` laid so that the bar holding ``first_position`` (beats) starts at 0."""
+    beat_divs = DIVS if meter.division == 2 else DIVS * 3 // 2
+    bars_before = int(np.ceil((meter.first_downbeat - first_position - 0.125) / meter.beats_per_bar))
+    origin = meter.first_downbeat - max(bars_before, 0) * meter.beats_per_bar
+    return Grid(origin, beat_divs, beat_divs * meter.beats_per_bar)
+
+
+def choose_grids(positions: np.ndarray, division: int, *, tuplet_penalty: float = 0.01) -> dict[int, int]:
+    """Steps per beat for every beat holding an onset: the usual grid unless the tuplet one
+    lowers the squared snapping error (in beats) by more than ``tuplet_penalty``."""
+    usual, tuplet = GRIDS[division]
+    beat = np.floor(positions + 0.125).astype(int)
+    frac = positions - beat
+    chosen: dict[int, int] = {}
+    for index in np.unique(beat):
+        here = frac[beat == index]
+        cost_usual = np.sum((here * usual - np.rint(here * usual)) ** 2) / usual**2
+        cost_tuplet = np.sum((here * tuplet - np.rint(here * tuplet)) ** 2) / tuplet**2
+        chosen[int(index)] = tuplet if cost_tuplet + tuplet_penalty < cost_usual else usual
+    return chosen
+
+
+def _snap(position: float, grids: dict[int, int], usual: int, beat_divs: int) -> int:
+    beat = int(np.floor(position + 0.125))
+    steps = grids.get(beat, usual)
+    return beat * beat_divs + int(round((position - beat) * steps)) * beat_divs // steps
+
+
+def quantize(
+    notes: Sequence[Note], beats_s: np.ndarray, meter: Meter, *, tuplet_penalty: float = 0.01,
+) -> tuple[list[Placed], Grid]:
+    """Place every note on the grid of ``meter``; the first bar starts at division 0.
+
+    Returns
+    -------
+    placed : list of Placed
+        One per input note (same order); durations are at least one grid step.
+    grid : Grid
+        Beat and bar lengths in divisions.
+    """
+    onsets = beat_positions(np.array([n.onset_s for n in notes]), beats_s)
+    offsets = beat_positions(np.array([n.offset_s for n in notes]), beats_s)
+    grid = make_grid(meter, float(onsets.min()))
+    onsets -= grid.origin_beat
+    offsets -= grid.origin_beat
+    grids = choose_grids(onsets, meter.division, tuplet_penalty=tuplet_penalty)
+    usual = GRIDS[meter.division][0]
+    placed = []
+    for note, on, off in zip(notes, onsets, offsets):
+        start = _snap(on, grids, usual, grid.beat_divs)
+        step = grid.beat_divs // grids.get(int(np.floor(on + 0.125)), usual)
+        end = max(_snap(off, grids, usual, grid.beat_divs), start + step)
+        placed.append(Placed(start, end - start, note.pitch, note.velocity))
+    return placed, grid
+
+
+def seconds_to_div(times_s: np.ndarray, beats_s: np.ndarray, grid: Grid, *, steps: int = 4) -> np.ndarray:
+    """Times (pedal presses) snapped to ``steps`` per beat, in divisions."""
+    positions = beat_positions(np.asarray(times_s, dtype=float), beats_s) - grid.origin_beat
+    return (np.rint(positions * steps) * grid.beat_divs // steps).astype(int)
