@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from pianotx.notes import Note, Pedal
 
-FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json"}
-KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json")
+FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json", "musicxml": ".musicxml"}
+KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json", ".musicxml")
 
 
 def parse_formats(text: str) -> list[str]:
@@ -23,6 +23,12 @@ def parse_formats(text: str) -> list[str]:
         raise ConfigError(f"unknown --format {', '.join(unknown) or repr(text)}; "
                           f"choose a comma list of {', '.join(FORMATS)}")
     return list(dict.fromkeys(names))
+
+
+def format_of(out: Path | None) -> str:
+    """The format an ``-o`` name asks for when ``--format`` is not given (``mid`` by default)."""
+    suffix = out.suffix.lower() if out is not None else ""
+    return suffix[1:] if suffix in (".csv", ".json", ".musicxml") else "mid"
 
 
 def plan_outputs(
@@ -60,7 +66,7 @@ def _single_outputs(out: Path, formats: list[str]) -> dict[str, Path]:
     from pianotx.errors import OutputError
 
     suffix = out.suffix.lower()
-    given = suffix[1:] if suffix in (".csv", ".json") else "mid"  # any other name holds the MIDI
+    given = format_of(out)  # any other name holds the MIDI
     if suffix in KNOWN_SUFFIXES and given not in formats:
         raise OutputError(f"-o {out} does not match --format {','.join(formats)}; "
                           f"name the file {out.with_suffix(FORMATS[formats[0]]).name}")
@@ -83,3 +89,8 @@ def write_outputs(
         if name in targets:
             text = render(written.notes, pedals=written.pedals)
             write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
+    if "musicxml" in targets:
+        from pianotx.score.chain import make_score
+        from pianotx.score.musicxml import write_musicxml
+
+        write_musicxml(make_score(notes, pedals), targets["musicxml"], overwrite=overwrite)

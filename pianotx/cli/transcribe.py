@@ -10,7 +10,7 @@ import typer
 
 from pianotx.cli.app import app
 from pianotx.cli.common import console, err_console, fail, user_errors
-from pianotx.cli.outputs import parse_formats, plan_outputs, write_outputs
+from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
 
 
@@ -42,8 +42,10 @@ def transcribe(
         None, "-o", "--out",
         help="Output file (one input; the other formats take its stem) or folder (several inputs)."
     ),
-    formats: str = typer.Option(
-        "mid", "--format", help="Comma list of outputs: mid, csv, json (e.g. mid,csv,json)."),
+    formats: Optional[str] = typer.Option(
+        None, "--format",
+        help="Comma list of outputs: mid, csv, json, musicxml (e.g. mid,csv,json) "
+             "[default: the -o file's kind, else mid]."),
     tempo: Optional[float] = typer.Option(
         None, "--tempo", min=1.0, max=1000.0,
         help="Tempo written into the MIDI, in BPM; note times in seconds stay exact [default: 120]."),
@@ -69,18 +71,22 @@ def transcribe(
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON object per file (path, outputs, notes, duration_s, seconds)."),
 ) -> None:
-    """Transcribe piano recordings to MIDI, CSV or JSON note lists."""
+    """Transcribe piano recordings to MIDI, CSV or JSON note lists, or MusicXML scores."""
     if model is not None and checkpoint is not None:
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
     from pianotx.errors import ConfigError
 
     try:
-        wanted = parse_formats(formats)
+        wanted = parse_formats(formats or format_of(out))
         if pedal is not None and pedal not in PEDAL_MODES:
             raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
     with user_errors():
+        if "musicxml" in wanted:  # a missing extra fails before any audio is read
+            from pianotx.score.extra import require
+
+            require("partitura")
         inputs = collect_inputs(audio)
         targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
         from pianotx.api import load_model

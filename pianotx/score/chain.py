@@ -67,8 +67,8 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
         raise ScoreError("no notes to notate; is the MIDI file empty or drums only?")
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
     if len({round(n.onset_s, 2) for n in ordered}) < 4:
-        raise ScoreError(f"{len(ordered)} notes with fewer than 4 distinct onsets are too few "
-                         "to find a beat; give a longer performance")
+        raise ScoreError(f"only {len(ordered)} note{'s' * (len(ordered) > 1)} with fewer than 4 "
+                         "distinct onsets; a score needs a longer performance")
     return ordered
 
 

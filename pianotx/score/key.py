@@ -22,6 +22,13 @@ class Key(NamedTuple):
     fifths: int
     mode: str
 
+    @property
+    def label(self) -> str:
+        """``"E-flat major"``, ``"C-sharp minor"``."""
+        tonic = self.name[:-1] if self.mode == "minor" else self.name
+        tonic = tonic[0] + {"": "", "#": "-sharp", "b": "-flat"}[tonic[1:]]
+        return f"{tonic} {self.mode}"
+
 
 def key_from_name(name: str) -> Key:
     """``"Bbm"`` -> ``Key("Bbm", -5, "minor")``; signatures beyond six accidentals are respelled."""
