@@ -86,12 +86,12 @@ def local_periods(
     lags = np.arange(max(lo, 1), hi + 1)
     weight = np.exp(-0.5 * (np.log2(lags / period) / spread_octaves) ** 2)
     centres, values = [], []
-    for start in range(0, max(n - window_frames, 0) + 1, hop_frames):
-        segment = envelope[start : start + window_frames]
-        if len(segment) <= hi or segment.std() == 0:
+    for centre in range(0, n + hop_frames, hop_frames):  # windows are cut short at the edges
+        segment = envelope[max(centre - window_frames // 2, 0) : centre + window_frames // 2]
+        if len(segment) <= 2 * hi or segment.std() == 0:
             continue
         acf = _autocorrelation(segment, hi)
-        centres.append(start + len(segment) / 2)
+        centres.append(min(centre, n - 1))
         values.append(lags[int(np.argmax(np.clip(acf[lags], 0, None) * weight))])
     if len(values) < 2:
         return np.full(n, period)
@@ -141,7 +141,7 @@ def dp_beats(envelope: np.ndarray, periods: np.ndarray, *, tightness: float = 10
 
 def track_beats(
     notes: Sequence[Note], *, centre_bpm: float = 100.0, spread_octaves: float = 0.9,
-    tightness: float = 100.0, fps: int = FPS,
+    tightness: float = 100.0, window_s: float = 8.0, fps: int = FPS,
 ) -> np.ndarray:
     """Beat times (seconds) of a performance, from its notes alone.
 
@@ -156,6 +156,8 @@ def track_beats(
         Tempo prior (see :func:`beat_period`).
     tightness : float
         Tempo-regularity weight (see :func:`dp_beats`).
+    window_s : float
+        Length of the windows the local period is measured in (see :func:`local_periods`).
 
     Returns
     -------
@@ -164,7 +166,7 @@ def track_beats(
     """
     envelope = onset_strength(notes, fps=fps)
     period = beat_period(envelope, fps=fps, centre_bpm=centre_bpm, spread_octaves=spread_octaves)
-    periods = local_periods(envelope, period, window_frames=10 * fps, hop_frames=2 * fps)
+    periods = local_periods(envelope, period, window_frames=int(window_s * fps), hop_frames=fps)
     frames = dp_beats(envelope, periods, tightness=tightness)
     times = frames / fps
     first = min(n.onset_s for n in notes)

@@ -72,10 +72,14 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
     return ordered
 
 
-def analyse(notes: Sequence[Note], *, tightness: float = 100.0, centre_bpm: float = 100.0) -> Analysis:
-    """Beats, meter and key of a performance (see :mod:`pianotx.score.beats`, ``meter``, ``key``)."""
+def analyse(notes: Sequence[Note], **beat_options: float) -> Analysis:
+    """Beats, meter and key of a performance.
+
+    ``beat_options`` (``centre_bpm``, ``tightness``, ``window_s`` ...) go to
+    :func:`~pianotx.score.beats.track_beats`; the defaults were chosen on ASAP's tuning part.
+    """
     ordered = check_notes(notes)
-    beats_s = track_beats(ordered, tightness=tightness, centre_bpm=centre_bpm)
+    beats_s = track_beats(ordered, **beat_options)
     if len(beats_s) < 4:
         raise ScoreError(f"found only {len(beats_s)} beats; give a longer performance")
     return Analysis(beats_s, estimate_meter(ordered, beats_s), estimate_key(ordered))

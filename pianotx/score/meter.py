@@ -46,13 +46,16 @@ def beat_positions(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
     return np.where(times_s < beats_s[0], before, np.where(times_s > beats_s[-1], after, inside))
 
 
-def beat_division(notes: Sequence[Note], beats_s: np.ndarray, *, tolerance: float = 0.07,
+def beat_division(notes: Sequence[Note], beats_s: np.ndarray, *, tolerance: float = 0.04,
                   triple_bias: float = 1.0) -> int:
-    """3 when onsets between beats sit on thirds more than on halves (times ``triple_bias``), else 2."""
+    """3 when more onsets sit near the thirds of a beat than (times ``triple_bias``) near its
+    quarters and half, else 2. Positions are fractions of the local beat."""
     positions = beat_positions(np.array([n.onset_s for n in notes]), beats_s) % 1.0
-    halves = np.sum(np.abs(positions - 0.5) < tolerance)
-    thirds = np.sum((np.abs(positions - 1 / 3) < tolerance) | (np.abs(positions - 2 / 3) < tolerance))
-    return 3 if thirds > triple_bias * halves else 2
+
+    def near(points: list[float]) -> int:
+        return int(np.sum(np.min(np.abs(positions[:, None] - np.array(points)), axis=1) < tolerance))
+
+    return 3 if near([1 / 3, 2 / 3]) > triple_bias * near([0.25, 0.5, 0.75]) else 2
 
 
 def beat_features(notes: Sequence[Note], beats_s: np.ndarray) -> np.ndarray:

@@ -1,0 +1,210 @@
+"""The score chain on tiny hand-made performances with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("partitura")
+
+from pianotx.errors import ScoreError  # noqa: E402
+from pianotx.notes import Note, Pedal  # noqa: E402
+from pianotx.score.beats import track_beats  # noqa: E402
+from pianotx.score.chain import analyse, make_score  # noqa: E402
+from pianotx.score.hands import split_hands  # noqa: E402
+from pianotx.score.key import key_from_name  # noqa: E402
+from pianotx.score.marks import bar_dynamics, dynamic_for, pedal_marks  # noqa: E402
+from pianotx.score.meter import Meter, estimate_meter  # noqa: E402
+from pianotx.score.musicxml import pieces, read_musicxml, to_musicxml, write_musicxml  # noqa: E402
+from pianotx.score.quantize import Placed, quantize  # noqa: E402
+from pianotx.score.voices import assign_voices  # noqa: E402
+
+C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
+
+
+def steady_scale(period_s: float = 0.5, n: int = 24) -> list[Note]:
+    """C major up and down, one note a beat, legato, a louder note every 4 beats."""
+    pitches = (C_MAJOR + C_MAJOR[-2:0:-1]) * 3
+    return [Note(0.5 + i * period_s, 0.5 + (i + 0.95) * period_s, pitches[i % len(pitches)],
+                 100 if i % 4 == 0 else 70) for i in range(n)]
+
+
+def ritardando(n: int = 24) -> list[Note]:
+    """One note a beat, slowing from 120 to about 70 BPM (each beat 2.5 % longer)."""
+    times = 0.5 + np.concatenate([[0.0], np.cumsum(0.5 * 1.025 ** np.arange(n - 1))])
+    return [Note(float(t), float(t) + 0.3, C_MAJOR[i % 8], 80) for i, t in enumerate(times)]
+
+
+def waltz(bars: int = 12, period_s: float = 0.4) -> list[Note]:
+    """3/4 at 150 BPM: a loud held bass on beat 1, short soft chords on beats 2 and 3."""
+    notes = []
+    for bar in range(bars):
+        start = 0.3 + 3 * bar * period_s
+        bass = 43 if bar % 2 else 36
+        notes.append(Note(start, start + 2.8 * period_s, bass, 96))
+        for beat in (1, 2):
+            t = start + beat * period_s
+            notes += [Note(t, t + 0.15, p, 60) for p in (bass + 16, bass + 19)]
+    return notes
+
+
+def triplet_bar(period_s: float = 0.6) -> list[Note]:
+    """4/4: three bars of eighths, then a bar of triplet eighths, over a bass on every beat."""
+    notes = []
+    for beat in range(16):
+        t = 0.5 + beat * period_s
+        notes.append(Note(t, t + period_s * 0.9, 48, 90 if beat % 4 == 0 else 70))
+        steps = 3 if beat >= 12 else 2
+        for k in range(steps):
+            onset = t + k * period_s / steps
+            notes.append(Note(onset, onset + period_s / steps * 0.9, 72 + 2 * k, 70))
+    return notes
+
+
+def assert_beats_match(notes: list[Note], beats: np.ndarray, expected: np.ndarray) -> None:
+    assert len(beats) == len(expected)
+    assert np.max(np.abs(beats - expected)) < 0.03
+
+
+def test_steady_scale_beats_tempo_and_grid():
+    notes = steady_scale()
+    beats = track_beats(notes)
+    assert_beats_match(notes, beats, np.array([n.onset_s for n in notes]))
+    score = make_score(notes)
+    assert score.tempo_bpm == pytest.approx(120.0, abs=1.0)
+    assert score.meter.division == 2
+    onsets = [n.onset_div for n in score.notes]
+    assert np.all(np.diff(onsets) == 12)  # a quarter note each
+    assert [n.duration_div for n in score.notes] == [12] * len(notes)
+
+
+def test_ritardando_is_followed():
+    notes = ritardando()
+    beats = track_beats(notes)
+    assert_beats_match(notes, beats, np.array([n.onset_s for n in notes]))
+    placed, _ = quantize(notes, beats, Meter(4, 2, 0))
+    assert np.all(np.diff([p.onset_div for p in placed]) == 12)
+
+
+def test_waltz_is_in_three_four_with_the_bass_on_the_downbeat():
+    notes = waltz()
+    analysis = analyse(notes)
+    assert analysis.meter.time_signature == "3/4"
+    downbeats = analysis.beats_s[analysis.meter.first_downbeat :: 3]
+    bass_onsets = [n.onset_s for n in notes if n.pitch < 45]
+    assert np.max(np.abs(downbeats - bass_onsets[-len(downbeats):])) < 0.03
+    score = make_score(notes)
+    assert {n.onset_div % score.bar_divs for n in score.notes if n.pitch < 45} == {0}
+
+
+def test_triplets_get_their_own_grid_and_notation():
+    notes = triplet_bar()
+    score = make_score(notes)
+    assert score.meter.time_signature == "4/4"
+    melody = [n for n in score.notes if n.pitch >= 72]
+    first_bar, last_bar = melody[:8], melody[-12:]
+    assert [n.onset_div % 48 for n in first_bar] == [0, 6, 12, 18, 24, 30, 36, 42]
+    assert [n.onset_div % 48 for n in last_bar] == list(range(0, 48, 4))
+    text = to_musicxml(score)
+    assert text.count("<actual-notes>3</actual-notes>") == 12
+
+
+def test_a_melody_below_middle_c_stays_in_the_right_hand():
+    melody = [67, 65, 64, 62, 60, 59, 57, 55, 53]
+    placed = []
+    for i, pitch in enumerate(melody):
+        placed += [Placed(12 * i, 12, pitch, 80), Placed(12 * i, 12, 36 if i % 2 else 43, 80)]
+    staffs = split_hands(placed)
+    assert [s for p, s in zip(placed, staffs) if p.pitch >= 53] == [1] * len(melody)
+    assert [s for p, s in zip(placed, staffs) if p.pitch < 45] == [2] * len(melody)
+
+
+def test_a_wide_chord_is_split_between_the_hands():
+    chord = [Placed(0, 12, p, 80) for p in (36, 43, 64, 67, 72)]
+    assert split_hands(chord) == [2, 2, 1, 1, 1]
+
+
+def test_a_held_note_under_moving_notes_gets_its_own_voice():
+    placed = [Placed(0, 24, 60, 80), Placed(0, 12, 67, 80), Placed(12, 12, 69, 80)]
+    notes, voices = assign_voices(placed, [1, 1, 1])
+    assert voices == [2, 1, 1] and notes == placed
+    notes, voices = assign_voices(placed, [2, 2, 2])
+    assert voices == [6, 5, 5]
+
+
+def test_key_and_spelling_of_e_flat_major():
+    scale = [63, 65, 67, 68, 70, 72, 74, 75]
+    notes = [Note(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate(scale + scale[::-1] + [63, 67, 70, 75])]
+    score = make_score(notes)
+    assert score.key.fifths == -3 and score.key.label == "E-flat major"
+    spelled = {(n.pitch % 12): (n.step, n.alter) for n in score.notes}
+    assert spelled[3] == ("E", -1) and spelled[8] == ("A", -1) and spelled[10] == ("B", -1)
+
+
+@pytest.mark.parametrize("name,fifths,mode", [("C", 0, "major"), ("Ebm", -6, "minor"), ("C#", -5, "major"),
+                                              ("F#", 6, "major"), ("G#m", 5, "minor")])
+def test_key_signatures(name, fifths, mode):
+    key = key_from_name(name)
+    assert (key.fifths, key.mode) == (fifths, mode)
+
+
+def test_pieces_cut_at_barlines_and_beats_into_plain_values():
+    assert pieces(0, 60, bar_divs=36, beat_divs=12) == [(0, 36), (36, 60)]
+    assert pieces(30, 42, bar_divs=36, beat_divs=12) == [(30, 36), (36, 42)]
+    assert pieces(0, 15, bar_divs=48, beat_divs=12) == [(0, 12), (12, 15)]
+    assert pieces(4, 16, bar_divs=48, beat_divs=12) == [(4, 12), (12, 16)]
+
+
+def test_dynamics_and_pedal_marks():
+    assert [dynamic_for(v) for v in (30, 50, 64, 80, 96, 120)] == ["pp", "p", "mp", "mf", "f", "ff"]
+    soft = [Placed(12 * i, 12, 60, 45) for i in range(12)]
+    loud = [Placed(144 + 12 * i, 12, 60, 110) for i in range(12)]
+    assert bar_dynamics(soft + loud, 48) == [(0, "p"), (144, "ff")]
+    assert pedal_marks(np.array([0, 40, 90]), np.array([48, 60, 90])) == [(0, 48), (48, 60)]
+
+
+def test_musicxml_validates_and_rereads_the_same_notes(tmp_path):
+    notes = triplet_bar() + waltz(bars=2)
+    score = make_score(notes, [Pedal(0.5, 2.0), Pedal(2.1, 4.0)])
+    write_musicxml(score, tmp_path / "s.musicxml")
+    import partitura
+
+    partitura.load_musicxml(str(tmp_path / "s.musicxml"), validate=True)
+    back = read_musicxml(tmp_path / "s.musicxml")
+    assert [(round(b[0] * 12), round(b[1] * 12), b[2]) for b in back] == [
+        (n.onset_div, n.duration_div, n.pitch) for n in score.notes]
+    by_onset = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
+    assert [b[2] for b in back] == [n.pitch for n in by_onset]
+    text = (tmp_path / "s.musicxml").read_text()
+    assert text.count('<pedal type="start"') == 2 and text.count('<pedal type="stop"') == 2
+    with pytest.raises(Exception, match="already exists"):
+        write_musicxml(score, tmp_path / "s.musicxml")
+
+
+@pytest.mark.parametrize("notes,message", [
+    ([], "no notes to notate"),
+    ([Note(0.0, 0.5, 60, 80)], "only 1 note with fewer than 4"),
+    ([Note(0.0, 0.5, 60, 80), Note(0.0, 0.5, 64, 80), Note(1.0, 1.5, 67, 80)], "only 3 notes"),
+])
+def test_too_few_notes(notes, message):
+    with pytest.raises(ScoreError, match=message):
+        make_score(notes)
+
+
+def test_meter_candidates_are_scored_on_accents():
+    notes = waltz()
+    beats = np.array(sorted({round(n.onset_s, 3) for n in notes}))
+    meter = estimate_meter(notes, beats)
+    assert (meter.beats_per_bar, meter.division, meter.first_downbeat) == (3, 2, 0)
+
+
+def test_quantization_keeps_the_played_order():
+    from pathlib import Path
+
+    from pianotx.midi import read_midi
+
+    notes = read_midi(Path(__file__).resolve().parents[1] / "examples" / "example.mid").notes
+    analysis = analyse(notes)
+    placed, _ = quantize(notes, analysis.beats_s, analysis.meter)
+    assert np.all(np.diff([p.onset_div for p in placed]) >= 0)  # notes sorted by onset stay sorted
+    assert len(make_score(notes).notes) == len(notes)

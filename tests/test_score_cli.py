@@ -1,0 +1,156 @@
+"""``pianotx score`` and ``transcribe`` to MusicXML: files that re-read and render."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from pianotx.cli import app
+from pianotx.midi import read_midi
+from pianotx.notes import Note
+
+pytest.importorskip("partitura")
+
+from pianotx.score.musicxml import read_musicxml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_MID = ROOT / "examples" / "example.mid"
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def midi_file(path: Path, events: list[tuple[int, int, int]], *, channel: int = 0) -> Path:
+    """A one-track file of ``(note, start_tick, length_ticks)`` notes on ``channel``."""
+    messages = []
+    for note, start, length in events:
+        messages += [(start, mido.Message("note_on", channel=channel, note=note, velocity=80)),
+                     (start + length, mido.Message("note_off", channel=channel, note=note, velocity=0))]
+    track, now = mido.MidiTrack(), 0
+    for tick, message in sorted(messages, key=lambda m: m[0]):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    midi = mido.MidiFile()
+    midi.tracks.append(track)
+    midi.save(path)
+    return path
+
+
+def test_score_of_the_bundled_example(tmp_path):
+    out = tmp_path / "example.musicxml"
+    result = run("score", EXAMPLE_MID, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "99 notes" in result.stdout and "3/4" in result.stdout
+    import partitura
+
+    partitura.load_musicxml(str(out), validate=True)
+    back = read_musicxml(out)
+    played = read_midi(EXAMPLE_MID).notes
+    assert sorted(b[2] for b in back) == sorted(n.pitch for n in played)
+    from pianotx.score.chain import make_score
+
+    assert [(round(b[0] * 12), b[2]) for b in back] == [(n.onset_div, n.pitch) for n in make_score(played).notes]
+    again = run("score", EXAMPLE_MID, "-o", out)
+    assert again.exit_code == 1 and "already exists; pass --overwrite" in again.output
+
+
+@pytest.mark.parametrize("events,channel,message", [
+    ([], 0, "no notes to notate"),
+    ([(60, 0, 480)], 0, "only 1 note"),
+    ([(36, 480 * i, 240) for i in range(16)], 9, "no notes to notate; is the MIDI file empty or drums only?"),
+])
+def test_score_bad_midi_gives_one_error_line(tmp_path, events, channel, message):
+    path = midi_file(tmp_path / "in.mid", events, channel=channel)
+    result = run("score", path, "-o", tmp_path / "out.musicxml")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and message in result.output
+    assert not (tmp_path / "out.musicxml").exists()
+
+
+def test_score_not_a_midi_file(tmp_path):
+    (tmp_path / "x.mid").write_text("hello")
+    result = run("score", tmp_path / "x.mid")
+    assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_missing_extra_names_it(tmp_path, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def no_partitura(name, *args):
+        if name.startswith("partitura"):
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr("pianotx.score.extra.importlib.import_module", no_partitura)
+    result = run("score", EXAMPLE_MID, "-o", tmp_path / "x.musicxml")
+    assert result.exit_code == 1
+    assert 'pip install "pianotx[score]"' in result.output
+
+
+def test_cli_import_stays_free_of_partitura():
+    code = "import sys, pianotx.cli; sys.exit('partitura' in sys.modules or 'pianotx.score' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+SCALE = [Note(0.5 + 0.5 * i, 0.95 + 0.5 * i, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 2)]
+
+
+@pytest.fixture
+def fixed_scale(monkeypatch):
+    """Make every transcription return :data:`SCALE`."""
+    from pianotx.decode import Transcription
+
+    def fixed(blocks, **kwargs):
+        for _ in blocks:
+            pass
+        return Transcription(list(SCALE), [])
+
+    monkeypatch.setattr("pianotx.api._transcribe_blocks", fixed)
+
+
+@pytest.fixture(scope="module")
+def quick_checkpoint(tmp_path_factory):
+    from tests.test_outputs import untrained_checkpoint
+
+    return untrained_checkpoint(tmp_path_factory.mktemp("ckpt") / "quick.pt")
+
+
+def test_transcribe_to_musicxml(tmp_path, quick_checkpoint, tone_clip, fixed_scale):
+    sf.write(tmp_path / "song.wav", tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / "song.musicxml",
+                 "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.musicxml", "song.wav"]
+    back = read_musicxml(tmp_path / "song.musicxml")
+    assert [b[2] for b in back] == [n.pitch for n in SCALE]
+    assert [b[0] - back[0][0] for b in back] == [float(i) for i in range(len(SCALE))]  # quarters
+    both = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / "b.mid", "--format", "mid,musicxml",
+               "--checkpoint", quick_checkpoint)
+    assert both.exit_code == 0, both.output
+    assert (tmp_path / "b.mid").exists() and (tmp_path / "b.musicxml").exists()
+
+
+MUSESCORE = next((shutil.which(n) for n in ("mscore3", "musescore3", "mscore", "musescore") if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(MUSESCORE is None, reason="MuseScore is not installed (apt-get install musescore3)")
+def test_musescore_renders_the_example_score(tmp_path):
+    assert run("score", EXAMPLE_MID, "-o", tmp_path / "example.musicxml").exit_code == 0
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([MUSESCORE, "-o", str(tmp_path / "example.png"), str(tmp_path / "example.musicxml")],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    pages = sorted(tmp_path.glob("example*.png"))
+    assert pages and pages[0].stat().st_size > 10_000
