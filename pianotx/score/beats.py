@@ -45,7 +45,7 @@ def _autocorrelation(signal: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def beat_period(
-    envelope: np.ndarray, *, fps: int = FPS, centre_bpm: float = 100.0, spread_octaves: float = 0.9,
+    envelope: np.ndarray, *, fps: int = FPS, centre_bpm: float = 120.0, spread_octaves: float = 0.9,
     min_bpm: float = 30.0, max_bpm: float = 300.0,
 ) -> float:
     """Global beat period in frames: the autocorrelation peak weighted by a log-normal tempo prior.
@@ -100,7 +100,7 @@ def local_periods(
     return np.interp(np.arange(n), centres, smooth)
 
 
-def dp_beats(envelope: np.ndarray, periods: np.ndarray, *, tightness: float = 100.0) -> np.ndarray:
+def dp_beats(envelope: np.ndarray, periods: np.ndarray, *, tightness: float = 30.0) -> np.ndarray:
     """Beat frames: the path maximising onset strength minus ``tightness * log(interval / period)^2``.
 
     Parameters
@@ -140,8 +140,8 @@ def dp_beats(envelope: np.ndarray, periods: np.ndarray, *, tightness: float = 10
 
 
 def track_beats(
-    notes: Sequence[Note], *, centre_bpm: float = 100.0, spread_octaves: float = 0.9,
-    tightness: float = 100.0, window_s: float = 8.0, fps: int = FPS,
+    notes: Sequence[Note], *, centre_bpm: float = 120.0, spread_octaves: float = 0.9,
+    tightness: float = 30.0, window_s: float = 8.0, fps: int = FPS,
 ) -> np.ndarray:
     """Beat times (seconds) of a performance, from its notes alone.
 

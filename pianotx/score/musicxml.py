@@ -56,11 +56,41 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
         _add_note(part, pscore, music, note, f"n{index}", score)
     for div, mark in score.dynamics:
         part.add(pscore.ConstantLoudnessDirection(mark, staff=1), div)
-    for start, end in score.pedals:
-        part.add(pscore.SustainPedalDirection(staff=2), start, end)
+    for start, end, voice in rests(score):
+        for left, right in pieces(start, end, bar_divs=score.bar_divs, beat_divs=score.beat_divs):
+            part.add(pscore.Rest(voice=voice, staff=1 if voice <= 4 else 2,
+                                 symbolic_duration=music.estimate_symbolic_duration(right - left, score.divs)),
+                     left, right)
     pscore.add_measures(part)
-    pscore.fill_rests(part)
     return part
+
+
+def rests(score: Score) -> list[tuple[int, int, int]]:
+    """``(start, end, voice)`` of the rests that complete every bar a voice plays in.
+
+    The first voice of each staff (1 and 5) runs through every bar, so an empty bar shows a
+    rest; the other voices only through the bars where they have notes.
+    """
+    last = max(n.onset_div + n.duration_div for n in score.notes)
+    n_bars = -(-last // score.bar_divs)
+    spans: dict[int, list[tuple[int, int]]] = {1: [], 5: []}
+    for note in score.notes:
+        spans.setdefault(note.voice, []).append((note.onset_div, note.onset_div + note.duration_div))
+    result = []
+    for voice, taken in sorted(spans.items()):
+        bars = range(n_bars) if voice in (1, 5) else sorted({s // score.bar_divs for s, _ in taken} |
+                                                              {(e - 1) // score.bar_divs for _, e in taken})
+        for bar in bars:
+            now, bar_end = bar * score.bar_divs, (bar + 1) * score.bar_divs
+            for start, end in sorted(taken):
+                if end <= now or start >= bar_end:
+                    continue
+                if start > now:
+                    result.append((now, start, voice))
+                now = max(now, end)
+            if now < bar_end:
+                result.append((now, bar_end, voice))
+    return result
 
 
 def _add_note(part, pscore, music, note: ScoreNote, note_id: str, score: Score) -> None:  # type: ignore[no-untyped-def]
@@ -84,8 +114,29 @@ def to_musicxml(score: Score, *, title: str = "Piano") -> str:
     text = partitura.save_musicxml(to_part(score, title=title))
     if isinstance(text, bytes):
         text = text.decode()
-    # partitura writes pedal type "end"; MusicXML (and MuseScore) expect "stop"
-    return text.replace('<pedal type="end"', '<pedal type="stop"')
+    return add_pedals(text, score.pedals, bar_divs=score.bar_divs) if score.pedals else text
+
+
+def add_pedals(text: str, pedals: Sequence[tuple[int, int]], *, bar_divs: int) -> str:
+    """Sustain-pedal start and stop marks added to MusicXML text, under the lower staff.
+
+    partitura drops the stop of a pedal that crosses a barline, so the marks are written here:
+    each at the head of its measure with an ``<offset>`` in divisions.
+    """
+    etree = require("lxml.etree")
+    root = etree.fromstring(text.encode())
+    measures = root.find("part").findall("measure")
+    events = sorted([(end, 0, "stop") for _, end in pedals] + [(start, 1, "start") for start, _ in pedals])
+    for div, _, kind in reversed(events):  # each goes in first, so the last goes in first
+        index = min(div // bar_divs, len(measures) - 1)
+        direction = etree.Element("direction", placement="below")
+        etree.SubElement(etree.SubElement(direction, "direction-type"), "pedal", type=kind, line="yes")
+        etree.SubElement(direction, "offset").text = str(div - index * bar_divs)
+        etree.SubElement(direction, "staff").text = "2"
+        measure = measures[index]
+        head = measure.find("attributes")
+        measure.insert(0 if head is None else measure.index(head) + 1, direction)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8").decode()
 
 
 def write_musicxml(score: Score, path: Path, *, overwrite: bool = False, title: str = "Piano") -> None:
