@@ -209,3 +209,23 @@ def test_quantization_keeps_the_played_order():
     placed, _ = quantize(notes, analysis.beats_s, analysis.meter)
     assert np.all(np.diff([p.onset_div for p in placed]) >= 0)  # notes sorted by onset stay sorted
     assert len(make_score(notes).notes) == len(notes)
+
+
+def test_held_notes_end_on_eighths_short_notes_on_sixteenths():
+    beats = np.arange(8) * 0.5  # 120 BPM, beat 0 is a downbeat of 4/4
+    notes = [Note(0.0, 0.57, 60, 80),   # 1.14 beats -> a quarter
+             Note(1.0, 1.7, 62, 80),    # 1.4 beats -> a dotted quarter
+             Note(2.0, 2.13, 64, 80),   # 0.26 beats -> a sixteenth
+             Note(2.5, 2.82, 65, 80)]   # 0.64 beats -> a dotted eighth
+    placed, grid = quantize(notes, beats, Meter(4, 2, 0))
+    assert grid.bar_divs == 48
+    assert [(p.onset_div, p.duration_div) for p in placed] == [(0, 12), (24, 18), (48, 3), (60, 9)]
+
+
+def test_clefs_follow_the_register():
+    from pianotx.score.musicxml import clef_for
+
+    assert clef_for([40, 45, 50], staff=2) == ("F", 4, 0)
+    assert clef_for([62, 65, 67], staff=2) == ("G", 2, 0)
+    assert clef_for([86, 88, 91], staff=1) == ("G", 2, 1)
+    assert clef_for([], staff=1) == ("G", 2, 0)

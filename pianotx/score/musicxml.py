@@ -42,6 +42,15 @@ def _time_signature(score: Score) -> tuple[int, int]:
     return (meter.beats_per_bar, 4) if meter.division == 2 else (3 * meter.beats_per_bar, 8)
 
 
+def clef_for(pitches: Sequence[int], *, staff: int) -> tuple[str, int, int]:
+    """``(sign, line, octave_change)`` of a staff's clef from the median pitch of its notes:
+    treble (an octave up above C6), or bass for the lower staff unless it stays above C4."""
+    middle = sorted(pitches)[len(pitches) // 2] if pitches else (72 if staff == 1 else 48)
+    if staff == 2 and middle < 60:
+        return "F", 4, 0
+    return ("G", 2, 1) if middle >= 84 else ("G", 2, 0)
+
+
 def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-def]
     """The score as a partitura ``Part`` with two staves, measures, ties and rests."""
     pscore = require("partitura.score")
@@ -49,8 +58,9 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
     part = pscore.Part("P1", title, quarter_duration=score.divs)
     part.add(pscore.TimeSignature(*_time_signature(score)), 0)
     part.add(pscore.KeySignature(score.key.fifths, score.key.mode), 0)
-    part.add(pscore.Clef(staff=1, sign="G", line=2, octave_change=0), 0)
-    part.add(pscore.Clef(staff=2, sign="F", line=4, octave_change=0), 0)
+    for staff in (1, 2):
+        sign, line, octave = clef_for([n.pitch for n in score.notes if n.staff == staff], staff=staff)
+        part.add(pscore.Clef(staff=staff, sign=sign, line=line, octave_change=octave), 0)
     part.add(pscore.Tempo(score.tempo_bpm, unit="q"), 0)
     for index, note in enumerate(score.notes):
         _add_note(part, pscore, music, note, f"n{index}", score)

@@ -73,7 +73,9 @@ def quantize(
     Returns
     -------
     placed : list of Placed
-        One per input note (same order); durations are at least one grid step.
+        One per input note (same order); durations are at least one grid step. Notes held a
+        beat or more end on the eighth grid (the beat's half or third), shorter ones on the
+        sixteenth grid, so held notes are not cut into tied sixteenths.
     grid : Grid
         Beat and bar lengths in divisions.
     """
@@ -85,11 +87,14 @@ def quantize(
     grids = choose_grids(onsets, meter.division, tuplet_penalty=tuplet_penalty)
     usual = GRIDS[meter.division][0]
     placed = []
+    coarse = {beat: steps // 2 if steps == usual else steps for beat, steps in grids.items()}
     for note, on, off in zip(notes, onsets, offsets):
         start = _snap(on, grids, usual, grid.beat_divs)
         step = grid.beat_divs // grids.get(int(np.floor(on + 0.125)), usual)
-        end = max(_snap(off, grids, usual, grid.beat_divs), start + step)
-        placed.append(Placed(start, end - start, note.pitch, note.velocity))
+        # a held note ends on the beat's coarser grid (eighths), a short one on the fine grid
+        held = off - on >= 0.75
+        end = _snap(off, coarse if held else grids, usual // 2 if held else usual, grid.beat_divs)
+        placed.append(Placed(start, max(end, start + step) - start, note.pitch, note.velocity))
     return placed, grid
 
 
