@@ -12,7 +12,7 @@ from pianotx.notes import Note, Pedal  # noqa: E402
 from pianotx.score.beats import track_beats  # noqa: E402
 from pianotx.score.chain import analyse, make_score  # noqa: E402
 from pianotx.score.hands import split_hands  # noqa: E402
-from pianotx.score.key import key_from_name  # noqa: E402
+from pianotx.score.key import estimate_key, key_of  # noqa: E402
 from pianotx.score.marks import bar_dynamics, dynamic_for, pedal_marks  # noqa: E402
 from pianotx.score.meter import Meter, estimate_meter  # noqa: E402
 from pianotx.score.musicxml import pieces, read_musicxml, to_musicxml, write_musicxml  # noqa: E402
@@ -142,11 +142,17 @@ def test_key_and_spelling_of_e_flat_major():
     assert spelled[3] == ("E", -1) and spelled[8] == ("A", -1) and spelled[10] == ("B", -1)
 
 
-@pytest.mark.parametrize("name,fifths,mode", [("C", 0, "major"), ("Ebm", -6, "minor"), ("C#", -5, "major"),
-                                              ("F#", 6, "major"), ("G#m", 5, "minor")])
-def test_key_signatures(name, fifths, mode):
-    key = key_from_name(name)
-    assert (key.fifths, key.mode) == (fifths, mode)
+@pytest.mark.parametrize("tonic,mode,name,fifths", [(0, "major", "C", 0), (3, "minor", "Ebm", -6),
+                                                    (1, "major", "Db", -5), (6, "major", "Gb", -6),
+                                                    (8, "minor", "G#m", 5), (9, "minor", "Am", 0)])
+def test_key_signatures(tonic, mode, name, fifths):
+    assert key_of(tonic, mode) == (name, fifths, mode)
+
+
+def test_a_minor_with_its_leading_tone_is_a_minor():
+    melody = [69, 71, 72, 74, 76, 77, 68, 69, 64, 68, 69, 57]
+    notes = [Note(0.5 * i, 0.5 * i + 0.4, p, 80) for i, p in enumerate(melody)]
+    assert estimate_key(notes).name == "Am"
 
 
 def test_pieces_cut_at_barlines_and_beats_into_plain_values():
