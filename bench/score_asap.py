@@ -5,6 +5,7 @@ downbeats, time signatures and key signatures. Pieces (folders) are split determ
 hash of the folder name into a tuning part (defaults of the chain chosen on it) and a test part.
 
 Usage: python bench/score_asap.py [ASAP_DIR] [--part test|tuning] [--every N] [--set NAME=VALUE]
+       [--oracle-beats] [--baselines]
 Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path).
 ``--set`` passes beat-tracker options (centre_bpm, tightness, window_s, spread_octaves) for tuning.
 
@@ -28,6 +29,8 @@ import numpy as np
 
 from pianotx.midi import read_midi
 from pianotx.score.chain import analyse
+from pianotx.score.key import estimate_key
+from pianotx.score.meter import estimate_meter
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
 
@@ -69,16 +72,21 @@ def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
         return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)))
 
 
-def evaluate(root: Path, row: dict, options: dict) -> dict:
+def evaluate(root: Path, row: dict, options: dict, *, oracle_beats: bool = False) -> dict:
+    """Scores of one performance; with ``oracle_beats`` the meter is found on the annotated beats."""
     notes = read_midi(root / row["midi_performance"]).notes
     truth = read_annotations(root / row["performance_annotations"])
-    found = analyse(notes, **options)
-    meter = found.meter
+    if oracle_beats:
+        beats_s, meter, key = truth["beats"], estimate_meter(notes, truth["beats"]), estimate_key(notes)
+    else:
+        beats_s, meter, key = analyse(notes, **options)
     return {
-        "beat_f": f_measure(truth["beats"], found.beats_s),
-        "downbeat_f": f_measure(truth["downbeats"], found.beats_s[meter.first_downbeat :: meter.beats_per_bar]),
+        "beat_f": f_measure(truth["beats"], beats_s),
+        "downbeat_f": f_measure(truth["downbeats"], beats_s[meter.first_downbeat :: meter.beats_per_bar]),
         "meter": float(meter_class(truth["signature"]) == (meter.beats_per_bar, meter.division)),
-        "key": float(truth["fifths"] == found.key.fifths),
+        "key": float(truth["fifths"] == key.fifths),
+        "baseline_meter": float(meter_class(truth["signature"]) == (4, 2)),
+        "baseline_key": float(truth["fifths"] == 0),
     }
 
 
@@ -88,6 +96,10 @@ def main() -> None:
     parser.add_argument("--part", choices=("tuning", "test"), action="append")
     parser.add_argument("--every", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--oracle-beats", action="store_true",
+                        help="find meter and downbeats on the annotated beats (the meter stage alone)")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also print the accuracy of always answering 4/4 and no accidentals")
     args = parser.parse_args()
     options = {name: float(value) for name, value in (item.split("=") for item in args.set)}
     rows = sorted(csv.DictReader(open(args.asap / "metadata.csv")), key=lambda r: r["midi_performance"])
@@ -96,11 +108,15 @@ def main() -> None:
     for part in args.part or ["tuning", "test"]:
         chosen = [r for r in rows if part_of(r["folder"]) == part][:: args.every]
         started = time.perf_counter()
-        results = [evaluate(args.asap, row, options) for row in chosen]
+        results = [evaluate(args.asap, row, options, oracle_beats=args.oracle_beats) for row in chosen]
         means = {k: 100 * np.mean([r[k] for r in results]) for k in results[0]}
-        print(f"| {part} | {len({r['folder'] for r in chosen})} | {len(chosen)} | {means['beat_f']:.1f} | "
+        label = f"{part}{' (annotated beats)' if args.oracle_beats else ''}"
+        print(f"| {label} | {len({r['folder'] for r in chosen})} | {len(chosen)} | {means['beat_f']:.1f} | "
               f"{means['downbeat_f']:.1f} | {means['meter']:.1f} | {means['key']:.1f} | "
               f"{time.perf_counter() - started:.0f} |", flush=True)
+        if args.baselines:
+            print(f"| {part}: always 4/4, no accidentals | | | | | {means['baseline_meter']:.1f} | "
+                  f"{means['baseline_key']:.1f} | |", flush=True)
 
 
 if __name__ == "__main__":

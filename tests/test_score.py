@@ -133,6 +133,15 @@ def test_a_held_note_under_moving_notes_gets_its_own_voice():
     assert voices == [6, 5, 5]
 
 
+def test_short_rests_inside_a_voice_are_closed():
+    from pianotx.score.voices import close_gaps
+
+    placed = [Placed(0, 3, 60, 80), Placed(0, 3, 64, 80), Placed(6, 3, 62, 80), Placed(24, 3, 60, 80)]
+    closed = close_gaps(placed, [1, 1, 1, 1], max_gap=6)
+    assert [p.duration_div for p in closed] == [6, 6, 3, 3]  # 9 -> 24 is a rest of 15: kept
+    assert close_gaps(placed, [1, 1, 2, 1], max_gap=6) == placed  # voice 1 then rests 21 divisions
+
+
 def test_key_and_spelling_of_e_flat_major():
     scale = [63, 65, 67, 68, 70, 72, 74, 75]
     notes = [Note(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate(scale + scale[::-1] + [63, 67, 70, 75])]

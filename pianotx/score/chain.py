@@ -21,7 +21,7 @@ from pianotx.score.marks import bar_dynamics, pedal_marks
 from pianotx.score.meter import Meter, estimate_meter
 from pianotx.score.quantize import DIVS, Placed, quantize, seconds_to_div
 from pianotx.score.spell import spell
-from pianotx.score.voices import assign_voices
+from pianotx.score.voices import assign_voices, close_gaps
 
 
 class Analysis(NamedTuple):
@@ -122,6 +122,7 @@ def make_score(notes: Sequence[Note], pedals: Sequence[Pedal] = (), *, analysis:
     placed = _deduplicate(placed)
     staffs = split_hands(placed)
     placed, voices = assign_voices(placed, staffs)
+    placed = close_gaps(placed, voices, max_gap=grid.beat_divs // 2)
     spelling = spell(placed)
     score_notes = tuple(sorted(
         (ScoreNote(p.onset_div, p.duration_div, p.pitch, p.velocity, s, v, *sp)

@@ -51,3 +51,22 @@ def assign_voices(placed: Sequence[Placed], staffs: Sequence[int]) -> tuple[list
             members[voice] = chord
             busy[voice] = onset + notes[chord[0]].duration_div
     return notes, voices
+
+
+def close_gaps(placed: Sequence[Placed], voices: Sequence[int], *, max_gap: int) -> list[Placed]:
+    """Hold each chord until the next chord of its voice when the rest between them would be
+    at most ``max_gap`` divisions: a detached performance reads as plain notes, not as
+    sixteenths and sixteenth rests."""
+    notes = list(placed)
+    by_voice: dict[int, list[int]] = {}
+    for i, voice in enumerate(voices):
+        by_voice.setdefault(voice, []).append(i)
+    for members in by_voice.values():
+        onsets = sorted({notes[i].onset_div for i in members})
+        following = dict(zip(onsets, onsets[1:]))
+        for i in members:
+            end = notes[i].onset_div + notes[i].duration_div
+            after = following.get(notes[i].onset_div)
+            if after is not None and 0 < after - end <= max_gap:
+                notes[i] = notes[i]._replace(duration_div=after - notes[i].onset_div)
+    return notes
