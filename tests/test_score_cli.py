@@ -67,7 +67,7 @@ def test_score_of_the_bundled_example(tmp_path):
 @pytest.mark.parametrize("events,channel,message", [
     ([], 0, "no notes to notate"),
     ([(60, 0, 480)], 0, "only 1 note"),
-    ([(36, 480 * i, 240) for i in range(16)], 9, "no notes to notate; is the MIDI file empty or drums only?"),
+    ([(36, 480 * i, 240) for i in range(16)], 9, "no notes to notate: the MIDI file is empty or drums only"),
 ])
 def test_score_bad_midi_gives_one_error_line(tmp_path, events, channel, message):
     path = midi_file(tmp_path / "in.mid", events, channel=channel)

@@ -64,7 +64,8 @@ class Score:
 def check_notes(notes: Sequence[Note]) -> list[Note]:
     """The notes sorted by onset; a :class:`ScoreError` when they cannot make a score."""
     if not notes:
-        raise ScoreError("no notes to notate; is the MIDI file empty or drums only?")
+        raise ScoreError("no notes to notate: the MIDI file is empty or drums only, or the "
+                         "recording silent; give a piano performance")
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
     if len({round(n.onset_s, 2) for n in ordered}) < 4:
         raise ScoreError(f"only {len(ordered)} note{'s' * (len(ordered) > 1)} with fewer than 4 "

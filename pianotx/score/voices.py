@@ -17,8 +17,9 @@ MAX_VOICES = 4
 def assign_voices(placed: Sequence[Placed], staffs: Sequence[int]) -> tuple[list[Placed], list[int]]:
     """Voice of every note (1-4 on staff 1, 5-8 on staff 2) and the notes, some cut short.
 
-    A note is only ever shortened (never moved) so that each voice is a sequence of chords
-    that do not overlap.
+    Notes are never moved; a duration changes only where all four voices are busy (the voice
+    that frees first is cut short, or a chord begun at the same onset is joined), so that
+    each voice is a sequence of chords that do not overlap.
     """
     notes = list(placed)
     voices = [0] * len(notes)
