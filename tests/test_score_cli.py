@@ -154,3 +154,23 @@ def test_musescore_renders_the_example_score(tmp_path):
     assert done.returncode == 0, done.stderr
     pages = sorted(tmp_path.glob("example*.png"))
     assert pages and pages[0].stat().st_size > 10_000
+
+
+MAPS_PIECE = ROOT.parent / "shared" / "data" / "maps-dev" / "MAPS_MUS-scn15_9_ENSTDkAm.mid"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MAPS_PIECE.exists(), reason="maps-dev is not beside the repository")
+def test_score_of_a_maps_dev_piece_validates_and_rereads(tmp_path):
+    out = tmp_path / "piece.musicxml"
+    result = run("score", MAPS_PIECE, "-o", out)
+    assert result.exit_code == 0, result.output
+    import partitura
+
+    partitura.load_musicxml(str(out), validate=True)
+    from pianotx.score.chain import make_score
+
+    performance = read_midi(MAPS_PIECE)
+    notated = make_score(performance.notes, performance.pedals)
+    assert [(round(b[0] * 12), b[2]) for b in read_musicxml(out)] == [(n.onset_div, n.pitch) for n in notated.notes]
+    assert len(notated.notes) >= 0.98 * len(performance.notes)  # only same-position repeats merge
