@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from pianotx.config import FRAME_RATE, DecodeConfig
 from pianotx.errors import DatasetError
-from pianotx.metrics import mean_scores, note_scores, piece_scores, roll_scores
+from pianotx.metrics import mean_scores, note_scores, piece_scores, roll_scores, score_counts
 from pianotx.notes import Note, Pedal, extend_by_pedal
 
 Progress = Callable[[int, int, str], None]
@@ -77,6 +77,13 @@ def summarize(results: Sequence[PieceResult]) -> dict[str, float]:
     return mean_scores([result.scores for result in results])
 
 
+def coverage(results: Sequence[PieceResult]) -> dict[str, int]:
+    """Pieces each mean covers, for the scores some pieces lack (pedal scores exist only
+    where the reference has presses); empty when every score covers every piece."""
+    counts = score_counts([result.scores for result in results])
+    return {key: n for key, n in counts.items() if n < len(results)}
+
+
 def evaluate_model(
     model: Any,
     items: Sequence,
@@ -111,11 +118,18 @@ def evaluate_model(
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         notes, pedals = _decoded_as_heard(model, probs, decode)
         ref_notes, ref_pedals = _reference(item)
-        scores = piece_scores(ref_notes, ref_pedals, notes, pedals or None,
+        scored_pedals = pedals if _outputs_pedal(model, decode) else None
+        scores = piece_scores(ref_notes, ref_pedals, notes, scored_pedals,
                               frame_rate=FRAME_RATE)
         results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
         _report(on_progress, i + 1, len(items), item.title)
     return results
+
+
+def _outputs_pedal(model: Any, decode: DecodeConfig) -> bool:
+    """Whether the model transcribes the pedal as CC64 presses (a pedal head, mode cc64);
+    its pedal scores then count every reference press, predicted or not."""
+    return "pedal" in model.model_config.head_names and decode.pedal == "cc64"
 
 
 def _decoded_as_heard(model: Any, probs: Any, decode: DecodeConfig) -> tuple[list[Note], list[Pedal]]:
@@ -215,10 +229,10 @@ def evaluate_predictions(
     results = []
     for i, (item, path) in enumerate(zip(items, paths)):
         est_notes: list[Note] = []
-        est_pedals: list[Pedal] | None = None
+        est_pedals: list[Pedal] = []  # a MIDI file without CC64 predicts no press
         if path is not None:
             performance = read_midi(path)
-            est_notes, est_pedals = performance.notes, performance.pedals or None
+            est_notes, est_pedals = performance.notes, list(performance.pedals)
             if est_pedals:
                 est_notes = extend_by_pedal(est_notes, est_pedals)
         ref_notes, ref_pedals = _reference(item)

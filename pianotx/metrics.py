@@ -254,7 +254,8 @@ def piece_scores(
     ref_pedals : sequence of Pedal
         Reference sustain intervals.
     est_pedals : sequence of Pedal or None
-        Estimated sustain intervals; None when the transcriber does not output a pedal.
+        Estimated sustain intervals (empty when none were predicted); None only when the
+        transcriber has no pedal output at all (a model without a pedal head).
     frame_rate : float > 0
         Frame rate of the compared rolls; keep the default 100 so scores compare across
         models (frame F1 depends on it).
@@ -263,11 +264,12 @@ def piece_scores(
     -------
     dict of str to float
         Frame and note scores (see :func:`frame_scores`, :func:`note_scores`), and pedal
-        scores (:func:`pedal_scores`) when both sides have pedal intervals.
+        scores (:func:`pedal_scores`) whenever the reference has presses and the
+        transcriber outputs a pedal: no predicted press scores 0.0, not a missing value.
     """
     scores = roll_scores(ref_notes, est_notes, frame_rate=frame_rate)
     scores.update(note_scores(ref_notes, est_notes))
-    if ref_pedals and est_pedals:
+    if ref_pedals and est_pedals is not None:
         n_pedal_frames = _n_frames(ref_pedals, est_pedals, frame_rate=frame_rate)
         scores.update(pedal_scores(ref_pedals, est_pedals, n_pedal_frames, frame_rate=frame_rate))
     return scores
@@ -275,6 +277,9 @@ def piece_scores(
 
 def mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """Mean of each metric over the pieces that have it (keys in first-seen order).
+
+    Pedal scores exist only for pieces whose reference has presses, so their mean may
+    cover fewer pieces than the note scores: :func:`score_counts` says how many.
 
     Parameters
     ----------
@@ -290,3 +295,9 @@ def mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
     return {
         key: float(np.mean([piece[key] for piece in scores if key in piece])) for key in keys
     }
+
+
+def score_counts(scores: Sequence[Mapping[str, float]]) -> dict[str, int]:
+    """How many pieces each metric's mean covers (keys in first-seen order)."""
+    keys = list(dict.fromkeys(key for piece in scores for key in piece))
+    return {key: sum(key in piece for piece in scores) for key in keys}

@@ -60,6 +60,17 @@ def test_perfect_predictions_score_one(dataset: Path, tmp_path: Path) -> None:
     mean = evaluate.summarize(results)
     assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["frame/f1"] == 1.0
     assert "pedal/f1" in results[0].scores and "pedal/f1" not in results[1].scores
+    assert evaluate.coverage(results)["pedal/f1"] == 1
+
+
+def test_midi_without_cc64_misses_every_reference_press(dataset: Path, tmp_path: Path) -> None:
+    items = evaluate.load_items(dataset, split="test")
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    for stem in ("a", "b"):
+        write_midi(notes_to_midi(PIECES[stem][1]), folder / f"{stem}.mid")  # no pedal
+    results = evaluate.evaluate_predictions(folder, items)
+    assert results[0].scores["pedal/f1"] == 0.0 and "pedal/f1" not in results[1].scores
 
 
 def test_missing_prediction_fails_or_scores_empty(dataset: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pianotx.metrics import (
     frame_scores,
     mean_scores,
     note_scores,
+    score_counts,
     pedal_scores,
     piece_scores,
 )
@@ -150,6 +151,16 @@ def test_pedal_scores_when_both_sides_have_pedals() -> None:
     assert scores["pedal_frame/precision"] == 1.0
     assert scores["pedal_frame/recall"] == pytest.approx(148 / 200)
     assert "pedal/f1" in piece_scores(REF, ref, REF, est)
+
+
+def test_missed_presses_score_zero_and_count_in_the_mean() -> None:
+    ref = [Pedal(0.0, 1.0), Pedal(2.0, 3.0)]
+    missed = piece_scores(REF, ref, REF, [])  # a pedal transcriber that predicted no press
+    assert missed["pedal/f1"] == missed["pedal_frame/f1"] == 0.0
+    assert not any(k.startswith("pedal") for k in piece_scores(REF, ref, REF, None))
+    pieces = [piece_scores(REF, ref, REF, ref), missed, piece_scores(REF, [], REF, [])]
+    assert mean_scores(pieces)["pedal/f1"] == 0.5  # not 1.0: the missed piece counts
+    assert score_counts(pieces)["pedal/f1"] == 2 and score_counts(pieces)["note/f1"] == 3
 
 
 def test_mean_scores_ignore_missing_keys() -> None:

@@ -155,7 +155,7 @@ def _emit(text: Any, *, fmt: str, out: Optional[Path], overwrite: bool, quiet: b
 
 def _run_source(kind: str, value: Any, items: list, run: _Run) -> dict:
     """Evaluate one source; return its report: name, kind, decode, mean and per-piece scores."""
-    from pianotx.evaluate import evaluate_model, evaluate_predictions, summarize
+    from pianotx.evaluate import coverage, evaluate_model, evaluate_predictions, summarize
 
     if kind == "predictions":
         name, decode = Path(value).name or str(value), None
@@ -176,6 +176,7 @@ def _run_source(kind: str, value: Any, items: list, run: _Run) -> dict:
         "decode": None if decode is None else _asdict(decode),
         "n_pieces": len(results),
         "mean": summarize(results),
+        "covered": coverage(results),
         "pieces": [{"piece": r.piece, "title": r.title, "scores": r.scores} for r in results],
     }
 
