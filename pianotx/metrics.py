@@ -2,7 +2,9 @@
 
 Each metric follows mir_eval's order: validate -> match -> score. Frame scores are the
 paper's (binary 88-key rolls at 100 frames/s; accuracy = (TP + TN) / all cells, plus the
-MIREX accuracy TP / (TP + FP + FN)); note scores are the field's, from
+MIREX accuracy TP / (TP + FP + FN)): ``frame/*`` scores a model's thresholded frame head,
+``note_frame/*`` the decoded notes redrawn as a roll (what any transcriber's MIDI gives),
+both as long as the audio; note scores are the field's, from
 ``mir_eval.transcription`` and ``mir_eval.transcription_velocity`` with their defaults
 (onsets within 50 ms, offsets within max(20 % of the reference duration, 50 ms),
 velocities within 0.1 after a least-squares rescaling).
@@ -181,17 +183,46 @@ def _n_frames(*interval_lists: Sequence, frame_rate: float) -> int:
 
 
 def roll_scores(
-    ref_notes: Sequence[Note], est_notes: Sequence[Note], *, frame_rate: float = FRAME_RATE
+    ref_notes: Sequence[Note],
+    est_notes: Sequence[Note],
+    *,
+    frame_rate: float = FRAME_RATE,
+    n_frames: int | None = None,
+    prefix: str = "frame",
 ) -> dict[str, float]:
     """Frame scores of two note lists rendered as 88-key frame rolls of a common length.
 
-    The rolls (:func:`pianotx.notes.notes_to_rolls`) last until the later of the two last
-    offsets, plus one frame; see :func:`frame_scores` for the keys.
+    The rolls (:func:`pianotx.notes.notes_to_rolls`) are ``n_frames`` long (the audio's
+    frame count; notes past it are cut) or, when None, last until the later of the two last
+    offsets, plus one frame. Keys as in :func:`frame_scores`, under ``prefix``.
     """
-    n_frames = _n_frames(ref_notes, est_notes, frame_rate=frame_rate)
+    if n_frames is None:
+        n_frames = _n_frames(ref_notes, est_notes, frame_rate=frame_rate)
     ref_roll = notes_to_rolls(ref_notes, n_frames, frame_rate=frame_rate).frame
     est_roll = notes_to_rolls(est_notes, n_frames, frame_rate=frame_rate).frame
-    return frame_scores(ref_roll, est_roll)
+    return _prefixed(frame_scores(ref_roll, est_roll), prefix)
+
+
+def head_frame_scores(
+    ref_notes: Sequence[Note], est_frame: np.ndarray, *, frame_rate: float = FRAME_RATE
+) -> dict[str, float]:
+    """The paper's frame metric: a model's thresholded frame head against the reference.
+
+    Parameters
+    ----------
+    ref_notes : sequence of Note
+        Reference notes (pedal-extended, like the frame head's training targets).
+    est_frame : np.ndarray, shape (n_frames, 88)
+        The frame head's probabilities already thresholded to 0/1, one row per audio
+        frame; the reference roll is drawn at the same length.
+    """
+    est = _binary(est_frame, "estimated")
+    ref_roll = notes_to_rolls(ref_notes, est.shape[0], frame_rate=frame_rate).frame
+    return frame_scores(ref_roll, est)
+
+
+def _prefixed(scores: dict[str, float], prefix: str) -> dict[str, float]:
+    return {prefix + key[len("frame"):]: value for key, value in scores.items()}
 
 
 def pedal_scores(
@@ -243,6 +274,8 @@ def piece_scores(
     est_pedals: Sequence[Pedal] | None,
     *,
     frame_rate: float = FRAME_RATE,
+    n_frames: int | None = None,
+    est_frame: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every score of one piece, under flat keys such as ``frame/f1`` and ``note/f1``.
 
@@ -259,18 +292,28 @@ def piece_scores(
     frame_rate : float > 0
         Frame rate of the compared rolls; keep the default 100 so scores compare across
         models (frame F1 depends on it).
+    n_frames : int, optional
+        The audio's length in frames: the note rolls' length (default: the last offset).
+    est_frame : np.ndarray, shape (n_frames, 88), optional
+        A model's thresholded frame head, scored as ``frame/*`` (the paper's metric).
 
     Returns
     -------
     dict of str to float
-        Frame and note scores (see :func:`frame_scores`, :func:`note_scores`), and pedal
-        scores (:func:`pedal_scores`) whenever the reference has presses and the
-        transcriber outputs a pedal: no predicted press scores 0.0, not a missing value.
+        ``frame/*`` (:func:`head_frame_scores`, with ``est_frame``); ``note_frame/*``, the
+        estimated notes redrawn as a roll (:func:`roll_scores`), which any transcriber's
+        MIDI has; the note scores (:func:`note_scores`); and pedal scores
+        (:func:`pedal_scores`) whenever the reference has presses and the transcriber
+        outputs a pedal: no predicted press scores 0.0, not a missing value.
     """
-    scores = roll_scores(ref_notes, est_notes, frame_rate=frame_rate)
+    scores = {}
+    if est_frame is not None:
+        scores.update(head_frame_scores(ref_notes, est_frame, frame_rate=frame_rate))
+    scores.update(roll_scores(ref_notes, est_notes, frame_rate=frame_rate, n_frames=n_frames,
+                              prefix="note_frame"))
     scores.update(note_scores(ref_notes, est_notes))
     if ref_pedals and est_pedals is not None:
-        n_pedal_frames = _n_frames(ref_pedals, est_pedals, frame_rate=frame_rate)
+        n_pedal_frames = n_frames or _n_frames(ref_pedals, est_pedals, frame_rate=frame_rate)
         scores.update(pedal_scores(ref_pedals, est_pedals, n_pedal_frames, frame_rate=frame_rate))
     return scores
 

@@ -58,7 +58,8 @@ def test_perfect_predictions_score_one(dataset: Path, tmp_path: Path) -> None:
     assert [r.piece for r in results] == ["a", "b"]
     assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
     mean = evaluate.summarize(results)
-    assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["frame/f1"] == 1.0
+    assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["note_frame/f1"] == 1.0
+    assert "frame/f1" not in mean  # a MIDI file has no frame head
     assert "pedal/f1" in results[0].scores and "pedal/f1" not in results[1].scores
     assert evaluate.coverage(results)["pedal/f1"] == 1
 
@@ -130,6 +131,26 @@ def test_evaluate_model_decodes_the_predicted_rolls(dataset, monkeypatch) -> Non
     assert low[0].scores["note/precision"] == pytest.approx(2 / 3)
 
 
+def test_frame_metric_thresholds_the_frame_head_not_the_notes(dataset, monkeypatch) -> None:
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    items = evaluate.load_items(dataset, split="test")
+    b = evaluate.evaluate_model(_fake_model(), items)[1].scores  # piece b: 65 cells, no pedal
+    assert b["frame/precision"] == pytest.approx(65 / 66)  # the spurious onset's frame cell
+    assert b["note_frame/precision"] == 1.0  # decoding drops it (onset below threshold)
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    low = evaluate.evaluate_model(_fake_model(), items, decode=DecodeConfig(frame_threshold=0.3))
+    assert low[1].scores["frame/precision"] == pytest.approx(65 / 86)  # + the faint 20 cells
+
+
+def test_note_rolls_last_as_long_as_the_audio(dataset: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    write_midi(notes_to_midi(PIECES["b"][1][:1]), folder / "b.mid")  # the 0.5-0.9 s note missed
+    item = evaluate.load_items(dataset, split="test")[1]
+    (result,) = evaluate.evaluate_predictions(folder, [item])
+    assert result.scores["note_frame/accuracy"] == pytest.approx(1 - 40 / (101 * 88))  # 1 s
+
+
 def test_sweep_predicts_once_and_picks_the_best_threshold(dataset, monkeypatch) -> None:
     fake = FakeRolls(spurious_onset=0.35)
     _patch_inference(monkeypatch, fake)
@@ -156,7 +177,7 @@ def test_cli_scores_a_prediction_folder_as_json(dataset: Path, tmp_path: Path) -
     assert report["split"] == "test"
     (source,) = report["results"]
     assert source["name"] == "pred" and source["n_pieces"] == 2
-    assert source["mean"]["note/f1"] == 1.0 and source["mean"]["frame/accuracy"] == 1.0
+    assert source["mean"]["note/f1"] == 1.0 and source["mean"]["note_frame/accuracy"] == 1.0
 
 
 def test_cli_json_flag_is_json_format_without_progress(dataset: Path, tmp_path: Path) -> None:
@@ -171,7 +192,7 @@ def test_cli_writes_markdown_per_piece_and_refuses_to_overwrite(dataset, tmp_pat
     args = ["--data", str(dataset), "--pred-dir", str(pred), "--format", "markdown"]
     assert _cli(*args, "--per-piece", "--out", str(out), "-q").exit_code == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("| Model | Piece | Pieces | Frame P |")
+    assert lines[0].startswith("| Model | Piece | Pieces | Note-roll F1 | Note P |")
     assert [line.split(" | ")[1] for line in lines[2:]] == ["a", "b", "mean"]
     again = _cli(*args, "--out", str(out))
     assert again.exit_code == 1

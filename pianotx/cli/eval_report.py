@@ -20,6 +20,7 @@ COLUMNS = (  # score key -> column heading, shown in table and Markdown
     ("frame/recall", "Frame R"),
     ("frame/f1", "Frame F1"),
     ("frame/accuracy", "Frame Acc"),
+    ("note_frame/f1", "Note-roll F1"),
     ("note/precision", "Note P"),
     ("note/recall", "Note R"),
     ("note/f1", "Note F1"),
