@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, from_dict, to_dict
+from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
+                            model_config_from_dict, to_dict)
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.files import sha256_file, write_bytes_atomic  # noqa: F401  (re-exported)
 
@@ -124,7 +125,7 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Loaded
     path = Path(path)
     data = read_checkpoint(path)
     try:
-        model_config = from_dict(ModelConfig, data["model_config"])
+        model_config = model_config_from_dict(data["model_config"])
         feature_config = from_dict(FeatureConfig, data["feature_config"])
         decode_config = from_dict(DecodeConfig, data["decode_config"])
     except ConfigError as exc:

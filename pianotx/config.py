@@ -28,6 +28,7 @@ HEAD_SETS = {
 HEAD_WIDTHS = {"pedal": 1}  # rolls per head; every other head has one per key (88)
 TRUNKS = ("paper", "freq")
 TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.freqnet)
+HEAD_ALIGNS = ("pad", "resize")  # the paper-trunk FCNN head's time alignment (ModelConfig)
 
 C = TypeVar("C")
 
@@ -64,7 +65,13 @@ class ModelConfig:
     decoder refines peak times from them. Options of the ``freq`` trunk: ``diff_input`` adds
     the log-mel's frame-to-frame difference as a second input channel; ``temporal_head``
     ``dilated`` (FCNN only) replaces the two ``head_kernel`` convs with four residual
-    dilated ones. The defaults are the shipped model.
+    dilated ones. ``head_align`` (FCNN on the ``paper`` trunk): ``pad`` runs the trunk at
+    the input's frame count and zero-pads ``head_kernel - 1`` frames around it (centred) for
+    the unpadded Conv1d, so output frame t sees frames t-2..t+3 for kernel 6 anywhere in the
+    window; ``resize`` is the layout of checkpoints written before 0.3 (the trunk resized
+    to T + k - 1 frames, which shifts the head's view by up to ~(k-1)/2 frames across a
+    window), kept so they load and predict as they were trained. The defaults are the
+    shipped model.
     """
 
     arch: str = "crnn"
@@ -79,6 +86,7 @@ class ModelConfig:
     soft_frames: int = 0
     diff_input: bool = False
     temporal_head: str = "plain"
+    head_align: str = "pad"
 
     def __post_init__(self) -> None:
         if self.arch not in ("fcnn", "crnn"):
@@ -94,6 +102,9 @@ class ModelConfig:
         if self.temporal_head not in TEMPORAL_HEADS:
             raise ConfigError(f"unknown temporal head {self.temporal_head!r}: "
                               f"use one of {list(TEMPORAL_HEADS)}")
+        if self.head_align not in HEAD_ALIGNS:
+            raise ConfigError(f"unknown head_align {self.head_align!r}: use one of "
+                              f"{list(HEAD_ALIGNS)}")
         if self.diff_input and self.trunk != "freq":
             raise ConfigError("diff_input needs trunk='freq'")
         if self.temporal_head != "plain" and (self.trunk, self.arch) != ("freq", "fcnn"):
@@ -152,6 +163,17 @@ class DecodeConfig:
 def to_dict(config: Any) -> dict[str, Any]:
     """Return a config dataclass as a dict of primitives."""
     return dataclasses.asdict(config)
+
+
+LEGACY_MODEL_FIELDS = {"head_align": "resize"}  # what checkpoints lacking the field used
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    """:func:`from_dict` for a stored ModelConfig: fields added since the checkpoint was
+    written take the value the model was trained with (:data:`LEGACY_MODEL_FIELDS`)."""
+    if isinstance(data, dict):
+        data = {**{k: v for k, v in LEGACY_MODEL_FIELDS.items() if k not in data}, **data}
+    return from_dict(ModelConfig, data)
 
 
 def from_dict(cls: type[C], data: dict[str, Any]) -> C:

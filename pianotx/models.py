@@ -96,9 +96,12 @@ class FCNN(nn.Module):
         if self.config.trunk == "freq":
             return _split_heads(self.head(self.trunk(mel)), self.config, mel.shape[1])
         n_frames, padded = _pad_time(mel)
-        # As in the paper, the trunk output is resized k - 1 frames longer and the Conv1d
-        # runs without padding, so the head sees the same centred context at every frame.
-        features = self.trunk(padded, out_frames=padded.shape[1] + self.config.head_kernel - 1)
+        k = self.config.head_kernel
+        if self.config.head_align == "resize":  # checkpoints before 0.3 (see ModelConfig)
+            features = self.trunk(padded, out_frames=padded.shape[1] + k - 1)
+        else:  # the unpadded Conv1d sees frames t - (k-1)//2 .. t + k//2 at every frame t
+            features = F.pad(self.trunk(padded, out_frames=padded.shape[1]),
+                             ((k - 1) // 2, k // 2))
         return _split_heads(self.head(features), self.config, n_frames)
 
 

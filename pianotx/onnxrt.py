@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, from_dict
+from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
+                            model_config_from_dict)
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.files import sha256_file
 from pianotx.spectrum import log_mel
@@ -111,7 +112,7 @@ def load_onnx(path: Path, *, checkpoint: Path | None = None, threads: int = 0) -
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         meta = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
-        model_config = from_dict(ModelConfig, meta["model_config"])
+        model_config = model_config_from_dict(meta["model_config"])
         feature_config = from_dict(FeatureConfig, meta["feature_config"])
         decode_config = from_dict(DecodeConfig, meta["decode_config"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
