@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from pianotx.onnxrt import OnnxModel
-from pianotx.config import DecodeConfig
+from pianotx.config import PEDAL_MODES, DecodeConfig
 from pianotx.decode import Transcription
-from pianotx.errors import AudioError
+from pianotx.errors import AudioError, ConfigError
 from pianotx.notes import Note
 
 if TYPE_CHECKING:
@@ -77,10 +77,12 @@ def transcribe(
     *,
     model: LoadedModel | OnnxModel | None = None,
     decode: DecodeConfig | None = None,
+    pedal: str | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
-) -> list[Note]:
-    """Transcribe a recording to notes.
+) -> Transcription:
+    """Transcribe a recording to notes and sustain-pedal presses, as ``pianotx transcribe``
+    writes them to MIDI.
 
     Parameters
     ----------
@@ -93,30 +95,44 @@ def transcribe(
         pass it in when transcribing many recordings.
     decode : DecodeConfig, optional
         Thresholds; the model's stored defaults when omitted.
+    pedal : str, optional
+        ``cc64`` (the presses beside the notes as played), ``extend`` (notes held as the
+        pedal holds them, no presses) or ``none`` (no presses); default the decode's mode
+        (see ``pianotx info``), like the CLI's ``--pedal``.
 
     Returns
     -------
-    list of Note
-        Onset/offset in seconds, MIDI pitch, velocity.
+    Transcription
+        ``notes`` (onset/offset in seconds, MIDI pitch, velocity) and ``pedals`` (sustain
+        presses; empty for models without a pedal head and for ``extend``/``none``).
+        It unpacks as ``notes, pedals = pianotx.transcribe(...)``.
 
     Raises
     ------
     AudioError
         For unreadable, empty, non-finite or silent audio.
+    ConfigError
+        For an unknown ``pedal`` mode.
     """
     from pianotx.audio import check_not_silent, validate_audio
+    from pianotx.decode import apply_pedal_mode
 
+    if pedal is not None and pedal not in PEDAL_MODES:
+        raise ConfigError(f"unknown pedal mode {pedal!r}; use one of {', '.join(PEDAL_MODES)}")
     model = model if model is not None else load_model()
     rate = model.feature_config.sample_rate
     options = {"model": model, "decode": decode, "batch_size": batch_size,
                "on_progress": on_progress}
     if isinstance(audio, (str, Path)):
-        return transcribe_file(Path(audio), **options)[0].notes
-    if sample_rate is None:
-        raise AudioError("sample_rate is required when transcribing an array")
-    samples = _resample(validate_audio(audio), sample_rate, rate)
-    check_not_silent(samples, name="array")
-    return transcribe_samples(samples, **options).notes
+        result = transcribe_file(Path(audio), **options)[0]
+    else:
+        if sample_rate is None:
+            raise AudioError("sample_rate is required when transcribing an array")
+        samples = _resample(validate_audio(audio), sample_rate, rate)
+        check_not_silent(samples, name="array")
+        result = transcribe_samples(samples, **options)
+    mode = pedal or (decode if decode is not None else model.decode_config).pedal
+    return apply_pedal_mode(result.notes, result.pedals, mode=mode)
 
 
 def transcribe_file(

@@ -144,6 +144,9 @@ class DecodeConfig:
     min_pedal_s: float = 0.05
     offset_threshold: float = 0.3
     pedal: str = "cc64"  # how predicted sustain is output: one of PEDAL_MODES
+    # A key's next onset needs its onset probability to dip below this fraction of
+    # onset_threshold after the previous one (else the higher peak is kept); 0 disables.
+    onset_rearm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
@@ -153,6 +156,8 @@ class DecodeConfig:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
+        if not 0.0 <= self.onset_rearm < 1.0:
+            raise ConfigError(f"onset_rearm must lie in [0, 1), got {self.onset_rearm}")
         if self.min_note_s < 0 or self.min_pedal_s < 0:
             raise ConfigError(f"min_note_s and min_pedal_s must be >= 0, got "
                               f"{self.min_note_s}, {self.min_pedal_s}")

@@ -146,6 +146,22 @@ def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
     return np.flatnonzero((onset >= threshold) & (onset > previous) & (onset >= following))
 
 
+def rearmed_peaks(onset: np.ndarray, peaks: np.ndarray, level: float) -> np.ndarray:
+    """Onset peaks of one key, keeping a peak only if the onset probability fell below
+    ``level`` since the previous kept one; of two peaks without such a dip the higher
+    stays (the first on a tie). ``level`` 0 keeps every peak.
+    """
+    if level <= 0 or len(peaks) < 2:
+        return peaks
+    kept = [int(peaks[0])]
+    for peak in peaks[1:]:
+        if onset[kept[-1]:peak].min() < level:
+            kept.append(int(peak))
+        elif onset[peak] > onset[kept[-1]]:
+            kept[-1] = int(peak)
+    return np.asarray(kept, dtype=peaks.dtype)
+
+
 def extract_notes(
     probs: dict[str, np.ndarray], *, config: DecodeConfig, frame_rate: float,
     refine: bool = False, first_frame: int = 0, owned: tuple[int, int] | None = None,
@@ -216,6 +232,7 @@ def _onset_spans(
 ) -> list[tuple[int, int]]:
     """(start, end) frames of onset-gated notes on one key."""
     peaks = onset_peaks(onset, config.onset_threshold)
+    peaks = rearmed_peaks(onset, peaks, config.onset_rearm * config.onset_threshold)
     if len(peaks) == 0:
         return []
     inactive = np.flatnonzero(~active)

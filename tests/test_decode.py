@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.decode import decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift
+from pianotx.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
+                            rearmed_peaks)
 from pianotx.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
@@ -42,6 +43,21 @@ def test_onset_gated_repeated_note_and_last_frame():
     notes = extract_notes({"frame": frame, "onset": onset, "velocity": velocity},
                           config=CFG, frame_rate=100)
     assert notes == [Note(0.01, 0.04, 26, 64), Note(0.04, 0.08, 26, 127)]
+
+
+def test_a_second_peak_without_a_dip_is_the_same_onset():
+    onset = np.array([0, 0.9, 0.4, 0.7, 0.1, 0.6, 0.8, 0.2])
+    peaks = onset_peaks(onset, 0.5)
+    assert peaks.tolist() == [1, 3, 6]
+    assert rearmed_peaks(onset, peaks, 0.25).tolist() == [1, 6]  # 0.4 is no dip; 0.1 is
+    assert rearmed_peaks(onset, peaks, 0.45).tolist() == [1, 3, 6]
+    assert rearmed_peaks(onset, peaks, 0.0).tolist() == [1, 3, 6]
+    assert rearmed_peaks(np.array([0, 0.6, 0.5, 0.9, 0]), np.array([1, 3]), 0.25).tolist() == [3]
+    frame = roll({5: [0] + [0.9] * 7})
+    rearm = DecodeConfig(onset_threshold=0.5, min_note_s=0.0, onset_rearm=0.5)
+    notes = extract_notes({"frame": frame, "onset": roll({5: onset.tolist()})}, config=rearm,
+                          frame_rate=100)
+    assert [(n.onset_s, n.offset_s) for n in notes] == [(0.01, 0.06), (0.06, 0.08)]
 
 
 def test_onset_without_frame_lasts_min_length_and_frame_without_onset_is_ignored():
