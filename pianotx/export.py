@@ -74,6 +74,7 @@ def export_onnx(loaded: LoadedModel, target: Path, *, overwrite: bool = False) -
             "feature_config": to_dict(loaded.feature_config),
             "decode_config": to_dict(loaded.decode_config),
             "checkpoint_sha256": sha256_file(loaded.path) if loaded.path else None,
+            "train_summary": loaded.metadata.get("train_summary"),
             "pianotx_version": __version__}
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta, sort_keys=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
                             model_config_from_dict)
-from pianotx.errors import CheckpointError, ConfigError
+from pianotx.errors import CheckpointError, ConfigError, missing_extra
 from pianotx.files import sha256_file
 from pianotx.spectrum import log_mel
 from pianotx.windows import WINDOW_FRAMES, stream_windows
@@ -63,15 +63,23 @@ def nvidia_gpu_visible() -> bool:
     return gpus.is_dir() and any(gpus.iterdir())
 
 
+def torch_available() -> bool:
+    """Whether torch is installed (the ``torch`` extra), checked without importing it."""
+    return importlib.util.find_spec("torch") is not None
+
+
 def choose_engine(engine: str, device: str, checkpoint: Path) -> str:
     """``torch`` or ``onnx`` for ``engine`` (auto: ONNX Runtime when the checkpoint has an
     export, onnxruntime is installed, and the device is the CPU, or ``auto`` with no NVIDIA
-    GPU visible).
+    GPU visible, or torch is not installed).
 
     Raises
     ------
     ConfigError
         For an unknown engine, or ``onnx`` where it cannot run.
+    MissingExtraError
+        When the torch engine is needed (asked for, a GPU device, or no ONNX export) and
+        torch is not installed.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; use {', '.join(ENGINES)}")
@@ -86,9 +94,19 @@ def choose_engine(engine: str, device: str, checkpoint: Path) -> str:
             raise ConfigError(f"{exported} does not exist; make it with pianotx export "
                               f"{checkpoint} -o {exported}")
         return "onnx"
+    chosen = _auto_engine(engine, device, exported)
+    if chosen == "torch" and not torch_available():
+        why = ("--engine torch" if engine == "torch" else f"device {device!r}"
+               if device not in ("auto", "cpu") else f"{checkpoint.name} without an ONNX export")
+        raise missing_extra("torch", f"running {why}")
+    return chosen
+
+
+def _auto_engine(engine: str, device: str, exported: Path) -> str:
     if engine == "torch" or not exported.is_file() or not onnxruntime_available():
         return "torch"
-    if device == "cpu" or (device == "auto" and not nvidia_gpu_visible()):
+    if device == "cpu" or (device == "auto" and (not torch_available()
+                                                  or not nvidia_gpu_visible())):
         return "onnx"
     return "torch"
 

@@ -6,11 +6,12 @@ transcribing on a CPU needs no torch import).
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 
 from pianotx.config import FeatureConfig
-from pianotx.errors import ConfigError
+from pianotx.errors import ConfigError, missing_extra
 
 
 def n_frames(n_samples: int, *, hop_length: int) -> int:
@@ -18,37 +19,35 @@ def n_frames(n_samples: int, *, hop_length: int) -> int:
     return 1 + n_samples // hop_length
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    hz = np.asarray(hz, dtype=np.float64)
-    mel = hz / (200.0 / 3)
-    log_part = hz >= 1000.0
-    mel[log_part] = 15.0 + np.log(hz[log_part] / 1000.0) / (np.log(6.4) / 27.0)
-    return mel
+FILTERS = Path(__file__).resolve().parent / "mel_filters.npz"  # scripts/make_mel_filters.py
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    hz = mel * (200.0 / 3)
-    log_part = mel >= 15.0
-    hz[log_part] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[log_part] - 15.0))
-    return hz
+def filterbank_key(config: FeatureConfig) -> tuple[float, ...]:
+    """What the mel filterbank depends on: rate, FFT size, band count, band edges."""
+    return (config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
 
 
 def mel_filterbank(config: FeatureConfig) -> np.ndarray:
-    """Return the Slaney-normalised mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``."""
-    fft_hz = np.linspace(0.0, config.sample_rate / 2, 1 + config.n_fft // 2)
-    edges_hz = _mel_to_hz(
-        np.linspace(_hz_to_mel(np.array([config.fmin]))[0], _hz_to_mel(np.array([config.fmax]))[0],
-                    config.n_mels + 2)
-    )
-    widths = np.diff(edges_hz)
-    ramps = edges_hz[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
-    return weights.astype(np.float32)
+    """librosa's Slaney mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32.
+
+    The default front end's is stored with the package (made by librosa), so transcribing
+    needs no librosa; any other configuration asks librosa (the ``train`` extra).
+
+    Raises
+    ------
+    MissingExtraError
+        For a non-default front end without librosa installed.
+    """
+    stored = np.load(FILTERS)
+    if tuple(stored["key"]) == filterbank_key(config):
+        return stored["weights"]
+    try:
+        import librosa
+    except ImportError:
+        raise missing_extra("librosa", f"a mel front end other than the default "
+                            f"({config.n_mels} bands, {config.fmin}-{config.fmax} Hz)") from None
+    return librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
+                               fmin=config.fmin, fmax=config.fmax).astype(np.float32)
 
 
 def hann_window(length: int) -> np.ndarray:

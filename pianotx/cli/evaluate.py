@@ -96,6 +96,11 @@ def eval_command(
             from pianotx.errors import ConfigError
 
             raise ConfigError("--sweep-data needs --sweep")
+        from pianotx.errors import require
+
+        require("mir_eval", "scoring")
+        if model or checkpoint or not pred_dir:
+            require("torch", "evaluating a model")
         run = _Run(data, limit, device, batch_size, sweep, save_decode, overrides, quiet,
                    pred_suffix, missing_as_empty, sweep_data)
         items = load_items(data, split=None if split == "all" else split, limit=limit)

@@ -21,6 +21,9 @@ def export(
 ) -> None:
     """Export a model to ONNX; transcribe then runs it with ONNX Runtime on the CPU."""
     with user_errors():
+        from pianotx.errors import require
+
+        require("torch", "exporting a checkpoint")
         from pianotx.api import load_model
         from pianotx.export import export_onnx
         from pianotx.onnxrt import onnx_path_for

@@ -113,7 +113,9 @@ def train_command(
     -m pianotx train ...
     """
     with user_errors():
-        from pianotx.errors import ConfigError
+        from pianotx.errors import ConfigError, require
+
+        require("torch", "training")
         from pianotx.train import TrainConfig, train
 
         if resume and out is None:
