@@ -24,6 +24,7 @@ PIECES = {  # stem -> (split, notes, pedals)
     "c": ("validation", [Note(0.1, 0.6, 67, 64), Note(0.7, 0.9, 69, 64)], []),
 }
 COLUMNS = "canonical_title,split,midi_filename,audio_filename,duration\n"
+SAMPLES = {"a": 16_160, "b": 16_000, "c": 16_320}  # lengths tell the fakes which piece it is
 
 
 @pytest.fixture()
@@ -34,7 +35,7 @@ def dataset(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     for stem, (split, notes, pedals) in PIECES.items():
         write_midi(notes_to_midi(notes, pedals=pedals), root / f"{stem}.mid")
-        noise = 0.1 * rng.standard_normal(16_000).astype(np.float32)
+        noise = 0.1 * rng.standard_normal(SAMPLES[stem]).astype(np.float32)
         sf.write(root / f"{stem}.wav", noise, 16_000)
         rows.append(f"Piece {stem},{split},{stem}.mid,{stem}.wav,1.0\n")
     (root / "maestro-v3.0.0.csv").write_text(COLUMNS + "".join(rows))
@@ -97,7 +98,8 @@ class FakeRolls:
 
     def __call__(self, model, audio, *, batch_size=8):
         self.calls += 1
-        notes = PIECES["c" if self.calls > 2 else "ab"[self.calls - 1]][1]
+        self.piece = next(stem for stem, n in SAMPLES.items() if n == len(audio))
+        notes = PIECES[self.piece][1]
         rolls = notes_to_rolls(notes, 1 + len(audio) // 160)
         onset = 0.45 * rolls.onset
         onset[50, 0] = self.spurious_onset  # a false onset at 0.5 s on the lowest key
@@ -221,7 +223,7 @@ class TailRolls(FakeRolls):
 
     def __call__(self, model, audio, *, batch_size=8):
         rolls = super().__call__(model, audio, batch_size=batch_size)
-        if self.calls != 2:  # piece a: its pedal-extended reference makes tails ambiguous
+        if self.piece != "b":  # piece a: its pedal-extended reference makes tails ambiguous
             return rolls
         frame = rolls["frame"].copy()
         for frame_index, key in zip(*np.nonzero(np.diff(frame, axis=0) < -0.5)):
@@ -237,6 +239,28 @@ def test_sweep_breaks_onset_ties_by_onset_offset_f1(dataset, monkeypatch) -> Non
     result = evaluate.sweep_thresholds(_fake_model(), items, grid=grid)
     assert [score for _, score in result.table] == [1.0, 1.0]  # onsets tie
     assert result.decode.frame_threshold == 0.5  # the offsets decide
+
+
+def test_staged_sweep_finds_the_whole_grid_best(dataset, monkeypatch) -> None:
+    """Onsets do not move with the frame and offset thresholds: a first pass picks the onset
+    threshold, a second the rest; the result is the exhaustive grid's, in fewer decodes."""
+    items = evaluate.load_items(dataset, split="test")
+    grid = {"onset_threshold": [0.3, 0.4], "frame_threshold": [0.2, 0.5],
+            "offset_threshold": [0.2, 0.3]}
+    results = {}
+    for exhaustive in (True, False):
+        fake = TailRolls(spurious_onset=0.35)
+        _patch_inference(monkeypatch, fake)
+        seen = []
+        results[exhaustive] = evaluate.sweep_thresholds(
+            _fake_model(), items, grid=grid, exhaustive=exhaustive,
+            on_progress=lambda *a: seen.append(a[:2]))
+        assert fake.calls == (2 if exhaustive else 4)
+        assert seen[-1] == ((2, 2) if exhaustive else (4, 4))
+    full, staged = results[True], results[False]
+    assert staged.decode == full.decode and staged.score == full.score
+    assert staged.decode.onset_threshold == 0.4 and staged.decode.frame_threshold == 0.5
+    assert len(full.table) == 8 and len(staged.table) == 4
 
 
 def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoint, tmp_path,
