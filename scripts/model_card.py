@@ -28,7 +28,8 @@ METRICS = [("note/f1", "Note onset F1"), ("note/precision", "Note onset P"),
            ("note/recall", "Note onset R"), ("note_offset/f1", "Onset+offset F1"),
            ("note_velocity/f1", "Onset+velocity F1"), ("frame/f1", "Frame F1"),
            ("frame/precision", "Frame P"), ("frame/recall", "Frame R"),
-           ("frame/accuracy", "Frame accuracy"), ("pedal/f1", "Pedal F1")]
+           ("frame/accuracy", "Frame accuracy"), ("note_frame/f1", "Note-roll F1"),
+           ("pedal/f1", "Pedal F1")]
 
 
 def _data_summary(data: Path, train_hours: float | None) -> str:
@@ -152,12 +153,14 @@ Steinway B samples), which training never hears. The checkpoint was chosen on {c
 
 onset threshold {decode.onset_threshold}, frame threshold {decode.frame_threshold},
 offset threshold {decode.offset_threshold}, pedal threshold {decode.pedal_threshold},
-minimum note {decode.min_note_s} s, pedal mode {decode.pedal}.
+minimum note {decode.min_note_s} s, onset re-arm {decode.onset_rearm}, pedal mode {decode.pedal}.
 
 ## Metrics
 
 `pianotx eval` (mir_eval; onset tolerance 50 ms, offsets 20 % / 50 ms, frames at
-100 frames/s, references extended by the sustain pedal, mean over pieces, scores in %):
+100 frames/s, references extended by the sustain pedal, mean over pieces, scores in %;
+frame scores are the frame head thresholded, note-roll the decoded notes redrawn; pedal
+scores cover every piece whose reference has presses):
 
 {_metrics_table(evals)}
 
