@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from pianotx import load_model
-from pianotx.audio import load_audio
+from pianotx.audio.load import load_audio
 from pianotx.data import load_reference
 from pianotx.decode import apply_pedal_mode, decode_rolls
 from pianotx.evaluate import load_items

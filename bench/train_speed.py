@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import torch
 
 from pianotx.config import FeatureConfig
-from pianotx.features import LogMel
+from pianotx.audio.features import LogMel
 from pianotx.models import build_model, count_parameters
 from pianotx.train import TrainConfig
 from pianotx.trainloop import train_step

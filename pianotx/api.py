@@ -114,7 +114,7 @@ def transcribe(
     ConfigError
         For an unknown ``pedal`` mode.
     """
-    from pianotx.audio import check_not_silent, validate_audio
+    from pianotx.audio.load import check_not_silent, validate_audio
     from pianotx.decode import apply_pedal_mode
 
     if pedal is not None and pedal not in PEDAL_MODES:
@@ -153,8 +153,8 @@ def transcribe_file(
         For missing, unreadable, empty, non-finite or silent audio (silence is known, and
         reported, only once the whole file was read).
     """
-    from pianotx.audio import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
-    from pianotx.spectrum import n_frames
+    from pianotx.audio.load import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
+    from pianotx.audio.spectrum import n_frames
 
     rate = model.feature_config.sample_rate
     seconds = audio_seconds(path)
@@ -191,7 +191,7 @@ def transcribe_samples(
     :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
     notes and the sustain-pedal presses (empty for models without a pedal head).
     """
-    from pianotx.spectrum import n_frames
+    from pianotx.audio.spectrum import n_frames
 
     total = n_frames(len(samples), hop_length=model.feature_config.hop_length)
     return _transcribe_blocks([samples], model=model, decode=decode, batch_size=batch_size,

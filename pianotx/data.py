@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from pianotx.audio import AUDIO_SUFFIXES
+from pianotx.audio.load import AUDIO_SUFFIXES
 from pianotx.errors import ConfigError, DatasetError
 from pianotx.midi import read_midi
 from pianotx.notes import Note, Pedal, extend_by_pedal

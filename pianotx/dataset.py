@@ -24,7 +24,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from pianotx.audio import load_audio
+from pianotx.audio.load import load_audio
 from pianotx.augment import AugmentConfig, Params, apply, draw
 from pianotx.config import FeatureConfig
 from pianotx.data import Item, load_reference

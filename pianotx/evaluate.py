@@ -147,7 +147,7 @@ def _decoded_as_heard(model: Any, probs: Any, decode: DecodeConfig) -> tuple[lis
 
 def _predictions(model: Any, items: Sequence, *, batch_size: int):
     """Yield ``(item, probability rolls)`` one piece at a time (audio is not kept)."""
-    from pianotx.audio import load_audio
+    from pianotx.audio.load import load_audio
     from pianotx.inference import predict_rolls
 
     for item in items:

@@ -11,7 +11,7 @@ import torch
 
 from pianotx.checkpoint import LoadedModel
 from pianotx.errors import ConfigError
-from pianotx.features import LogMel, n_frames
+from pianotx.audio.features import LogMel, n_frames
 from pianotx.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,
                              window_starts)
 

@@ -22,7 +22,7 @@ from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
                             model_config_from_dict)
 from pianotx.errors import CheckpointError, ConfigError, missing_extra
 from pianotx.files import sha256_file
-from pianotx.spectrum import log_mel
+from pianotx.audio.spectrum import log_mel
 from pianotx.windows import WINDOW_FRAMES, stream_windows
 
 METADATA_KEY = "pianotx"

@@ -75,7 +75,7 @@ def start(
         check_resume(saved["training"]["train_config"], config)
     torch.manual_seed(config.seed)
     model_config = config.model_config()
-    from pianotx.features import LogMel
+    from pianotx.audio.features import LogMel
     from pianotx.models import build_model
 
     model = build_model(model_config)

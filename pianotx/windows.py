@@ -17,7 +17,7 @@ import numpy as np
 
 from pianotx.config import FeatureConfig, ModelConfig
 from pianotx.errors import ConfigError
-from pianotx.spectrum import n_frames
+from pianotx.audio.spectrum import n_frames
 
 WINDOW_FRAMES = 1000  # 10 s at 100 frames/s, the training segment length
 

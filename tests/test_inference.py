@@ -9,7 +9,7 @@ import torch
 from pianotx.checkpoint import LoadedModel
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import ConfigError
-from pianotx.features import LogMel
+from pianotx.audio.features import LogMel
 from pianotx.inference import pick_device, predict_rolls, window_starts
 
 

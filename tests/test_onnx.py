@@ -14,9 +14,9 @@ import torch
 from pianotx.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import CheckpointError, ConfigError
-from pianotx.features import LogMel
+from pianotx.audio.features import LogMel
 from pianotx.models import build_model
-from pianotx.spectrum import log_mel
+from pianotx.audio.spectrum import log_mel
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -9,7 +9,7 @@ import torch
 
 from pianotx.checkpoint import checkpoint_dict, save_checkpoint
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
-from pianotx.features import LogMel, n_frames
+from pianotx.audio.features import LogMel, n_frames
 from pianotx.loss import transcription_loss
 from pianotx.models import build_model
 from pianotx.notes import notes_to_rolls

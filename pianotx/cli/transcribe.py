@@ -16,7 +16,7 @@ from pianotx.config import PEDAL_MODES
 
 def collect_inputs(paths: list[Path]) -> list[Path]:
     """Expand folders into their audio files (recursively, sorted); check files exist."""
-    from pianotx.audio import AUDIO_SUFFIXES
+    from pianotx.audio.load import AUDIO_SUFFIXES
     from pianotx.errors import AudioError
 
     found: list[Path] = []

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from pianotx.config import FeatureConfig
-from pianotx.spectrum import mel_filterbank, n_frames
+from pianotx.audio.spectrum import mel_filterbank, n_frames
 
 __all__ = ["LogMel", "mel_filterbank", "n_frames"]
 

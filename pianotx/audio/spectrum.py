@@ -1,5 +1,5 @@
 """Log-mel spectrogram without torch: the filterbank, frame counts, and a NumPy log-mel
-equal to :class:`pianotx.features.LogMel` within 1e-5 (used by the ONNX Runtime engine, so
+equal to :class:`pianotx.audio.features.LogMel` within 1e-5 (used by the ONNX Runtime engine, so
 transcribing on a CPU needs no torch import).
 """
 
