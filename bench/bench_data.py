@@ -18,8 +18,8 @@ import torch
 from pianotx.augment import AugmentConfig, augment
 from pianotx.data import find_items
 from pianotx.dataset import SegmentDataset
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note
 
 SR = 16_000
 

@@ -20,7 +20,7 @@ from pianotx.decode import apply_pedal_mode, decode_rolls
 from pianotx.evaluate import load_items
 from pianotx.inference import predict_rolls
 from pianotx.metrics import note_scores
-from pianotx.notes import extend_by_pedal
+from pianotx.music.notes import extend_by_pedal
 
 
 def close_repeats(notes, gap_s: float = 0.1) -> int:

@@ -11,7 +11,7 @@ from pianotx.onnxrt import OnnxModel
 from pianotx.config import PEDAL_MODES, DecodeConfig
 from pianotx.decode import Transcription
 from pianotx.errors import AudioError, ConfigError
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 
 if TYPE_CHECKING:
     from pianotx.checkpoint import LoadedModel

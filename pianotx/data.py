@@ -22,8 +22,8 @@ from typing import Any, Iterable, NamedTuple
 
 from pianotx.audio.load import AUDIO_SUFFIXES
 from pianotx.errors import ConfigError, DatasetError
-from pianotx.midi import read_midi
-from pianotx.notes import Note, Pedal, extend_by_pedal
+from pianotx.music.midi import read_midi
+from pianotx.music.notes import Note, Pedal, extend_by_pedal
 
 SPLITS = ("train", "validation", "test")
 MIDI_SUFFIXES = (".mid", ".midi")

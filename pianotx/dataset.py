@@ -29,7 +29,7 @@ from pianotx.augment import AugmentConfig, Params, apply, draw
 from pianotx.config import FeatureConfig
 from pianotx.data import Item, load_reference
 from pianotx.errors import DatasetError
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 from pianotx.recording import RecordingConfig, record, require_libraries
 
 CACHE_VERSION = 1  # bump when the cached content or its meaning changes
@@ -68,7 +68,7 @@ class SegmentDataset(torch.utils.data.Dataset):
     samples_per_epoch : int or None
         Crops per epoch; None means total duration / ``segment_s``.
     soft_frames : int >= 0
-        Onset/offset target width (see :func:`pianotx.notes.notes_to_rolls`).
+        Onset/offset target width (see :func:`pianotx.music.notes.notes_to_rolls`).
 
     Notes
     -----

@@ -18,7 +18,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from pianotx.config import MIN_MIDI, DecodeConfig
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 OFFSET_SEARCH = 2  # frames either side of a note's end searched for an offset peak
 HEAD_FRAMES = 4  # frames before a streamed chunk kept for peak, shift and run-start checks
@@ -53,7 +53,7 @@ def apply_pedal_mode(notes: list[Note], pedals: list[Pedal], *, mode: str) -> Tr
     if mode == "cc64":
         return Transcription(list(notes), list(pedals))
     if mode == "extend" and pedals:
-        from pianotx.notes import extend_by_pedal
+        from pianotx.music.notes import extend_by_pedal
 
         return Transcription(extend_by_pedal(notes, pedals), [])
     return Transcription(list(notes), [])

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 from pianotx.config import FRAME_RATE, DecodeConfig
 from pianotx.errors import DatasetError
 from pianotx.metrics import head_frame_scores, mean_scores, note_scores, piece_scores, score_counts
-from pianotx.notes import Note, Pedal, extend_by_pedal
+from pianotx.music.notes import Note, Pedal, extend_by_pedal
 
 Progress = Callable[[int, int, str], None]
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -214,7 +214,7 @@ def evaluate_predictions(
         If ``pred_dir`` is not a folder, or predictions are missing and not
         ``missing_as_empty`` (the message names the first few).
     """
-    from pianotx.midi import read_midi
+    from pianotx.music.midi import read_midi
 
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():

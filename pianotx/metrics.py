@@ -24,7 +24,7 @@ import numpy as np
 
 from pianotx.config import FRAME_RATE, MIN_MIDI
 from pianotx.errors import PianotxError
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 ONSET_TOLERANCE_S = 0.05
 OFFSET_RATIO = 0.2
@@ -192,7 +192,7 @@ def roll_scores(
 ) -> dict[str, float]:
     """Frame scores of two note lists rendered as 88-key frame rolls of a common length.
 
-    The rolls (:func:`pianotx.notes.notes_to_rolls`) are ``n_frames`` long (the audio's
+    The rolls (:func:`pianotx.music.notes.notes_to_rolls`) are ``n_frames`` long (the audio's
     frame count; notes past it are cut) or, when None, last until the later of the two last
     offsets, plus one frame. Keys as in :func:`frame_scores`, under ``prefix``.
     """
@@ -283,7 +283,7 @@ def piece_scores(
     ----------
     ref_notes, est_notes : sequence of Note
         Notes as scored: pass both pedal-extended when their source carries the pedal
-        (see :func:`pianotx.notes.extend_by_pedal`).
+        (see :func:`pianotx.music.notes.extend_by_pedal`).
     ref_pedals : sequence of Pedal
         Reference sustain intervals.
     est_pedals : sequence of Pedal or None

@@ -13,7 +13,7 @@ import numpy as np
 
 from pianotx.errors import PianotxError
 from pianotx.files import atomic_path
-from pianotx.notes import Note, pitch_name
+from pianotx.music.notes import Note, pitch_name
 
 MISSING_MATPLOTLIB = "matplotlib is not installed; pip install 'pianotx[plot]'"
 COLOURS = {"notes": "#3566a8", "hit": "#2e9e44", "miss": "#d62728", "false": "#ff8c1a"}

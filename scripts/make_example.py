@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pianotx.midi import notes_to_midi, write_midi
+from pianotx.music.midi import notes_to_midi, write_midi
 from pianotx.synth.humanize import crop, humanize
 from pianotx.synth.music import generate_piece
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pianotx.cli import app
 from pianotx.metrics import note_arrays
-from pianotx.midi import read_midi
+from pianotx.music.midi import read_midi
 
 runner = CliRunner()
 

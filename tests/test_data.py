@@ -15,8 +15,8 @@ from pianotx.augment import AugmentConfig
 from pianotx.data import Item, find_items, load_reference
 from pianotx.dataset import SegmentDataset
 from pianotx.errors import ConfigError, DatasetError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note, Pedal
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note, Pedal
 
 COLUMNS = ["canonical_composer", "canonical_title", "split", "year", "midi_filename",
            "audio_filename", "duration"]

@@ -8,7 +8,7 @@ import pytest
 from pianotx.config import DecodeConfig
 from pianotx.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
                             rearmed_peaks)
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
 
@@ -148,7 +148,7 @@ def test_pedal_modes_write_presses_hold_notes_or_ignore_the_pedal():
     from pianotx.config import DecodeConfig
     from pianotx.decode import apply_pedal_mode
     from pianotx.errors import ConfigError
-    from pianotx.notes import Note, Pedal
+    from pianotx.music.notes import Note, Pedal
 
     notes, pedals = [Note(0.0, 0.5, 60, 80), Note(2.0, 2.2, 62, 70)], [Pedal(0.3, 1.0)]
     assert apply_pedal_mode(notes, pedals, mode="cc64") == (notes, pedals)

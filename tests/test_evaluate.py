@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from pianotx import evaluate
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import DatasetError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 PIECES = {  # stem -> (split, notes, pedals)
     "a": ("test", [Note(0.1, 0.4, 60, 70), Note(0.2, 0.5, 64, 50)], [Pedal(0.3, 0.8)]),

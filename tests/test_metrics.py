@@ -16,7 +16,7 @@ from pianotx.metrics import (
     pedal_scores,
     piece_scores,
 )
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 REF = [
     Note(0.10, 0.60, 60, 40),

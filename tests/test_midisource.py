@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pianotx.errors import SynthError
-from pianotx.midi import notes_to_midi, read_midi, write_midi
-from pianotx.notes import Note, Pedal
+from pianotx.music.midi import notes_to_midi, read_midi, write_midi
+from pianotx.music.notes import Note, Pedal
 from pianotx.synth.midisource import cut_segment, scan_midi_folder, segment_start
 from pianotx.synth.plan import SynthConfig, plan
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from pianotx.cli import app
 from pianotx.errors import PianotxError
-from pianotx.midi import notes_to_midi, read_midi, write_midi
-from pianotx.notelist import as_written, decimals_for_tempo, from_csv, from_json, to_csv, to_json
-from pianotx.notes import Note, Pedal
+from pianotx.music.midi import notes_to_midi, read_midi, write_midi
+from pianotx.music.notelist import as_written, decimals_for_tempo, from_csv, from_json, to_csv, to_json
+from pianotx.music.notes import Note, Pedal
 
 runner = CliRunner()
 SONG = [Note(0.2, 0.6, 60, 90), Note(0.2, 0.6, 64, 80), Note(0.9, 1.3, 67, 100), Note(1.0, 1.1, 67, 60)]

@@ -10,8 +10,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from pianotx.cli import app
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note
 from tests.test_outputs import untrained_checkpoint
 
 pytest.importorskip("matplotlib")

@@ -25,7 +25,7 @@ def _onset_f1(root: Path, stem: str, seconds: float | None = None) -> float:
     from pianotx.audio.load import load_audio
     from pianotx.data import find_items, load_reference
     from pianotx.metrics import note_scores
-    from pianotx.notes import extend_by_pedal
+    from pianotx.music.notes import extend_by_pedal
 
     item = next(i for i in find_items(root) if Path(i.audio_path).stem == stem)
     audio = load_audio(item.audio_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 from pianotx.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
 from pianotx.synth.humanize import humanize, warp_time, window_pedals
 from pianotx.synth.music import generate_piece
@@ -79,7 +79,7 @@ def test_tiny_build_is_maestro_shaped_and_resumes(tmp_path):
     pytest.importorskip("pretty_midi")
     import soundfile as sf
 
-    from pianotx.midi import read_midi
+    from pianotx.music.midi import read_midi
 
     timbre = find_timbre("timgm6mb")
     config = SynthConfig(hours=6 / 3600, seed=1, heldout=None, corpus_share=0.0, piece_s=(2.0, 3.0))

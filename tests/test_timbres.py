@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 from pianotx.synth.salamander import (
     key_ranges, perform, salamander_sfz, velocity_curve, velocity_ranges,
 )

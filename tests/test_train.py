@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from pianotx.errors import ConfigError, OutputError, TrainingError
-from pianotx.midi import notes_to_midi, write_midi
+from pianotx.music.midi import notes_to_midi, write_midi
 from pianotx.train import TrainConfig, train
 from tests.conftest import SR, render_tones, tone_notes
 

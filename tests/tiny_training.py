@@ -12,7 +12,7 @@ from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.audio.features import LogMel, n_frames
 from pianotx.loss import transcription_loss
 from pianotx.models import build_model
-from pianotx.notes import notes_to_rolls
+from pianotx.music.notes import notes_to_rolls
 
 
 def train_tiny_model(

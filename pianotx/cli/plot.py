@@ -32,7 +32,7 @@ def plot(
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
     with user_errors():
         from pianotx.files import check_output
-        from pianotx.midi import read_midi
+        from pianotx.music.midi import read_midi
         from pianotx.plot import plot_transcription, require_matplotlib
 
         require_matplotlib()

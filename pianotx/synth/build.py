@@ -49,7 +49,7 @@ def make_item(
     """Compose, render and write one item (audio first, then MIDI, both atomically)."""
     import soundfile as sf
 
-    from pianotx.midi import notes_to_midi, write_midi
+    from pianotx.music.midi import notes_to_midi, write_midi
     from pianotx.synth.plan import compose
     from pianotx.synth.render import peak_normalize, render
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from pianotx.config import MAX_MIDI, MIN_MIDI
 from pianotx.errors import SynthError
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 from pianotx.synth.music import LEFT_HAND, MAJOR, MINOR, Bar, chord_pitches
 
 COMPOSERS = {

@@ -22,7 +22,7 @@ import numpy as np
 
 from pianotx.errors import SynthError
 from pianotx.files import write_bytes_atomic
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 
 FORMAT = 1
 

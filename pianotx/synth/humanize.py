@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 
 def warp_time(

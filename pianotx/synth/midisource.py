@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 from pianotx.errors import SynthError
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SCORE_NAME = "midi_score.mid"  # ASAP: the piece's score, not a performance

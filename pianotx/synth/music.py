@@ -14,7 +14,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from pianotx.config import MAX_MIDI, MIN_MIDI
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)

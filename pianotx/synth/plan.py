@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from pianotx.config import SAMPLE_RATE
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 from pianotx.errors import SynthError
 
 SPLIT_CYCLE = ("train",) * 8 + ("validation", "test")
@@ -171,7 +171,7 @@ def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note]
 
 def _performance_segment(item: Item) -> tuple[list[Note], list[Pedal], str, str, str]:
     """A segment of about ``item.target_s`` of a real performance, played as recorded."""
-    from pianotx.midi import read_midi
+    from pianotx.music.midi import read_midi
     from pianotx.synth.midisource import cut_segment, segment_start
 
     recording, fraction = item.works

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pianotx.files import atomic_path
-from pianotx.midi import read_midi
+from pianotx.music.midi import read_midi
 from pianotx.synth.render import peak_normalize, render
 from pianotx.synth.timbres import default_soundfont_dir, find_timbre, prepare_timbre
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
-from pianotx.notes import Note, Pedal, extend_by_pedal
+from pianotx.music.notes import Note, Pedal, extend_by_pedal
 from pianotx.synth import salamander
 from pianotx.synth.timbres import Timbre
 

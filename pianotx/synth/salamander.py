@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 from pianotx.synth.timbres import LOAD_WHOLE_SAMPLES
 
 NAME = "salamander"

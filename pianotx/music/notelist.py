@@ -16,8 +16,8 @@ import math
 from typing import Sequence
 
 from pianotx.errors import PianotxError
-from pianotx.midi import TICKS_PER_BEAT, Performance, notes_to_midi
-from pianotx.notes import Note, Pedal, pitch_name
+from pianotx.music.midi import TICKS_PER_BEAT, Performance, notes_to_midi
+from pianotx.music.notes import Note, Pedal, pitch_name
 
 COLUMNS = ("onset_s", "offset_s", "pitch", "name", "velocity")
 PEDAL_NAME = "sustain"
@@ -32,13 +32,13 @@ def decimals_for_tempo(tempo_bpm: float) -> int:
 def as_written(
     notes: Sequence[Note], *, pedals: Sequence[Pedal] = (), tempo_bpm: float = 120.0
 ) -> Performance:
-    """The notes and pedals a MIDI file from :func:`pianotx.midi.notes_to_midi` holds.
+    """The notes and pedals a MIDI file from :func:`pianotx.music.midi.notes_to_midi` holds.
 
     Times snap to ticks, same-pitch overlaps are cut and every note lasts at least one tick,
     then seconds are rounded (see :func:`decimals_for_tempo`). Write these to CSV/JSON so
     the lists agree with the MIDI file note for note.
     """
-    from pianotx.midi import performance
+    from pianotx.music.midi import performance
 
     midi = notes_to_midi(notes, pedals=pedals, tempo_bpm=tempo_bpm)
     played = performance(list(midi))

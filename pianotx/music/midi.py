@@ -16,7 +16,7 @@ import mido
 from pianotx.config import PEDAL_THRESHOLD
 from pianotx.errors import MidiError
 from pianotx.files import write_bytes_atomic
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9
