@@ -17,7 +17,7 @@ import torch
 
 from pianotx.config import FeatureConfig
 from pianotx.audio.features import LogMel
-from pianotx.models import build_model, count_parameters
+from pianotx.model.networks import build_model, count_parameters
 from pianotx.train import TrainConfig
 from pianotx.trainloop import train_step
 from pianotx.trainsetup import build_optimizer

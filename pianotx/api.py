@@ -14,7 +14,7 @@ from pianotx.errors import AudioError, ConfigError
 from pianotx.music.notes import Note
 
 if TYPE_CHECKING:
-    from pianotx.checkpoint import LoadedModel
+    from pianotx.model.checkpoint import LoadedModel
 
 
 def load_model(
@@ -31,7 +31,7 @@ def load_model(
         ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     optimize : bool
         Fold BatchNorm into the convolutions and use channels-last (note models; see
-        :func:`pianotx.freqnet.for_inference`).
+        :func:`pianotx.model.freqnet.for_inference`).
     engine : str
         ``torch``, ``onnx`` (ONNX Runtime on the CPU, from the ``.onnx`` export beside the
         checkpoint; no torch import) or ``auto``: onnx when the export exists, onnxruntime
@@ -53,12 +53,12 @@ def load_model(
             raise CheckpointError(f"checkpoint {path} does not exist; check the path")
         return load_onnx(onnx_path_for(path), checkpoint=path)
 
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
     from pianotx.inference import pick_device
 
     loaded = load_checkpoint(path, device=pick_device(device))
     if optimize:
-        from pianotx.freqnet import for_inference
+        from pianotx.model.freqnet import for_inference
 
         loaded = dataclasses.replace(loaded, net=for_inference(loaded.net))
     return loaded

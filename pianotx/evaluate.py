@@ -97,7 +97,7 @@ def evaluate_model(
     Parameters
     ----------
     model : LoadedModel
-        A model from :func:`pianotx.api.load_model` or :func:`pianotx.checkpoint.load_checkpoint`.
+        A model from :func:`pianotx.api.load_model` or :func:`pianotx.model.checkpoint.load_checkpoint`.
     items : sequence of Item
         Dataset pieces (:func:`load_items`).
     decode : DecodeConfig, optional

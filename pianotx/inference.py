@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from pianotx.checkpoint import LoadedModel
+from pianotx.model.checkpoint import LoadedModel
 from pianotx.errors import ConfigError
 from pianotx.audio.features import LogMel, n_frames
 from pianotx.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,

@@ -32,7 +32,7 @@ ENGINES = ("auto", "torch", "onnx")
 @dataclass
 class OnnxModel:
     """An exported model in an ONNX Runtime session, with the configs it was trained with
-    (the same attribute names as :class:`pianotx.checkpoint.LoadedModel`)."""
+    (the same attribute names as :class:`pianotx.model.checkpoint.LoadedModel`)."""
 
     session: Any
     model_config: ModelConfig

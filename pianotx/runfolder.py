@@ -54,7 +54,7 @@ def check_folder(out_dir: Path, *, resume: bool) -> None:
 
 def read_last(out_dir: Path) -> dict[str, Any]:
     """The training checkpoint ``last.pt`` of a run, with its ``training`` state."""
-    from pianotx.checkpoint import read_checkpoint
+    from pianotx.model.checkpoint import read_checkpoint
 
     path = out_dir / LAST_FILE
     saved = read_checkpoint(path)

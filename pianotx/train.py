@@ -1,6 +1,6 @@
 """Training: the paper's recipe as a plain PyTorch loop that reads top to bottom.
 
-Adam at 3e-4, the weighted BCE of :mod:`pianotx.loss` with ``beta``, random 10 s crops;
+Adam at 3e-4, the weighted BCE of :mod:`pianotx.model.loss` with ``beta``, random 10 s crops;
 an epoch is one pass over the training clips (total duration / segment length crops).
 Each step runs forward, loss, zero_grad, backward, clip, step, schedule. Validation decodes
 and scores whole validation pieces with :func:`pianotx.evaluate.evaluate_model`, the code
@@ -110,7 +110,7 @@ class TrainConfig:
         """The :class:`~pianotx.config.ModelConfig` this run trains."""
         from pianotx.config import ModelConfig
 
-        if self.trunk == "freq":  # the note models' sizes (see pianotx.freqnet)
+        if self.trunk == "freq":  # the note models' sizes (see pianotx.model.freqnet)
             return ModelConfig(arch=self.arch, heads=self.heads, width=self.width, trunk="freq",
                                head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames,
                                diff_input=self.diff_input, temporal_head=self.temporal_head)

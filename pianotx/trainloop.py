@@ -76,7 +76,7 @@ def start(
     torch.manual_seed(config.seed)
     model_config = config.model_config()
     from pianotx.audio.features import LogMel
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     model = build_model(model_config)
     if saved is None and config.init_from:
@@ -126,7 +126,7 @@ def run_loop(run: Run) -> None:
 
 def train_step(run: Run, batch: dict[str, torch.Tensor]) -> tuple[float, dict, float]:
     """One optimisation step: forward, loss, zero_grad, backward, clip, step, schedule."""
-    from pianotx.loss import transcription_loss
+    from pianotx.model.loss import transcription_loss
 
     device = run.ctx.device
     audio = batch["audio"].to(device, non_blocking=True)
@@ -208,7 +208,7 @@ def validate(run: Run) -> None:
     The ``val`` column picks ``best.pt``; a second column (``synth``: the training
     folder's own validation split when ``--val-data`` is given) is logged with its name
     as a prefix of each score (``synth/note/f1``)."""
-    from pianotx.checkpoint import LoadedModel, checkpoint_dict, save_checkpoint
+    from pianotx.model.checkpoint import LoadedModel, checkpoint_dict, save_checkpoint
     from pianotx.evaluate import evaluate_model, summarize
 
     if run.ctx.is_main:
@@ -240,7 +240,7 @@ def validate(run: Run) -> None:
 
 def save(run: Run) -> None:
     """Write ``last.pt`` (weights, optimizer, position, RNG states) atomically."""
-    from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
 
     if run.ctx.is_main:
         training = {
@@ -261,7 +261,7 @@ def save(run: Run) -> None:
 
 def save_epoch(run: Run) -> None:
     """Keep the weights at this epoch's end as ``epochN.pt`` (N counted from 1)."""
-    from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
 
     if run.ctx.is_main:
         data = checkpoint_dict(run.model, model_config=run.model_config,
@@ -318,7 +318,7 @@ def _restore(run: Run, saved: dict[str, Any]) -> None:
 def _warm_start(model: torch.nn.Module, model_config: ModelConfig, path: Path) -> None:
     """Load the weights of checkpoint ``path`` (any pianotx checkpoint of the same model,
     e.g. a shipped fp16 one) into ``model``; optimizer and schedule start afresh."""
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(path)
     if loaded.model_config != model_config:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from pianotx.bundled import bundled_models, default_model_name, weights_dir
-from pianotx.checkpoint import load_checkpoint
+from pianotx.model.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example-notes.json"

@@ -258,7 +258,7 @@ def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoi
                   "--sweep-data", str(dataset), "--pedal", "none", "--save-decode", "--json")
     assert result.exit_code == 0, result.output
     assert swept == [["a", "b", "c"]]  # every split of --sweep-data, not only validation
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     assert load_checkpoint(checkpoint).decode_config.pedal == "none"
     refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",

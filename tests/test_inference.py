@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pianotx.checkpoint import LoadedModel
+from pianotx.model.checkpoint import LoadedModel
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import ConfigError
 from pianotx.audio.features import LogMel
@@ -43,7 +43,7 @@ def test_windows_stitch_to_the_whole(n_samples):
 @pytest.mark.parametrize("n_samples", [1, 60_000, 411_111])
 def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
     from pianotx.inference import window_margin
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          head_kernel=5)
@@ -66,7 +66,7 @@ def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
 @pytest.mark.parametrize("n_samples", [60_000, 411_111])
 def test_dilated_diff_fcnn_windows_equal_the_whole(n_samples):
     from pianotx.inference import window_margin
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          diff_input=True, temporal_head="dilated")

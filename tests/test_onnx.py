@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from pianotx.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
+from pianotx.model.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.audio.features import LogMel
-from pianotx.models import build_model
+from pianotx.model.networks import build_model
 from pianotx.audio.spectrum import log_mel
 
 pytest.importorskip("onnx")
@@ -68,7 +68,7 @@ def options_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _export(path: Path) -> Path:
-    from pianotx.export import export_onnx
+    from pianotx.model.export import export_onnx
 
     target = path.with_suffix(".onnx")
     result = export_onnx(load_checkpoint(path), target, overwrite=True)

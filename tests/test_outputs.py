@@ -44,9 +44,9 @@ PEDALS = [Pedal(0.2, 0.9)]
 
 def untrained_checkpoint(path):
     """A paper-size FCNN with random weights, saved as a checkpoint (no training: fast)."""
-    from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
     from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     model_config = ModelConfig(arch="fcnn", heads="frame", width=0.25)
     save_checkpoint(path, checkpoint_dict(build_model(model_config), model_config=model_config,

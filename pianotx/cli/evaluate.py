@@ -221,7 +221,7 @@ def _decode_for(loaded: Any, kind: str, value: Any, run: _Run) -> Any:
         err_console.print(f"sweep on {len(val_items)} piece(s) chose {chosen} "
                           f"({result.metric} {result.score:.4f})", markup=False)
     if run.save_decode and kind == "checkpoint":
-        from pianotx.checkpoint import save_decode_defaults
+        from pianotx.model.checkpoint import save_decode_defaults
 
         save_decode_defaults(value, result.decode)
         if not run.quiet:

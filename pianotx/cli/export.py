@@ -25,7 +25,7 @@ def export(
 
         require("torch", "exporting a checkpoint")
         from pianotx.api import load_model
-        from pianotx.export import export_onnx
+        from pianotx.model.export import export_onnx
         from pianotx.onnxrt import onnx_path_for
 
         loaded = load_model(source, device="cpu", optimize=False, engine="torch")

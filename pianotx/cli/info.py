@@ -63,7 +63,7 @@ def _metadata(path):  # type: ignore[no-untyped-def]
     from pianotx.onnxrt import load_onnx, onnx_path_for, torch_available
 
     if torch_available():
-        from pianotx.checkpoint import read_checkpoint
+        from pianotx.model.checkpoint import read_checkpoint
 
         return read_checkpoint(path)
     return load_onnx(onnx_path_for(path), threads=1).metadata

@@ -120,7 +120,7 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Loaded
         If the file is missing, unreadable, foreign, of another format, or its weights do
         not match the architecture its metadata names.
     """
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     path = Path(path)
     data = read_checkpoint(path)

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pianotx.config import N_KEYS, ModelConfig
-from pianotx.freqnet import DilatedHead, FreqTrunk, TemporalHead
+from pianotx.model.freqnet import DilatedHead, FreqTrunk, TemporalHead
 from pianotx.windows import receptive_frames  # noqa: F401  (re-exported)
 
 TIME_MULTIPLE = 4  # two 2x2 poolings

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from pianotx import __version__
-from pianotx.checkpoint import LoadedModel
+from pianotx.model.checkpoint import LoadedModel
 from pianotx.config import to_dict
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.files import sha256_file, write_bytes_atomic
@@ -56,7 +56,7 @@ def export_onnx(loaded: LoadedModel, target: Path, *, overwrite: bool = False) -
                           "pip install 'pianotx[export]'") from None
     import io
 
-    from pianotx.freqnet import for_inference
+    from pianotx.model.freqnet import for_inference
 
     net = for_inference(loaded.net.cpu().eval())
     names = loaded.model_config.head_names

@@ -5,7 +5,7 @@ Trunk: input normalisation over mel bins; four 3x3 conv + BatchNorm + ReLU layer
 (1 -> c1 -> c1, 2x frequency max-pool, -> c2, 2x frequency max-pool, -> c2); the
 ``c2 x 57`` values of each frame are projected to ``hidden`` features by a 1x1 Conv1d.
 The FCNN head is two Conv1d layers over time (kernel ``head_kernel``, same padding,
-residual) and a 1x1 Conv1d to the head rolls; the CRNN head (in :mod:`pianotx.models`)
+residual) and a 1x1 Conv1d to the head rolls; the CRNN head (in :mod:`pianotx.model.networks`)
 is the paper's bidirectional GRU and linear layer on the same features.
 
 Two options (both off in the shipped model): ``diff_input`` feeds the trunk a second
