@@ -19,7 +19,7 @@ _LAZY = {
     "Note": ("pianotx.music.notes", "Note"),
     "Pedal": ("pianotx.music.notes", "Pedal"),
     "PianotxError": ("pianotx.errors", "PianotxError"),
-    "Transcription": ("pianotx.decode", "Transcription"),
+    "Transcription": ("pianotx.engine.decode", "Transcription"),
     "load_model": ("pianotx.api", "load_model"),
     "transcribe": ("pianotx.api", "transcribe"),
 }

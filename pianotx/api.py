@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from pianotx.onnxrt import OnnxModel
+from pianotx.engine.onnx_engine import OnnxModel
 from pianotx.config import PEDAL_MODES, DecodeConfig
-from pianotx.decode import Transcription
+from pianotx.engine.decode import Transcription
 from pianotx.errors import AudioError, ConfigError
 from pianotx.music.notes import Note
 
@@ -40,7 +40,7 @@ def load_model(
     import dataclasses
 
     from pianotx.bundled import bundled_models, resolve_model
-    from pianotx.onnxrt import choose_engine, load_onnx, onnx_path_for
+    from pianotx.engine.onnx_engine import choose_engine, load_onnx, onnx_path_for
 
     if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
         path = resolve_model(name_or_path)
@@ -54,7 +54,7 @@ def load_model(
         return load_onnx(onnx_path_for(path), checkpoint=path)
 
     from pianotx.model.checkpoint import load_checkpoint
-    from pianotx.inference import pick_device
+    from pianotx.engine.torch_engine import pick_device
 
     loaded = load_checkpoint(path, device=pick_device(device))
     if optimize:
@@ -115,7 +115,7 @@ def transcribe(
         For an unknown ``pedal`` mode.
     """
     from pianotx.audio.load import check_not_silent, validate_audio
-    from pianotx.decode import apply_pedal_mode
+    from pianotx.engine.decode import apply_pedal_mode
 
     if pedal is not None and pedal not in PEDAL_MODES:
         raise ConfigError(f"unknown pedal mode {pedal!r}; use one of {', '.join(PEDAL_MODES)}")
@@ -200,12 +200,12 @@ def transcribe_samples(
 
 def _transcribe_blocks(blocks, *, model, decode, batch_size, on_progress, total_frames):  # type: ignore[no-untyped-def]
     """Audio blocks -> streamed rolls -> streamed decoding (see :func:`stream_decode`)."""
-    from pianotx.decode import stream_decode
+    from pianotx.engine.decode import stream_decode
 
     if isinstance(model, OnnxModel):
-        from pianotx.onnxrt import stream_onnx_rolls as stream_rolls
+        from pianotx.engine.onnx_engine import stream_onnx_rolls as stream_rolls
     else:
-        from pianotx.inference import stream_rolls
+        from pianotx.engine.torch_engine import stream_rolls
     chunks = stream_rolls(model, blocks, batch_size=batch_size, total_frames=total_frames,
                           on_progress=on_progress)
     config = decode if decode is not None else model.decode_config

@@ -49,7 +49,7 @@ def setup(device_name: str = "auto") -> DistContext:
     ConfigError
         If the device is unavailable, or multi-process training is asked for on MPS.
     """
-    from pianotx.inference import pick_device
+    from pianotx.engine.torch_engine import pick_device
 
     device = pick_device(device_name)
     if not launched_by_torchrun():

@@ -2,7 +2,7 @@
 
 References come from :func:`pianotx.data.load_reference` (pedal-extended notes and the
 sustain intervals). A model's notes are decoded from its probability rolls with the same
-:func:`pianotx.decode.extract_notes` that ``pianotx transcribe`` uses; a prediction MIDI is
+:func:`pianotx.engine.decode.extract_notes` that ``pianotx transcribe`` uses; a prediction MIDI is
 pedal-extended when it carries CC64, like the references. Scores are computed per piece
 (:func:`pianotx.metrics.piece_scores`, always at 100 frames/s) and averaged over pieces.
 Nothing here prints: progress goes to an ``on_progress(done, total, title)`` callback.
@@ -137,7 +137,7 @@ def _outputs_pedal(model: Any, decode: DecodeConfig) -> bool:
 def _decoded_as_heard(model: Any, probs: Any, decode: DecodeConfig) -> tuple[list[Note], list[Pedal]]:
     """Decode one piece's rolls; with pedal events, notes are held as the pedal holds them
     (scored as the written MIDI sounds, like another transcriber's CC64)."""
-    from pianotx.decode import apply_pedal_mode, decode_rolls
+    from pianotx.engine.decode import apply_pedal_mode, decode_rolls
 
     notes, pedals = decode_rolls(probs, config=decode, refine=model.model_config.soft_frames > 0,
                                  frame_rate=model.feature_config.frame_rate)
@@ -148,7 +148,7 @@ def _decoded_as_heard(model: Any, probs: Any, decode: DecodeConfig) -> tuple[lis
 def _predictions(model: Any, items: Sequence, *, batch_size: int):
     """Yield ``(item, probability rolls)`` one piece at a time (audio is not kept)."""
     from pianotx.audio.load import load_audio
-    from pianotx.inference import predict_rolls
+    from pianotx.engine.torch_engine import predict_rolls
 
     for item in items:
         yield item, predict_rolls(model, load_audio(item.audio_path), batch_size=batch_size)

@@ -10,7 +10,7 @@ import pytest
 import pianotx
 from pianotx import api
 from pianotx.config import DecodeConfig
-from pianotx.decode import Transcription
+from pianotx.engine.decode import Transcription
 from pianotx.errors import ConfigError
 from pianotx.music.notes import Note, Pedal
 

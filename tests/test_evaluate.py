@@ -109,9 +109,9 @@ class FakeRolls:
 
 def _patch_inference(monkeypatch, fake: FakeRolls) -> None:
     # a stand-in module keeps torch out of these tests; evaluate imports it by name
-    module = ModuleType("pianotx.inference")
+    module = ModuleType("pianotx.engine.torch_engine")
     module.predict_rolls = fake
-    monkeypatch.setitem(sys.modules, "pianotx.inference", module)
+    monkeypatch.setitem(sys.modules, "pianotx.engine.torch_engine", module)
 
 
 def _fake_model(heads: str = "notes") -> SimpleNamespace:

@@ -54,7 +54,7 @@ def test_receptive_frames_is_the_measured_field(diff_input, temporal_head):
     """Perturbing one input frame changes exactly the output frames receptive_frames
     predicts: symmetric, except that the time difference reaches one frame further back
     (so an input frame also moves the output frame just past the field's right edge)."""
-    from pianotx.windows import receptive_frames
+    from pianotx.engine.windows import receptive_frames
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          head_kernel=5, diff_input=diff_input, temporal_head=temporal_head)

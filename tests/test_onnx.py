@@ -78,8 +78,8 @@ def _export(path: Path) -> Path:
 
 def test_onnx_rolls_equal_the_torch_rolls(note_checkpoint):
     from pianotx.api import load_model
-    from pianotx.inference import stream_rolls
-    from pianotx.onnxrt import OnnxModel, stream_onnx_rolls
+    from pianotx.engine.torch_engine import stream_rolls
+    from pianotx.engine.onnx_engine import OnnxModel, stream_onnx_rolls
 
     _export(note_checkpoint)
     audio = (0.1 * np.random.default_rng(1).standard_normal(16_000 * 25)).astype(np.float32)
@@ -111,7 +111,7 @@ def test_diff_input_and_dilated_head_export(options_checkpoint):
 
 
 def test_a_stale_or_foreign_export_is_refused(note_checkpoint, tmp_path):
-    from pianotx.onnxrt import load_onnx
+    from pianotx.engine.onnx_engine import load_onnx
 
     exported = _export(note_checkpoint)
     other = tmp_path / "note.pt"
@@ -125,7 +125,7 @@ def test_a_stale_or_foreign_export_is_refused(note_checkpoint, tmp_path):
 
 
 def test_engine_choice(note_checkpoint, tmp_path):
-    from pianotx.onnxrt import choose_engine
+    from pianotx.engine.onnx_engine import choose_engine
 
     _export(note_checkpoint)
     lonely = tmp_path / "lonely.pt"

@@ -29,7 +29,7 @@ def quick_checkpoint(tmp_path_factory):
 @pytest.fixture
 def fixed_transcription(monkeypatch):
     """Make every transcription return :data:`SONG`, so outputs can be checked exactly."""
-    from pianotx.decode import Transcription
+    from pianotx.engine.decode import Transcription
 
     def fixed(blocks, **kwargs):
         for _ in blocks:  # the audio is still read (and checked) as in a real run

@@ -1,4 +1,4 @@
-"""Export a checkpoint to ONNX for the torch-free engine (:mod:`pianotx.onnxrt`).
+"""Export a checkpoint to ONNX for the torch-free engine (:mod:`pianotx.engine.onnx_engine`).
 
 The exported graph is the inference form of the network (BatchNorm folded for note models)
 plus the sigmoid, from log-mel input to one probability roll per head, with batch and frame
@@ -21,7 +21,7 @@ from pianotx.model.checkpoint import LoadedModel
 from pianotx.config import to_dict
 from pianotx.errors import CheckpointError, ConfigError
 from pianotx.files import sha256_file, write_bytes_atomic
-from pianotx.onnxrt import METADATA_KEY
+from pianotx.engine.onnx_engine import METADATA_KEY
 
 TOLERANCE = 1e-3  # largest probability difference allowed between torch and the export
 

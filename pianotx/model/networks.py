@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from pianotx.config import N_KEYS, ModelConfig
 from pianotx.model.freqnet import DilatedHead, FreqTrunk, TemporalHead
-from pianotx.windows import receptive_frames  # noqa: F401  (re-exported)
+from pianotx.engine.windows import receptive_frames  # noqa: F401  (re-exported)
 
 TIME_MULTIPLE = 4  # two 2x2 poolings
 

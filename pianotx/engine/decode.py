@@ -63,7 +63,7 @@ def stream_decode(
     chunks: Iterable[tuple[int, dict[str, np.ndarray]]], *, config: DecodeConfig,
     frame_rate: float, refine: bool = False, chunk_frames: int = 6000, tail_frames: int = 3000,
 ) -> Transcription:
-    """Decode consecutive roll chunks (as :func:`pianotx.inference.stream_rolls` yields them)
+    """Decode consecutive roll chunks (as :func:`pianotx.engine.torch_engine.stream_rolls` yields them)
     holding only ``chunk_frames + tail_frames`` frames at a time.
 
     Notes starting in each run of ``chunk_frames`` frames are decoded with ``tail_frames``

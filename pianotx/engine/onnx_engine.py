@@ -23,7 +23,7 @@ from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
 from pianotx.errors import CheckpointError, ConfigError, missing_extra
 from pianotx.files import sha256_file
 from pianotx.audio.spectrum import log_mel
-from pianotx.windows import WINDOW_FRAMES, stream_windows
+from pianotx.engine.windows import WINDOW_FRAMES, stream_windows
 
 METADATA_KEY = "pianotx"
 ENGINES = ("auto", "torch", "onnx")
@@ -152,7 +152,7 @@ def stream_onnx_rolls(
     total_frames: int | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """Probabilities for audio arriving in blocks (see :func:`pianotx.windows.stream_windows`)."""
+    """Probabilities for audio arriving in blocks (see :func:`pianotx.engine.windows.stream_windows`)."""
     names = model.model_config.head_names
 
     def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,5 +1,5 @@
 """Probability rolls for audio of any length with a torch model: overlapping windows
-(:mod:`pianotx.windows`), batched, on a device. The outputs are ``(n_frames, 88)`` per head.
+(:mod:`pianotx.engine.windows`), batched, on a device. The outputs are ``(n_frames, 88)`` per head.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from pianotx.model.checkpoint import LoadedModel
 from pianotx.errors import ConfigError
 from pianotx.audio.features import LogMel, n_frames
-from pianotx.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,
+from pianotx.engine.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,
                              window_starts)
 
 __all__ = ["pick_device", "predict_rolls", "stream_rolls", "window_audio", "window_margin",
@@ -83,7 +83,7 @@ def stream_rolls(
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Probabilities for audio arriving in blocks, yielded in order as ``(first_frame,
-    {head: (n, width) array})`` (see :func:`pianotx.windows.stream_windows`)."""
+    {head: (n, width) array})`` (see :func:`pianotx.engine.windows.stream_windows`)."""
     features = LogMel(model.feature_config).to(model.device)
     model.net.eval()
 
