@@ -15,9 +15,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from pianotx.augment import AugmentConfig, augment
-from pianotx.data import find_items
-from pianotx.dataset import SegmentDataset
+from pianotx.data.augment.basic import AugmentConfig, augment
+from pianotx.data.readers import find_items
+from pianotx.data.crops import SegmentDataset
 from pianotx.music.midi import notes_to_midi, write_midi
 from pianotx.music.notes import Note
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 import pianotx
-from pianotx.data import find_items
+from pianotx.data.readers import find_items
 from pianotx.metrics import note_scores
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from pianotx import load_model
 from pianotx.audio.load import load_audio
-from pianotx.data import load_reference
+from pianotx.data.readers import load_reference
 from pianotx.engine.decode import apply_pedal_mode, decode_rolls
 from pianotx.evaluate import load_items
 from pianotx.engine.torch_engine import predict_rolls

@@ -1,6 +1,6 @@
 """Score models, or MIDI files made by any transcriber, against a dataset's references.
 
-References come from :func:`pianotx.data.load_reference` (pedal-extended notes and the
+References come from :func:`pianotx.data.readers.load_reference` (pedal-extended notes and the
 sustain intervals). A model's notes are decoded from its probability rolls with the same
 :func:`pianotx.engine.decode.extract_notes` that ``pianotx transcribe`` uses; a prediction MIDI is
 pedal-extended when it carries CC64, like the references. Scores are computed per piece
@@ -61,7 +61,7 @@ def load_items(root: Path, *, split: str | None = None, limit: int | None = None
     DatasetError
         If the split holds no pieces, or ``limit`` is not positive.
     """
-    from pianotx import data
+    from pianotx.data import readers as data
 
     if limit is not None and limit < 1:
         raise DatasetError(f"--limit must be at least 1, got {limit}")
@@ -155,7 +155,7 @@ def _predictions(model: Any, items: Sequence, *, batch_size: int):
 
 
 def _reference(item: Any) -> tuple[list[Note], list[Pedal]]:
-    from pianotx import data
+    from pianotx.data import readers as data
 
     notes, pedals = data.load_reference(item)
     return list(notes), list(pedals)

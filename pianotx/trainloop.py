@@ -1,7 +1,7 @@
 """The machinery of :func:`pianotx.train.train`: set up, the step loop, validate, save.
 
 Crop ``k`` of epoch ``e`` is a pure function of ``(seed, e, k)`` (see
-:mod:`pianotx.dataset`), process ``r`` of ``w`` takes crops ``r, r + w, ...``, and the
+:mod:`pianotx.data.crops`), process ``r`` of ``w`` takes crops ``r, r + w, ...``, and the
 position in the epoch is saved with the optimizer and RNG states, so a resumed run sees
 exactly the batches the uninterrupted run would have seen.
 """

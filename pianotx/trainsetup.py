@@ -70,9 +70,9 @@ def build_datasets(
     The main process decodes the training audio into the cache first; the others wait and
     then open the cached files.
     """
-    from pianotx.augment import AugmentConfig
-    from pianotx.data import find_items
-    from pianotx.dataset import SegmentDataset
+    from pianotx.data.augment.basic import AugmentConfig
+    from pianotx.data.readers import find_items
+    from pianotx.data.crops import SegmentDataset
 
     root = Path(config.data)
     items = find_items(root, split="train")
@@ -101,7 +101,7 @@ def build_validation(config: TrainConfig) -> dict[str, list]:
 
     ``val_data`` is read whole (every split): it is a validation set, never trained on.
     """
-    from pianotx.data import find_items
+    from pianotx.data.readers import find_items
 
     own = find_items(Path(config.data), split="validation")[: config.val_pieces or None]
     if not config.val_data:
@@ -113,7 +113,7 @@ def _recording(config: TrainConfig):
     """SegmentDataset's ``recording`` chain, when ``--augment-chain recording`` asks for it."""
     if not (config.augment and config.augment_chain == "recording"):
         return None
-    from pianotx.recording import RecordingConfig
+    from pianotx.data.augment.recording import RecordingConfig
 
     return RecordingConfig()
 

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from pianotx.augment import AugmentConfig
-from pianotx.data import Item, find_items, load_reference
-from pianotx.dataset import SegmentDataset
+from pianotx.data.augment.basic import AugmentConfig
+from pianotx.data.readers import Item, find_items, load_reference
+from pianotx.data.crops import SegmentDataset
 from pianotx.errors import ConfigError, DatasetError
 from pianotx.music.midi import notes_to_midi, write_midi
 from pianotx.music.notes import Note, Pedal

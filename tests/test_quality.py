@@ -23,7 +23,7 @@ MAPS_FLOOR = 0.55  # fcnn-notes 0.2.1: 0.582
 def _onset_f1(root: Path, stem: str, seconds: float | None = None) -> float:
     import pianotx
     from pianotx.audio.load import load_audio
-    from pianotx.data import find_items, load_reference
+    from pianotx.data.readers import find_items, load_reference
     from pianotx.metrics import note_scores
     from pianotx.music.notes import extend_by_pedal
 

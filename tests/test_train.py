@@ -138,7 +138,7 @@ def test_note_model_with_pedal_head_trains_and_transcribes(tiny_data, tmp_path):
 
 
 def test_take_hours_is_a_fixed_subset_in_original_order():
-    from pianotx.data import Item
+    from pianotx.data.readers import Item
     from pianotx.trainsetup import take_hours
 
     items = [Item(Path(f"a{i}.wav"), Path(f"a{i}.mid"), "train", f"t{i}", 600.0)

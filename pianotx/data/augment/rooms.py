@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from pianotx.recording import RecordingConfig
+    from pianotx.data.augment.recording import RecordingConfig
 
 SABINE = 0.161  # s/m: RT60 = SABINE * volume / (surface * absorption)
 MAX_ABSORPTION = 0.8  # the shortest RT60 drawn for a room is the one this absorption gives

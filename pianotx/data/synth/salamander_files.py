@@ -21,7 +21,7 @@ from typing import Callable
 
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
-from pianotx.synth.salamander import release_name, salamander_sfz, sample_name
+from pianotx.data.synth.salamander import release_name, salamander_sfz, sample_name
 
 NPM_VERSION = "1.0.5"
 PACKAGES = tuple(f"piano-velocity{i}" for i in range(1, 17)) + ("piano-release",)

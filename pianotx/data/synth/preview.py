@@ -12,8 +12,8 @@ import numpy as np
 
 from pianotx.files import atomic_path
 from pianotx.music.midi import read_midi
-from pianotx.synth.render import peak_normalize, render
-from pianotx.synth.timbres import default_soundfont_dir, find_timbre, prepare_timbre
+from pianotx.data.synth.render import peak_normalize, render
+from pianotx.data.synth.timbres import default_soundfont_dir, find_timbre, prepare_timbre
 
 DEFAULT_TIMBRE = "timgm6mb"
 
@@ -34,7 +34,7 @@ def render_midi(
     midi_path : Path
         A MIDI file (all non-drum channels are played on one piano).
     timbre : str
-        A timbre name of :data:`pianotx.synth.timbres.TIMBRES`.
+        A timbre name of :data:`pianotx.data.synth.timbres.TIMBRES`.
     sample_rate : int
         Output rate in Hz.
     tail_s : float >= 0

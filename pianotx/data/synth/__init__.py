@@ -1,4 +1,5 @@
-"""Synthetic training data: pianistic MIDI rendered through several sampled pianos.
+"""Synthetic training data: takes pianistic MIDI (procedural, corpus or performances) and
+sampled pianos, gives rendered audio with its MIDI and split, as a training dataset.
 
 ``music`` and ``corpus`` make notes and pedal, ``humanize`` adds a player's timing and
 dynamics, ``timbres`` finds the installed piano sounds, ``render`` turns notes into audio,

@@ -1,7 +1,7 @@
 """The microphone, preamp and codec end of the recording chain, as pedalboard plugins.
 
 Each function draws its settings from the generator passed in and returns unapplied
-plugins; :func:`pianotx.recording.record` applies them.
+plugins; :func:`pianotx.data.augment.recording.record` applies them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from pedalboard import Pedalboard, Plugin
 
-    from pianotx.recording import RecordingConfig
+    from pianotx.data.augment.recording import RecordingConfig
 
 EQ_BANDS = 4
 EQ_TOP_SHARE = 0.45  # peaking EQ centres stay below this share of the sample rate

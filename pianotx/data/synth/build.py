@@ -19,8 +19,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from pianotx.files import write_bytes_atomic
-from pianotx.synth.plan import Item, SynthConfig, plan
-from pianotx.synth.timbres import Timbre
+from pianotx.data.synth.plan import Item, SynthConfig, plan
+from pianotx.data.synth.timbres import Timbre
 
 MAESTRO_COLUMNS = ("canonical_composer", "canonical_title", "split", "year",
                    "midi_filename", "audio_filename", "duration")
@@ -50,8 +50,8 @@ def make_item(
     import soundfile as sf
 
     from pianotx.music.midi import notes_to_midi, write_midi
-    from pianotx.synth.plan import compose
-    from pianotx.synth.render import peak_normalize, render
+    from pianotx.data.synth.plan import compose
+    from pianotx.data.synth.render import peak_normalize, render
 
     notes, pedals, composer, title, piece_id = compose(item, corpus_cache=corpus_cache)
     rng = np.random.default_rng([item.seed, 1])
@@ -121,11 +121,11 @@ def build_dataset(
         Dataset folder, created if needed.
     config : SynthConfig
     timbres : sequence of Timbre
-        Found and prepared timbres (see :func:`pianotx.synth.timbres.prepare_timbre`).
+        Found and prepared timbres (see :func:`pianotx.data.synth.timbres.prepare_timbre`).
     works : sequence of corpus.Work
         Corpus works to draw music from; empty for procedural music only.
     recordings : sequence of midisource.Recording
-        Performance MIDI to cut segments from (see :func:`pianotx.synth.plan.plan`).
+        Performance MIDI to cut segments from (see :func:`pianotx.data.synth.plan.plan`).
     workers : int >= 1
         Processes rendering in parallel.
     corpus_cache : Path, optional

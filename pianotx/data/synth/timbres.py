@@ -2,7 +2,7 @@
 
 A timbre is one sampled piano played by one engine. Sound files are looked up in the
 ``soundfont_dir`` first, then in the places Debian packages and pip wheels put them.
-Nothing is downloaded here (only :mod:`pianotx.synth.install` downloads, when asked); a
+Nothing is downloaded here (only :mod:`pianotx.data.synth.install` downloads, when asked); a
 missing timbre raises :class:`SynthError` naming the packages that provide it.
 """
 
@@ -164,7 +164,7 @@ def prepare_timbre(timbre: Timbre, *, soundfont_dir: Path, sample_rate: int) -> 
     is rewritten if an older pianotx wrote it differently.
     """
     if timbre.name == "salamander":
-        from pianotx.synth.salamander_files import refresh_sfz
+        from pianotx.data.synth.salamander_files import refresh_sfz
 
         refresh_sfz(Path(timbre.path))
     if timbre.engine != "sfizz" or not timbre.path.endswith(".zip"):

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from pianotx.music.notes import Note
-from pianotx.synth.timbres import LOAD_WHOLE_SAMPLES
+from pianotx.data.synth.timbres import LOAD_WHOLE_SAMPLES
 
 NAME = "salamander"
 LOWEST, HIGHEST = 21, 108  # A0, C8

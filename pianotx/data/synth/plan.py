@@ -105,7 +105,7 @@ def plan(
     list of Item
         Deterministic for a given config, timbres and works.
     """
-    from pianotx.synth.corpus import work_id
+    from pianotx.data.synth.corpus import work_id
 
     rng = np.random.default_rng(config.seed)
     by_split = split_timbres(timbres, config.heldout)
@@ -154,8 +154,8 @@ def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note]
 
     ``corpus_cache`` is the folder of parsed corpus works (``None``: parse every time).
     """
-    from pianotx.synth.humanize import crop, humanize
-    from pianotx.synth.music import generate_piece
+    from pianotx.data.synth.humanize import crop, humanize
+    from pianotx.data.synth.music import generate_piece
 
     if item.source.startswith("midi/"):
         return _performance_segment(item)
@@ -172,7 +172,7 @@ def compose(item: Item, *, corpus_cache: Path | None = None) -> tuple[list[Note]
 def _performance_segment(item: Item) -> tuple[list[Note], list[Pedal], str, str, str]:
     """A segment of about ``item.target_s`` of a real performance, played as recorded."""
     from pianotx.music.midi import read_midi
-    from pianotx.synth.midisource import cut_segment, segment_start
+    from pianotx.data.synth.midisource import cut_segment, segment_start
 
     recording, fraction = item.works
     performance = read_midi(Path(recording.path))
@@ -193,8 +193,8 @@ def _performance_segment(item: Item) -> tuple[list[Note], list[Pedal], str, str,
 
 def _corpus_medley(item: Item, rng: np.random.Generator, cache_dir: Path | None):
     """Concatenate humanized corpus works (with a short gap) until ``item.target_s``."""
-    from pianotx.synth.corpus import load_work, work_id
-    from pianotx.synth.humanize import humanize, window_pedals
+    from pianotx.data.synth.corpus import load_work, work_id
+    from pianotx.data.synth.humanize import humanize, window_pedals
 
     notes, pedals, titles, composers, ids, start = [], [], [], [], [], 0.0
     for work in item.works:
