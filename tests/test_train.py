@@ -14,7 +14,8 @@ import soundfile as sf
 
 from pianotx.errors import ConfigError, OutputError, TrainingError
 from pianotx.music.midi import notes_to_midi, write_midi
-from pianotx.train import TrainConfig, train
+from pianotx.training.config import TrainConfig
+from pianotx.training.run import train
 from tests.conftest import SR, render_tones, tone_notes
 
 SPLITS = ("train", "train", "train", "validation")
@@ -139,7 +140,7 @@ def test_note_model_with_pedal_head_trains_and_transcribes(tiny_data, tmp_path):
 
 def test_take_hours_is_a_fixed_subset_in_original_order():
     from pianotx.data.readers import Item
-    from pianotx.trainsetup import take_hours
+    from pianotx.training.setup import take_hours
 
     items = [Item(Path(f"a{i}.wav"), Path(f"a{i}.mid"), "train", f"t{i}", 600.0)
              for i in range(12)]

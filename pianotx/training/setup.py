@@ -13,8 +13,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from pianotx.distributed import DistContext, barrier
-from pianotx.train import TrainConfig, default_cache_dir
+from pianotx.training.distributed import DistContext, barrier
+from pianotx.training.config import TrainConfig, default_cache_dir
 
 
 class CropSampler(torch.utils.data.Sampler):

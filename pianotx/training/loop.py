@@ -1,4 +1,4 @@
-"""The machinery of :func:`pianotx.train.train`: set up, the step loop, validate, save.
+"""The machinery of :func:`pianotx.training.run.train`: set up, the step loop, validate, save.
 
 Crop ``k`` of epoch ``e`` is a pure function of ``(seed, e, k)`` (see
 :mod:`pianotx.data.crops`), process ``r`` of ``w`` takes crops ``r, r + w, ...``, and the
@@ -16,14 +16,14 @@ from typing import Any
 
 import torch
 
-from pianotx import runfolder
+from pianotx.training import runfolder
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, to_dict
-from pianotx.distributed import DistContext, barrier, wrap
+from pianotx.training.distributed import DistContext, barrier, wrap
 from pianotx.errors import TrainingError
-from pianotx.train import (
+from pianotx.training.config import (
     EXPLODE_RATIO, REFERENCE_STEPS, EventCallback, TrainConfig, TrainEvent, check_resume,
 )
-from pianotx.trainsetup import build_datasets, build_optimizer, build_validation, crop_loader
+from pianotx.training.setup import build_datasets, build_optimizer, build_validation, crop_loader
 
 
 @dataclass
