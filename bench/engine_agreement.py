@@ -12,7 +12,7 @@ import argparse
 
 import pianotx
 from pianotx.data.readers import find_items
-from pianotx.metrics import note_scores
+from pianotx.evaluation.metrics import note_scores
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ from pianotx import load_model
 from pianotx.audio.load import load_audio
 from pianotx.data.readers import load_reference
 from pianotx.engine.decode import apply_pedal_mode, decode_rolls
-from pianotx.evaluate import load_items
+from pianotx.evaluation.evaluate import load_items
 from pianotx.engine.torch_engine import predict_rolls
-from pianotx.metrics import note_scores
+from pianotx.evaluation.metrics import note_scores
 from pianotx.music.notes import extend_by_pedal
 
 

@@ -12,7 +12,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from pianotx.cli import app
-from pianotx.metrics import note_arrays
+from pianotx.evaluation.metrics import note_arrays
 from pianotx.music.midi import read_midi
 
 runner = CliRunner()

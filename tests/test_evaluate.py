@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pianotx import evaluate
+from pianotx.evaluation import evaluate
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import DatasetError
 from pianotx.music.midi import notes_to_midi, write_midi

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pianotx.errors import PianotxError
-from pianotx.metrics import (
+from pianotx.evaluation.metrics import (
     frame_scores,
     mean_scores,
     note_scores,

@@ -34,7 +34,7 @@ def image_size(path):
 
 
 def test_midi_with_reference(tmp_path):
-    from pianotx.plot import match_onsets
+    from pianotx.evaluation.plot import match_onsets
 
     write_midi(notes_to_midi(EST), tmp_path / "est.mid")
     write_midi(notes_to_midi(REF), tmp_path / "ref.mid")

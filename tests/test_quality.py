@@ -24,7 +24,7 @@ def _onset_f1(root: Path, stem: str, seconds: float | None = None) -> float:
     import pianotx
     from pianotx.audio.load import load_audio
     from pianotx.data.readers import find_items, load_reference
-    from pianotx.metrics import note_scores
+    from pianotx.evaluation.metrics import note_scores
     from pianotx.music.notes import extend_by_pedal
 
     item = next(i for i in find_items(root) if Path(i.audio_path).stem == stem)

@@ -33,7 +33,7 @@ def plot(
     with user_errors():
         from pianotx.files import check_output
         from pianotx.music.midi import read_midi
-        from pianotx.plot import plot_transcription, require_matplotlib
+        from pianotx.evaluation.plot import plot_transcription, require_matplotlib
 
         require_matplotlib()
         check_output(out, overwrite=overwrite)

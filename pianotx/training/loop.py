@@ -209,7 +209,7 @@ def validate(run: Run) -> None:
     folder's own validation split when ``--val-data`` is given) is logged with its name
     as a prefix of each score (``synth/note/f1``)."""
     from pianotx.model.checkpoint import LoadedModel, checkpoint_dict, save_checkpoint
-    from pianotx.evaluate import evaluate_model, summarize
+    from pianotx.evaluation.evaluate import evaluate_model, summarize
 
     if run.ctx.is_main:
         loaded = LoadedModel(run.model, run.model_config, FeatureConfig(), DecodeConfig(), "val")

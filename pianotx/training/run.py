@@ -3,7 +3,7 @@
 Adam at 3e-4, the weighted BCE of :mod:`pianotx.model.loss` with ``beta``, random 10 s crops;
 an epoch is one pass over the training clips (total duration / segment length crops).
 Each step runs forward, loss, zero_grad, backward, clip, step, schedule. Validation decodes
-and scores whole validation pieces with :func:`pianotx.evaluate.evaluate_model`, the code
+and scores whole validation pieces with :func:`pianotx.evaluation.evaluate.evaluate_model`, the code
 behind ``pianotx eval``. The run folder is described in :mod:`pianotx.training.runfolder`.
 Nothing here prints: progress goes to ``on_event(TrainEvent)``, on the main process only.
 """

@@ -4,7 +4,7 @@ References come from :func:`pianotx.data.readers.load_reference` (pedal-extended
 sustain intervals). A model's notes are decoded from its probability rolls with the same
 :func:`pianotx.engine.decode.extract_notes` that ``pianotx transcribe`` uses; a prediction MIDI is
 pedal-extended when it carries CC64, like the references. Scores are computed per piece
-(:func:`pianotx.metrics.piece_scores`, always at 100 frames/s) and averaged over pieces.
+(:func:`pianotx.evaluation.metrics.piece_scores`, always at 100 frames/s) and averaged over pieces.
 Nothing here prints: progress goes to an ``on_progress(done, total, title)`` callback.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from pianotx.config import FRAME_RATE, DecodeConfig
 from pianotx.errors import DatasetError
-from pianotx.metrics import head_frame_scores, mean_scores, note_scores, piece_scores, score_counts
+from pianotx.evaluation.metrics import head_frame_scores, mean_scores, note_scores, piece_scores, score_counts
 from pianotx.music.notes import Note, Pedal, extend_by_pedal
 
 Progress = Callable[[int, int, str], None]
@@ -73,7 +73,7 @@ def load_items(root: Path, *, split: str | None = None, limit: int | None = None
 
 
 def summarize(results: Sequence[PieceResult]) -> dict[str, float]:
-    """Mean of every score over the pieces (see :func:`pianotx.metrics.mean_scores`)."""
+    """Mean of every score over the pieces (see :func:`pianotx.evaluation.metrics.mean_scores`)."""
     return mean_scores([result.scores for result in results])
 
 

@@ -39,7 +39,7 @@ def match_onsets(ref: Sequence[Note], est: Sequence[Note], *, onset_tolerance_s:
     """Match notes by pitch and onset within ``onset_tolerance_s``, as the onset F1 does."""
     from mir_eval.transcription import match_notes
 
-    from pianotx.metrics import note_arrays
+    from pianotx.evaluation.metrics import note_arrays
 
     (ref_iv, ref_hz, _), (est_iv, est_hz, _) = note_arrays(ref), note_arrays(est)
     pairs = match_notes(ref_iv, ref_hz, est_iv, est_hz, onset_tolerance=onset_tolerance_s,
