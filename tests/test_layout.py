@@ -95,7 +95,8 @@ def test_the_graph_sees_top_level_and_function_level_imports():
     graph = import_graph()
     assert "pianotx.training.config" in graph["pianotx.training.loop"]  # top of the module
     assert "pianotx.training.loop" in graph["pianotx.training.run"]  # inside train()
-    assert "pianotx.data.augment.recording" not in graph["pianotx.data.augment.rooms"]  # typing only
+    # rooms names RecordingConfig for typing only
+    assert "pianotx.data.augment.recording" not in graph["pianotx.data.augment.rooms"]
 
 
 def test_find_cycle_finds_a_circle():

@@ -1,2 +1,2 @@
-"""Engine stage: takes audio and a model (torch in ``torch_engine``, ONNX Runtime in
-``onnx_engine``), gives probability rolls over overlapping ``windows`` and ``decode``s them to notes."""
+"""Engine stage: takes audio and a model (``torch_engine``, or ``onnx_engine`` without torch),
+gives probability rolls over overlapping ``windows``, and notes from them (``decode``)."""

@@ -1,2 +1,2 @@
-"""Music stage: takes notes and sustain-pedal intervals (seconds, MIDI pitches), gives
-label rolls, MIDI files and CSV/JSON note lists, and reads them back (``notes``, ``midi``, ``notelist``)."""
+"""Music stage: takes notes and sustain-pedal intervals (seconds, MIDI pitch), gives label
+rolls (``notes``), MIDI files (``midi``) and CSV/JSON note lists (``notelist``), and back."""
