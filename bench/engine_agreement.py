@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 import pianotx
-from pianotx.data import find_items
-from pianotx.metrics import note_scores
+from pianotx.data.readers import find_items
+from pianotx.evaluation.metrics import note_scores
 
 
 def main() -> None:

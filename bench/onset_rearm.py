@@ -14,13 +14,13 @@ import dataclasses
 import numpy as np
 
 from pianotx import load_model
-from pianotx.audio import load_audio
-from pianotx.data import load_reference
-from pianotx.decode import apply_pedal_mode, decode_rolls
-from pianotx.evaluate import load_items
-from pianotx.inference import predict_rolls
-from pianotx.metrics import note_scores
-from pianotx.notes import extend_by_pedal
+from pianotx.audio.load import load_audio
+from pianotx.data.readers import load_reference
+from pianotx.engine.decode import apply_pedal_mode, decode_rolls
+from pianotx.evaluation.evaluate import load_items
+from pianotx.engine.torch_engine import predict_rolls
+from pianotx.evaluation.metrics import note_scores
+from pianotx.music.notes import extend_by_pedal
 
 
 def close_repeats(notes, gap_s: float = 0.1) -> int:

@@ -16,10 +16,10 @@ __all__ = ["Note", "Pedal", "PianotxError", "Transcription", "__version__", "loa
            "transcribe"]
 
 _LAZY = {
-    "Note": ("pianotx.notes", "Note"),
-    "Pedal": ("pianotx.notes", "Pedal"),
+    "Note": ("pianotx.music.notes", "Note"),
+    "Pedal": ("pianotx.music.notes", "Pedal"),
     "PianotxError": ("pianotx.errors", "PianotxError"),
-    "Transcription": ("pianotx.decode", "Transcription"),
+    "Transcription": ("pianotx.engine.decode", "Transcription"),
     "load_model": ("pianotx.api", "load_model"),
     "transcribe": ("pianotx.api", "transcribe"),
 }

@@ -27,7 +27,7 @@ HEAD_SETS = {
 }
 HEAD_WIDTHS = {"pedal": 1}  # rolls per head; every other head has one per key (88)
 TRUNKS = ("paper", "freq")
-TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.freqnet)
+TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.model.freqnet)
 HEAD_ALIGNS = ("pad", "resize")  # the paper-trunk FCNN head's time alignment (ModelConfig)
 
 C = TypeVar("C")
@@ -59,7 +59,7 @@ class ModelConfig:
     ``width`` multiplies the trunk's channel counts and the GRU size (1.0 is the paper's
     16/64/4 channels and 88 GRU units; 0.25 is a tiny test model); ``heads`` names a head set
     in :data:`HEAD_SETS`. ``trunk`` is ``paper`` (the paper's U-Net, pooling time and
-    frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.freqnet`), whose
+    frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.model.freqnet`), whose
     per-frame feature size is ``hidden``. ``soft_frames`` > 0 trains onset/offset heads on
     triangles that many frames wide on each side of the exact time (0: one hard frame); the
     decoder refines peak times from them. Options of the ``freq`` trunk: ``diff_input`` adds

@@ -20,8 +20,8 @@ import platform
 from collections import Counter
 from pathlib import Path
 
-from pianotx.checkpoint import load_checkpoint
-from pianotx.models import count_parameters
+from pianotx.model.checkpoint import load_checkpoint
+from pianotx.model.networks import count_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS = [("note/f1", "Note onset F1"), ("note/precision", "Note onset P"),
@@ -109,7 +109,7 @@ def main() -> None:
         label, report = spec.rsplit("=", 1)
         evals.append((label, _result(json.loads(Path(report).read_text()), args.name)))
     decode = loaded.decode_config
-    trunk = "frequency-pooling trunk (pianotx.freqnet)" if model["trunk"] == "freq" else \
+    trunk = "frequency-pooling trunk (pianotx.model.freqnet)" if model["trunk"] == "freq" else \
         "the paper's U-Net trunk"
     rows = list(csv.DictReader(open(ROOT / train["data"] / "synth.csv")))
     uses_midi = any(r.get("source", "").startswith("midi/") for r in rows)

@@ -10,9 +10,9 @@ import pytest
 import pianotx
 from pianotx import api
 from pianotx.config import DecodeConfig
-from pianotx.decode import Transcription
+from pianotx.engine.decode import Transcription
 from pianotx.errors import ConfigError
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 NOTES = [Note(0.1, 0.4, 60, 70), Note(1.0, 1.2, 64, 50)]
 PEDALS = [Pedal(0.3, 0.9)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from pianotx.bundled import bundled_models, default_model_name, weights_dir
-from pianotx.checkpoint import load_checkpoint
+from pianotx.model.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example-notes.json"
@@ -55,7 +55,7 @@ def test_optimized_inference_keeps_the_onset_f1_of_the_plain_path():
     """Folded BatchNorm + channels-last (torch) and the ONNX Runtime export (the default on a
     CPU) against the unoptimized torch model on the example: onset F1 >= 0.998 each."""
     import pianotx
-    from pianotx.metrics import note_scores
+    from pianotx.evaluation.metrics import note_scores
 
     path = ROOT / "examples" / "example.flac"
     plain = pianotx.transcribe(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
+from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
                             rearmed_peaks)
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
 
@@ -124,7 +124,7 @@ def test_pedal_runs_decode_with_min_length():
 def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
     """Chunks of any size, decoded 50 frames at a time with a 40-frame tail, give the very
     notes and presses of one pass (every note and press here is shorter than the tail)."""
-    from pianotx.decode import stream_decode
+    from pianotx.engine.decode import stream_decode
 
     rng = np.random.default_rng(0)
     truth = [Note(float(t), float(t + rng.uniform(0.02, 0.3)), int(rng.integers(21, 109)),
@@ -146,9 +146,9 @@ def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
 
 def test_pedal_modes_write_presses_hold_notes_or_ignore_the_pedal():
     from pianotx.config import DecodeConfig
-    from pianotx.decode import apply_pedal_mode
+    from pianotx.engine.decode import apply_pedal_mode
     from pianotx.errors import ConfigError
-    from pianotx.notes import Note, Pedal
+    from pianotx.music.notes import Note, Pedal
 
     notes, pedals = [Note(0.0, 0.5, 60, 80), Note(2.0, 2.2, 62, 70)], [Pedal(0.3, 1.0)]
     assert apply_pedal_mode(notes, pedals, mode="cc64") == (notes, pedals)

@@ -12,11 +12,11 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pianotx import evaluate
+from pianotx.evaluation import evaluate
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import DatasetError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 PIECES = {  # stem -> (split, notes, pedals)
     "a": ("test", [Note(0.1, 0.4, 60, 70), Note(0.2, 0.5, 64, 50)], [Pedal(0.3, 0.8)]),
@@ -111,9 +111,9 @@ class FakeRolls:
 
 def _patch_inference(monkeypatch, fake: FakeRolls) -> None:
     # a stand-in module keeps torch out of these tests; evaluate imports it by name
-    module = ModuleType("pianotx.inference")
+    module = ModuleType("pianotx.engine.torch_engine")
     module.predict_rolls = fake
-    monkeypatch.setitem(sys.modules, "pianotx.inference", module)
+    monkeypatch.setitem(sys.modules, "pianotx.engine.torch_engine", module)
 
 
 def _fake_model(heads: str = "notes") -> SimpleNamespace:
@@ -282,7 +282,7 @@ def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoi
                   "--sweep-data", str(dataset), "--pedal", "none", "--save-decode", "--json")
     assert result.exit_code == 0, result.output
     assert swept == [["a", "b", "c"]]  # every split of --sweep-data, not only validation
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     assert load_checkpoint(checkpoint).decode_config.pedal == "none"
     refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from pianotx.config import FeatureConfig
-from pianotx.features import LogMel, mel_filterbank, n_frames
+from pianotx.audio.features import LogMel, mel_filterbank, n_frames
 
 
 def test_filterbank_equals_librosa():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pianotx.errors import PianotxError
-from pianotx.metrics import (
+from pianotx.evaluation.metrics import (
     frame_scores,
     mean_scores,
     note_scores,
@@ -16,7 +16,7 @@ from pianotx.metrics import (
     pedal_scores,
     piece_scores,
 )
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 REF = [
     Note(0.10, 0.60, 60, 40),

@@ -7,7 +7,7 @@ import torch
 
 from pianotx.config import ModelConfig
 from pianotx.errors import ConfigError
-from pianotx.models import build_model, count_parameters
+from pianotx.model.networks import build_model, count_parameters
 
 PAPER = {"fcnn": 321_544, "crnn": 384_552}
 
@@ -54,7 +54,7 @@ def test_receptive_frames_is_the_measured_field(diff_input, temporal_head):
     """Perturbing one input frame changes exactly the output frames receptive_frames
     predicts: symmetric, except that the time difference reaches one frame further back
     (so an input frame also moves the output frame just past the field's right edge)."""
-    from pianotx.windows import receptive_frames
+    from pianotx.engine.windows import receptive_frames
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          head_kernel=5, diff_input=diff_input, temporal_head=temporal_head)
@@ -104,7 +104,7 @@ def test_width_scales_and_bad_configs():
 
 @pytest.mark.parametrize("diff_input,temporal_head", [(False, "plain"), (True, "dilated")])
 def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs(diff_input, temporal_head):
-    from pianotx.freqnet import FreqPool, for_inference
+    from pianotx.model.freqnet import FreqPool, for_inference
 
     torch.manual_seed(0)
     net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5,

@@ -22,10 +22,10 @@ MAPS_FLOOR = 0.57  # fcnn-notes 0.2.1: 0.582; with onset_rearm 0.25: 0.602
 
 def _onset_f1(root: Path, stem: str, seconds: float | None = None) -> float:
     import pianotx
-    from pianotx.audio import load_audio
-    from pianotx.data import find_items, load_reference
-    from pianotx.metrics import note_scores
-    from pianotx.notes import extend_by_pedal
+    from pianotx.audio.load import load_audio
+    from pianotx.data.readers import find_items, load_reference
+    from pianotx.evaluation.metrics import note_scores
+    from pianotx.music.notes import extend_by_pedal
 
     item = next(i for i in find_items(root) if Path(i.audio_path).stem == stem)
     audio = load_audio(item.audio_path)

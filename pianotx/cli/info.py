@@ -18,13 +18,13 @@ def info() -> None:
         from pianotx import __version__
         from pianotx.bundled import bundled_models, default_model_name
         from pianotx.files import sha256_file
-        from pianotx.onnxrt import choose_engine, onnx_path_for, torch_available
+        from pianotx.engine.onnx_engine import choose_engine, onnx_path_for, torch_available
 
         console.print(f"pianotx {__version__}", markup=False)
         if torch_available():
             import torch
 
-            from pianotx.inference import pick_device
+            from pianotx.engine.torch_engine import pick_device
 
             torch_line = f"torch {torch.__version__}"
             device = f"{pick_device('auto')} (torch threads: {torch.get_num_threads()})"
@@ -60,10 +60,10 @@ def info() -> None:
 
 def _metadata(path):  # type: ignore[no-untyped-def]
     """A bundled model's metadata: from the checkpoint with torch, else its ONNX export."""
-    from pianotx.onnxrt import load_onnx, onnx_path_for, torch_available
+    from pianotx.engine.onnx_engine import load_onnx, onnx_path_for, torch_available
 
     if torch_available():
-        from pianotx.checkpoint import read_checkpoint
+        from pianotx.model.checkpoint import read_checkpoint
 
         return read_checkpoint(path)
     return load_onnx(onnx_path_for(path), threads=1).metadata

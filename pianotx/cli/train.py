@@ -116,7 +116,8 @@ def train_command(
         from pianotx.errors import ConfigError, require
 
         require("torch", "training")
-        from pianotx.train import TrainConfig, train
+        from pianotx.training.config import TrainConfig
+        from pianotx.training.run import train
 
         if resume and out is None:
             raise ConfigError("--resume needs the --out folder of the run to continue")
