@@ -330,3 +330,15 @@ def test_init_from_starts_with_the_checkpoint_weights_and_refuses_another_model(
     with pytest.raises(TrainingError, match="--init-from .* holds another model"):
         train(tiny_config(tiny_data, cache, steps=1, width=0.5,
                           init_from=str(tmp_path / "first" / "last.pt")), out_dir=tmp_path / "bad")
+
+
+def test_resume_compares_folders_by_where_they_lead(tmp_path):
+    from pianotx.config import to_dict
+    from pianotx.training.config import TrainConfig, check_resume
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    saved = to_dict(TrainConfig(data=str(tmp_path / "x" / ".." / "y"), val_data=str(tmp_path)))
+    check_resume(saved, TrainConfig(data=str(tmp_path / "y"), val_data=str(tmp_path / "x" / "..")))
+    with pytest.raises(TrainingError, match=r"cannot resume: data"):
+        check_resume(saved, TrainConfig(data=str(tmp_path / "x"), val_data=str(tmp_path)))

@@ -156,7 +156,7 @@ def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
     except ConfigError as exc:
         raise TrainingError(f"the run's saved config is invalid ({exc}); start a new run") from None
     changed = [f"{k} ({getattr(old, k)!r} -> {getattr(config, k)!r})" for k in RESUME_FIXED
-               if getattr(old, k) != getattr(config, k)]
+               if _fixed_value(old, k) != _fixed_value(config, k)]
     if config.schedule != "constant" and old.steps != config.steps:
         changed.append(f"steps ({old.steps!r} -> {config.steps!r}, part of the {config.schedule} schedule)")
     if changed:
@@ -164,6 +164,14 @@ def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
             f"cannot resume: {', '.join(changed)} differ from the run being resumed; use the "
             "original values or start a new run with another --out"
         )
+
+
+def _fixed_value(config: TrainConfig, name: str) -> Any:
+    """A resume-fixed field as compared: folders by where they lead (``a/../x`` is ``x``)."""
+    value = getattr(config, name)
+    if name in ("data", "val_data") and value:
+        return os.path.realpath(value)
+    return value
 
 
 def default_cache_dir() -> Path:
