@@ -169,9 +169,18 @@ scores cover every piece whose reference has presses):
 ## File
 
 `weights/{args.name}.pt` sha256 {digest}
-"""
+{_onnx_line(args.name)}"""
     (ROOT / "weights" / f"{args.name}.md").write_text(card)
     print(f"wrote weights/{args.name}.md (sha256 {digest})")
+
+
+def _onnx_line(name: str) -> str:
+    onnx = ROOT / "weights" / f"{name}.onnx"
+    if not onnx.is_file():
+        return ""
+    digest = hashlib.sha256(onnx.read_bytes()).hexdigest()
+    return (f"\n`weights/{name}.onnx` sha256 {digest} (its ONNX export: transcription without "
+            "torch)\n")
 
 
 def _augmentation(train: dict) -> str:
