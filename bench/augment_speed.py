@@ -1,4 +1,4 @@
-"""Print the cost of the recording chain (pianotx.recording) per 10 s crop at 16 kHz.
+"""Print the cost of the recording chain (pianotx.data.augment.recording) per 10 s crop at 16 kHz.
 
 Run: ``python bench/augment_speed.py [n_crops]``. One thread; CPU time (robust to other
 jobs on the machine). Prints the room-bank warm-up (every room computed once), the mean
@@ -19,8 +19,8 @@ from dataclasses import fields, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from pianotx import rooms  # noqa: E402
-from pianotx.recording import RecordingConfig, record  # noqa: E402
+from pianotx.data.augment import rooms  # noqa: E402
+from pianotx.data.augment.recording import RecordingConfig, record  # noqa: E402
 
 SR = 16_000
 

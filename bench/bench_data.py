@@ -15,11 +15,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from pianotx.augment import AugmentConfig, augment
-from pianotx.data import find_items
-from pianotx.dataset import SegmentDataset
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note
+from pianotx.data.augment.basic import AugmentConfig, augment
+from pianotx.data.readers import find_items
+from pianotx.data.crops import SegmentDataset
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note
 
 SR = 16_000
 

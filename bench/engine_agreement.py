@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 
 import pianotx
-from pianotx.data import find_items
-from pianotx.metrics import note_scores
+from pianotx.data.readers import find_items
+from pianotx.evaluation.metrics import note_scores
 
 
 def main() -> None:
@@ -27,9 +27,9 @@ def main() -> None:
              "onnx": pianotx.load_model(device="cpu", engine="onnx")}
     scores: dict[str, list[float]] = {name: [] for name in paths}
     for item in items:
-        want = pianotx.transcribe(item.audio_path, model=plain)
+        want = pianotx.transcribe(item.audio_path, model=plain).notes
         for name, model in paths.items():
-            got = pianotx.transcribe(item.audio_path, model=model)
+            got = pianotx.transcribe(item.audio_path, model=model).notes
             scores[name].append(note_scores(want, got, metrics=("note",))["note/f1"])
     print(f"{len(items)} pieces of {args.data} ({args.split}), default model against its "
           "unoptimized torch path:")

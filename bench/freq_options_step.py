@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from pianotx.config import ModelConfig
-from pianotx.models import build_model, count_parameters
+from pianotx.model.networks import build_model, count_parameters
 
 N_FRAMES = 501  # 5 s at 100 frames/s with the centred STFT's extra frame
 WARMUP, STEPS = 3, 10

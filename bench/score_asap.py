@@ -27,7 +27,7 @@ from pathlib import Path
 import mir_eval
 import numpy as np
 
-from pianotx.midi import read_midi
+from pianotx.music.midi import read_midi
 from pianotx.score.chain import analyse
 from pianotx.score.key import estimate_key
 from pianotx.score.meter import estimate_meter

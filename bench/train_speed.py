@@ -2,7 +2,7 @@
 
 Run: ``python bench/train_speed.py [steps] [batch_size]`` (defaults 3 and 4). Paper-size
 models (width 1.0), batches of 10 s segments of random audio with sparse random labels,
-through the training loop's own :func:`pianotx.trainloop.train_step` (forward, loss,
+through the training loop's own :func:`pianotx.training.loop.train_step` (forward, loss,
 zero_grad, backward, clip, step, schedule); on CPU, and on CUDA (bf16 autocast) when one
 is present. Data loading is not included (see ``bench_data.py``).
 """
@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import torch
 
 from pianotx.config import FeatureConfig
-from pianotx.features import LogMel
-from pianotx.models import build_model, count_parameters
-from pianotx.train import TrainConfig
-from pianotx.trainloop import train_step
-from pianotx.trainsetup import build_optimizer
+from pianotx.audio.features import LogMel
+from pianotx.model.networks import build_model, count_parameters
+from pianotx.training.config import TrainConfig
+from pianotx.training.loop import train_step
+from pianotx.training.setup import build_optimizer
 
 SEGMENT_S = 10.0
 

@@ -4,7 +4,7 @@ The public API is small and imports nothing heavy until used::
 
     import pianotx
     model = pianotx.load_model()            # bundled default, or a checkpoint path
-    notes = pianotx.transcribe("song.wav", model=model)
+    notes, pedals = pianotx.transcribe("song.wav", model=model)
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.1"
-__all__ = ["Note", "Pedal", "PianotxError", "__version__", "load_model", "transcribe"]
+__all__ = ["Note", "Pedal", "PianotxError", "Transcription", "__version__", "load_model",
+           "transcribe"]
 
 _LAZY = {
-    "Note": ("pianotx.notes", "Note"),
-    "Pedal": ("pianotx.notes", "Pedal"),
+    "Note": ("pianotx.music.notes", "Note"),
+    "Pedal": ("pianotx.music.notes", "Pedal"),
     "PianotxError": ("pianotx.errors", "PianotxError"),
+    "Transcription": ("pianotx.engine.decode", "Transcription"),
     "load_model": ("pianotx.api", "load_model"),
     "transcribe": ("pianotx.api", "transcribe"),
 }

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from pianotx.onnxrt import OnnxModel
-from pianotx.config import DecodeConfig
-from pianotx.decode import Transcription
-from pianotx.errors import AudioError
-from pianotx.notes import Note
+from pianotx.engine.onnx_engine import OnnxModel
+from pianotx.config import PEDAL_MODES, DecodeConfig
+from pianotx.engine.decode import Transcription
+from pianotx.errors import AudioError, ConfigError
+from pianotx.music.notes import Note
 
 if TYPE_CHECKING:
-    from pianotx.checkpoint import LoadedModel
+    from pianotx.model.checkpoint import LoadedModel
 
 
 def load_model(
@@ -31,7 +31,7 @@ def load_model(
         ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     optimize : bool
         Fold BatchNorm into the convolutions and use channels-last (note models; see
-        :func:`pianotx.freqnet.for_inference`).
+        :func:`pianotx.model.freqnet.for_inference`).
     engine : str
         ``torch``, ``onnx`` (ONNX Runtime on the CPU, from the ``.onnx`` export beside the
         checkpoint; no torch import) or ``auto``: onnx when the export exists, onnxruntime
@@ -40,7 +40,7 @@ def load_model(
     import dataclasses
 
     from pianotx.bundled import bundled_models, resolve_model
-    from pianotx.onnxrt import choose_engine, load_onnx, onnx_path_for
+    from pianotx.engine.onnx_engine import choose_engine, load_onnx, onnx_path_for
 
     if name_or_path is None or _is_model_name(name_or_path, bundled_models()):
         path = resolve_model(name_or_path)
@@ -53,12 +53,12 @@ def load_model(
             raise CheckpointError(f"checkpoint {path} does not exist; check the path")
         return load_onnx(onnx_path_for(path), checkpoint=path)
 
-    from pianotx.checkpoint import load_checkpoint
-    from pianotx.inference import pick_device
+    from pianotx.model.checkpoint import load_checkpoint
+    from pianotx.engine.torch_engine import pick_device
 
     loaded = load_checkpoint(path, device=pick_device(device))
     if optimize:
-        from pianotx.freqnet import for_inference
+        from pianotx.model.freqnet import for_inference
 
         loaded = dataclasses.replace(loaded, net=for_inference(loaded.net))
     return loaded
@@ -77,10 +77,12 @@ def transcribe(
     *,
     model: LoadedModel | OnnxModel | None = None,
     decode: DecodeConfig | None = None,
+    pedal: str | None = None,
     batch_size: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
-) -> list[Note]:
-    """Transcribe a recording to notes.
+) -> Transcription:
+    """Transcribe a recording to notes and sustain-pedal presses, as ``pianotx transcribe``
+    writes them to MIDI.
 
     Parameters
     ----------
@@ -93,30 +95,44 @@ def transcribe(
         pass it in when transcribing many recordings.
     decode : DecodeConfig, optional
         Thresholds; the model's stored defaults when omitted.
+    pedal : str, optional
+        ``cc64`` (the presses beside the notes as played), ``extend`` (notes held as the
+        pedal holds them, no presses) or ``none`` (no presses); default the decode's mode
+        (see ``pianotx info``), like the CLI's ``--pedal``.
 
     Returns
     -------
-    list of Note
-        Onset/offset in seconds, MIDI pitch, velocity.
+    Transcription
+        ``notes`` (onset/offset in seconds, MIDI pitch, velocity) and ``pedals`` (sustain
+        presses; empty for models without a pedal head and for ``extend``/``none``).
+        It unpacks as ``notes, pedals = pianotx.transcribe(...)``.
 
     Raises
     ------
     AudioError
         For unreadable, empty, non-finite or silent audio.
+    ConfigError
+        For an unknown ``pedal`` mode.
     """
-    from pianotx.audio import check_not_silent, validate_audio
+    from pianotx.audio.load import check_not_silent, validate_audio
+    from pianotx.engine.decode import apply_pedal_mode
 
+    if pedal is not None and pedal not in PEDAL_MODES:
+        raise ConfigError(f"unknown pedal mode {pedal!r}; use one of {', '.join(PEDAL_MODES)}")
     model = model if model is not None else load_model()
     rate = model.feature_config.sample_rate
     options = {"model": model, "decode": decode, "batch_size": batch_size,
                "on_progress": on_progress}
     if isinstance(audio, (str, Path)):
-        return transcribe_file(Path(audio), **options)[0].notes
-    if sample_rate is None:
-        raise AudioError("sample_rate is required when transcribing an array")
-    samples = _resample(validate_audio(audio), sample_rate, rate)
-    check_not_silent(samples, name="array")
-    return transcribe_samples(samples, **options).notes
+        result = transcribe_file(Path(audio), **options)[0]
+    else:
+        if sample_rate is None:
+            raise AudioError("sample_rate is required when transcribing an array")
+        samples = _resample(validate_audio(audio), sample_rate, rate)
+        check_not_silent(samples, name="array")
+        result = transcribe_samples(samples, **options)
+    mode = pedal or (decode if decode is not None else model.decode_config).pedal
+    return apply_pedal_mode(result.notes, result.pedals, mode=mode)
 
 
 def transcribe_file(
@@ -137,8 +153,8 @@ def transcribe_file(
         For missing, unreadable, empty, non-finite or silent audio (silence is known, and
         reported, only once the whole file was read).
     """
-    from pianotx.audio import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
-    from pianotx.spectrum import n_frames
+    from pianotx.audio.load import SILENCE_PEAK, audio_seconds, prefetch, stream_audio
+    from pianotx.audio.spectrum import n_frames
 
     rate = model.feature_config.sample_rate
     seconds = audio_seconds(path)
@@ -175,7 +191,7 @@ def transcribe_samples(
     :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
     notes and the sustain-pedal presses (empty for models without a pedal head).
     """
-    from pianotx.spectrum import n_frames
+    from pianotx.audio.spectrum import n_frames
 
     total = n_frames(len(samples), hop_length=model.feature_config.hop_length)
     return _transcribe_blocks([samples], model=model, decode=decode, batch_size=batch_size,
@@ -184,12 +200,12 @@ def transcribe_samples(
 
 def _transcribe_blocks(blocks, *, model, decode, batch_size, on_progress, total_frames):  # type: ignore[no-untyped-def]
     """Audio blocks -> streamed rolls -> streamed decoding (see :func:`stream_decode`)."""
-    from pianotx.decode import stream_decode
+    from pianotx.engine.decode import stream_decode
 
     if isinstance(model, OnnxModel):
-        from pianotx.onnxrt import stream_onnx_rolls as stream_rolls
+        from pianotx.engine.onnx_engine import stream_onnx_rolls as stream_rolls
     else:
-        from pianotx.inference import stream_rolls
+        from pianotx.engine.torch_engine import stream_rolls
     chunks = stream_rolls(model, blocks, batch_size=batch_size, total_frames=total_frames,
                           on_progress=on_progress)
     config = decode if decode is not None else model.decode_config

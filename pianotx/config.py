@@ -27,7 +27,8 @@ HEAD_SETS = {
 }
 HEAD_WIDTHS = {"pedal": 1}  # rolls per head; every other head has one per key (88)
 TRUNKS = ("paper", "freq")
-TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.freqnet)
+TEMPORAL_HEADS = ("plain", "dilated")  # the freq-trunk FCNN's head (see pianotx.model.freqnet)
+HEAD_ALIGNS = ("pad", "resize")  # the paper-trunk FCNN head's time alignment (ModelConfig)
 
 C = TypeVar("C")
 
@@ -58,13 +59,19 @@ class ModelConfig:
     ``width`` multiplies the trunk's channel counts and the GRU size (1.0 is the paper's
     16/64/4 channels and 88 GRU units; 0.25 is a tiny test model); ``heads`` names a head set
     in :data:`HEAD_SETS`. ``trunk`` is ``paper`` (the paper's U-Net, pooling time and
-    frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.freqnet`), whose
+    frequency) or ``freq`` (pooling frequency only, see :mod:`pianotx.model.freqnet`), whose
     per-frame feature size is ``hidden``. ``soft_frames`` > 0 trains onset/offset heads on
     triangles that many frames wide on each side of the exact time (0: one hard frame); the
     decoder refines peak times from them. Options of the ``freq`` trunk: ``diff_input`` adds
     the log-mel's frame-to-frame difference as a second input channel; ``temporal_head``
     ``dilated`` (FCNN only) replaces the two ``head_kernel`` convs with four residual
-    dilated ones. The defaults are the shipped model.
+    dilated ones. ``head_align`` (FCNN on the ``paper`` trunk): ``pad`` runs the trunk at
+    the input's frame count and zero-pads ``head_kernel - 1`` frames around it (centred) for
+    the unpadded Conv1d, so output frame t sees frames t-2..t+3 for kernel 6 anywhere in the
+    window; ``resize`` is the layout of checkpoints written before 0.3 (the trunk resized
+    to T + k - 1 frames, which shifts the head's view by up to ~(k-1)/2 frames across a
+    window), kept so they load and predict as they were trained. The defaults are the
+    shipped model.
     """
 
     arch: str = "crnn"
@@ -79,6 +86,7 @@ class ModelConfig:
     soft_frames: int = 0
     diff_input: bool = False
     temporal_head: str = "plain"
+    head_align: str = "pad"
 
     def __post_init__(self) -> None:
         if self.arch not in ("fcnn", "crnn"):
@@ -94,6 +102,9 @@ class ModelConfig:
         if self.temporal_head not in TEMPORAL_HEADS:
             raise ConfigError(f"unknown temporal head {self.temporal_head!r}: "
                               f"use one of {list(TEMPORAL_HEADS)}")
+        if self.head_align not in HEAD_ALIGNS:
+            raise ConfigError(f"unknown head_align {self.head_align!r}: use one of "
+                              f"{list(HEAD_ALIGNS)}")
         if self.diff_input and self.trunk != "freq":
             raise ConfigError("diff_input needs trunk='freq'")
         if self.temporal_head != "plain" and (self.trunk, self.arch) != ("freq", "fcnn"):
@@ -133,6 +144,12 @@ class DecodeConfig:
     min_pedal_s: float = 0.05
     offset_threshold: float = 0.3
     pedal: str = "cc64"  # how predicted sustain is output: one of PEDAL_MODES
+    # A key's next onset needs its onset probability to dip below this fraction of
+    # onset_threshold after the previous one (else the higher peak is kept); 0 disables.
+    # 0.25 was chosen with bench/onset_rearm.py: fcnn-notes onset F1 48.0 -> 49.4 on maps-dev
+    # (real) and 52.6 -> 53.9 on synthetic validation; same-key re-onsets under 100 ms fall
+    # from 10.7 % of the notes to 0.7 % (0.4 % in the references).
+    onset_rearm: float = 0.25
 
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
@@ -142,6 +159,8 @@ class DecodeConfig:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
+        if not 0.0 <= self.onset_rearm < 1.0:
+            raise ConfigError(f"onset_rearm must lie in [0, 1), got {self.onset_rearm}")
         if self.min_note_s < 0 or self.min_pedal_s < 0:
             raise ConfigError(f"min_note_s and min_pedal_s must be >= 0, got "
                               f"{self.min_note_s}, {self.min_pedal_s}")
@@ -152,6 +171,17 @@ class DecodeConfig:
 def to_dict(config: Any) -> dict[str, Any]:
     """Return a config dataclass as a dict of primitives."""
     return dataclasses.asdict(config)
+
+
+LEGACY_MODEL_FIELDS = {"head_align": "resize"}  # what checkpoints lacking the field used
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    """:func:`from_dict` for a stored ModelConfig: fields added since the checkpoint was
+    written take the value the model was trained with (:data:`LEGACY_MODEL_FIELDS`)."""
+    if isinstance(data, dict):
+        data = {**{k: v for k, v in LEGACY_MODEL_FIELDS.items() if k not in data}, **data}
+    return from_dict(ModelConfig, data)
 
 
 def from_dict(cls: type[C], data: dict[str, Any]) -> C:

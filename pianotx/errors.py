@@ -45,3 +45,28 @@ class SynthError(PianotxError):
 
 class ScoreError(PianotxError):
     """Notes cannot be turned into a score (too few notes, no pitched notes)."""
+
+
+class MissingExtraError(PianotxError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+# optional module -> the extra that installs it (``pip install 'pianotx[EXTRA]'``)
+EXTRAS = {"torch": "torch", "librosa": "train", "scipy": "train", "mir_eval": "eval",
+          "matplotlib": "plot", "onnx": "export", "pedalboard": "augment",
+          "pyroomacoustics": "augment", "partitura": "score"}
+
+
+def missing_extra(module: str, purpose: str) -> MissingExtraError:
+    """The error for ``purpose`` (e.g. "training") needing the absent ``module``."""
+    extra = EXTRAS.get(module.split(".")[0])
+    fix = f"pip install 'pianotx[{extra}]'" if extra else f"pip install {module}"
+    return MissingExtraError(f"{purpose} needs {module}, which is not installed: {fix}")
+
+
+def require(module: str, purpose: str) -> None:
+    """Raise :func:`missing_extra` unless ``module`` can be imported (it is not imported)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise missing_extra(module, purpose)

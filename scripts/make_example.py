@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.synth.humanize import crop, humanize
-from pianotx.synth.music import generate_piece
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.data.synth.humanize import crop, humanize
+from pianotx.data.synth.music import generate_piece
 
 SEED, SECONDS = 7, 8.0
 out = Path(__file__).resolve().parent.parent / "examples"

@@ -1,5 +1,6 @@
 """Store the default bundled model's notes on the bundled example as the regression
-reference (tests/golden/example-notes.json). Rerun only when the default model changes.
+reference (tests/golden/example-notes.json). Rerun only when the default model or its
+decoding changes.
 
 Usage: python scripts/make_golden.py
 """
@@ -13,7 +14,8 @@ import pianotx
 from pianotx.bundled import default_model_name
 
 root = Path(__file__).resolve().parent.parent
-notes = pianotx.transcribe(root / "examples" / "example.flac", model=pianotx.load_model(device="cpu"))
+notes = pianotx.transcribe(root / "examples" / "example.flac",
+                          model=pianotx.load_model(device="cpu")).notes
 out = root / "tests" / "golden" / "example-notes.json"
 out.parent.mkdir(exist_ok=True)
 out.write_text(json.dumps({

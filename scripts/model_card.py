@@ -20,15 +20,16 @@ import platform
 from collections import Counter
 from pathlib import Path
 
-from pianotx.checkpoint import load_checkpoint
-from pianotx.models import count_parameters
+from pianotx.model.checkpoint import load_checkpoint
+from pianotx.model.networks import count_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS = [("note/f1", "Note onset F1"), ("note/precision", "Note onset P"),
            ("note/recall", "Note onset R"), ("note_offset/f1", "Onset+offset F1"),
            ("note_velocity/f1", "Onset+velocity F1"), ("frame/f1", "Frame F1"),
            ("frame/precision", "Frame P"), ("frame/recall", "Frame R"),
-           ("frame/accuracy", "Frame accuracy"), ("pedal/f1", "Pedal F1")]
+           ("frame/accuracy", "Frame accuracy"), ("note_frame/f1", "Note-roll F1"),
+           ("pedal/f1", "Pedal F1")]
 
 
 def _data_summary(data: Path, train_hours: float | None) -> str:
@@ -108,7 +109,7 @@ def main() -> None:
         label, report = spec.rsplit("=", 1)
         evals.append((label, _result(json.loads(Path(report).read_text()), args.name)))
     decode = loaded.decode_config
-    trunk = "frequency-pooling trunk (pianotx.freqnet)" if model["trunk"] == "freq" else \
+    trunk = "frequency-pooling trunk (pianotx.model.freqnet)" if model["trunk"] == "freq" else \
         "the paper's U-Net trunk"
     rows = list(csv.DictReader(open(ROOT / train["data"] / "synth.csv")))
     uses_midi = any(r.get("source", "").startswith("midi/") for r in rows)
@@ -152,12 +153,14 @@ Steinway B samples), which training never hears. The checkpoint was chosen on {c
 
 onset threshold {decode.onset_threshold}, frame threshold {decode.frame_threshold},
 offset threshold {decode.offset_threshold}, pedal threshold {decode.pedal_threshold},
-minimum note {decode.min_note_s} s, pedal mode {decode.pedal}.
+minimum note {decode.min_note_s} s, onset re-arm {decode.onset_rearm}, pedal mode {decode.pedal}.
 
 ## Metrics
 
 `pianotx eval` (mir_eval; onset tolerance 50 ms, offsets 20 % / 50 ms, frames at
-100 frames/s, references extended by the sustain pedal, mean over pieces, scores in %):
+100 frames/s, references extended by the sustain pedal, mean over pieces, scores in %;
+frame scores are the frame head thresholded, note-roll the decoded notes redrawn; pedal
+scores cover every piece whose reference has presses):
 
 {_metrics_table(evals)}
 
@@ -166,9 +169,18 @@ minimum note {decode.min_note_s} s, pedal mode {decode.pedal}.
 ## File
 
 `weights/{args.name}.pt` sha256 {digest}
-"""
+{_onnx_line(args.name)}"""
     (ROOT / "weights" / f"{args.name}.md").write_text(card)
     print(f"wrote weights/{args.name}.md (sha256 {digest})")
+
+
+def _onnx_line(name: str) -> str:
+    onnx = ROOT / "weights" / f"{name}.onnx"
+    if not onnx.is_file():
+        return ""
+    digest = hashlib.sha256(onnx.read_bytes()).hexdigest()
+    return (f"\n`weights/{name}.onnx` sha256 {digest} (its ONNX export: transcription without "
+            "torch)\n")
 
 
 def _augmentation(train: dict) -> str:

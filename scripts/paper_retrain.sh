@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retrain the paper's models (fcnn, crnn: U-Net trunk, frame head, Adam 3e-4, beta 0.2) on the
 # current training data, choose best.pt and the frame threshold on the real recordings, ship
-# them as weights/ARCH.pt and score them on real and synthetic audio. Resumable: rerun it.
+# them as weights/ARCH.pt (with its ONNX export) and score them on real and synthetic audio. Resumable: rerun it.
 # Usage: scripts/paper_retrain.sh DATA RUNS STEPS [CHAIN]
 #   e.g. scripts/paper_retrain.sh /work/data/perf-20h /work/runs/paper 1500 recording
 # Environment: VAL_DATA (default ../shared/data/maps-dev), THREADS (torch threads, default 1),
@@ -26,6 +26,7 @@ for arch in ${ARCHS:-fcnn crnn}; do
   pianotx eval --data "$val" --split all --checkpoint "$runs/$arch-ship.pt" --sweep \
     --sweep-data "$val" --save-decode --json > "$runs/$arch-sweep.json"
   python "$here/scripts/ship_model.py" "$runs/$arch-ship.pt" "$arch"
+  pianotx export "$here/weights/$arch.pt" -o "$here/weights/$arch.onnx" --overwrite
   pianotx eval --data "$val" --split all --model "$arch" --json > "$runs/$arch-maps.json"
   pianotx eval --data "$data" --split test --model "$arch" --json > "$runs/$arch-synth-test.json"
 done

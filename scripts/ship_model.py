@@ -10,8 +10,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from pianotx.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from pianotx.models import count_parameters
+from pianotx.model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from pianotx.model.networks import count_parameters
 
 source, name = Path(sys.argv[1]), sys.argv[2]
 target = Path(__file__).resolve().parent.parent / "weights" / f"{name}.pt"

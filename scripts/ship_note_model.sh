@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 val=${4:-$here/../shared/data/maps-dev}
 ship=runs/ship; mkdir -p "$ship"
 cp "$run/best.pt" "$ship/$name.pt"
-# The pedal mode that scores best on real recordings (frame F1, then onset+offset F1).
+# The pedal mode that scores best on real recordings (note-roll frame F1: the notes as they
+# sound; then onset+offset F1).
 for mode in cc64 none; do
   pianotx eval --data "$val" --split all --checkpoint "$ship/$name.pt" --pedal "$mode" --json \
     > "$ship/$name-pedal-$mode.json"
@@ -20,7 +21,7 @@ import json, sys
 score = {}
 for mode in ("cc64", "none"):
     mean = json.load(open(f"{sys.argv[1]}-pedal-{mode}.json"))["results"][0]["mean"]
-    score[mode] = (round(mean["frame/f1"], 4), round(mean["note_offset/f1"], 4))
+    score[mode] = (round(mean["note_frame/f1"], 4), round(mean["note_offset/f1"], 4))
 print(max(score, key=score.get))
 EOF
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 
 SR = 16_000
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pianotx.audio import check_not_silent, load_audio, validate_audio
+from pianotx.audio.load import check_not_silent, load_audio, validate_audio
 from pianotx.errors import AudioError
 
 
@@ -33,7 +33,7 @@ def test_compressed_formats(tmp_path, suffix, fmt):
 
 
 def test_many_blocks_match_one_shot(tmp_path, monkeypatch):
-    import pianotx.audio as audio_module
+    import pianotx.audio.load as audio_module
 
     path = tmp_path / "a.wav"
     signal = np.random.default_rng(0).uniform(-0.5, 0.5, 48_000 * 3).astype(np.float32)
@@ -80,7 +80,7 @@ def test_silence_and_arrays():
 
 
 def test_prefetch_yields_in_order_and_reraises():
-    from pianotx.audio import prefetch
+    from pianotx.audio.load import prefetch
 
     assert [int(b[0]) for b in prefetch(iter([np.full(3, i, np.float32) for i in range(7)]))] \
         == list(range(7))

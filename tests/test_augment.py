@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pianotx.augment import AugmentConfig, Params, apply, augment, draw
+from pianotx.data.augment.basic import AugmentConfig, Params, apply, augment, draw
 from pianotx.config import from_dict, to_dict
 from pianotx.errors import ConfigError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from pianotx.bundled import bundled_models, default_model_name, weights_dir
-from pianotx.checkpoint import load_checkpoint
+from pianotx.model.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example-notes.json"
@@ -38,7 +38,7 @@ def test_default_model_on_the_example_gives_the_golden_notes():
     golden = json.loads(GOLDEN.read_text())
     assert golden["model"] == default_model_name()
     notes = pianotx.transcribe(ROOT / "examples" / "example.flac",
-                               model=pianotx.load_model(device="cpu"))
+                               model=pianotx.load_model(device="cpu")).notes
     want = [tuple(n) for n in golden["notes"]]
     assert abs(len(notes) - len(want)) <= 2
     unmatched = list(want)
@@ -55,12 +55,12 @@ def test_optimized_inference_keeps_the_onset_f1_of_the_plain_path():
     """Folded BatchNorm + channels-last (torch) and the ONNX Runtime export (the default on a
     CPU) against the unoptimized torch model on the example: onset F1 >= 0.998 each."""
     import pianotx
-    from pianotx.metrics import note_scores
+    from pianotx.evaluation.metrics import note_scores
 
     path = ROOT / "examples" / "example.flac"
     plain = pianotx.transcribe(
-        path, model=pianotx.load_model(device="cpu", engine="torch", optimize=False))
+        path, model=pianotx.load_model(device="cpu", engine="torch", optimize=False)).notes
     assert len(plain) > 20
     for engine in ("torch", "onnx"):
-        fast = pianotx.transcribe(path, model=pianotx.load_model(device="cpu", engine=engine))
+        fast = pianotx.transcribe(path, model=pianotx.load_model(device="cpu", engine=engine)).notes
         assert note_scores(plain, fast, metrics=("note",))["note/f1"] >= 0.998, engine

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 import pytest
 
-from pianotx.checkpoint import (
+from pianotx.model.checkpoint import (
     checkpoint_dict, load_checkpoint, read_checkpoint, save_checkpoint, save_decode_defaults,
 )
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import CheckpointError
-from pianotx.models import build_model
+from pianotx.model.networks import build_model
 
 CFG = ModelConfig(arch="crnn", width=0.25)
 

@@ -11,12 +11,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from pianotx.augment import AugmentConfig
-from pianotx.data import Item, find_items, load_reference
-from pianotx.dataset import SegmentDataset
+from pianotx.data.augment.basic import AugmentConfig
+from pianotx.data.readers import Item, find_items, load_reference
+from pianotx.data.crops import SegmentDataset
 from pianotx.errors import ConfigError, DatasetError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note, Pedal
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note, Pedal
 
 COLUMNS = ["canonical_composer", "canonical_title", "split", "year", "midi_filename",
            "audio_filename", "duration"]

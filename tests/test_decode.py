@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.decode import decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
+                            rearmed_peaks)
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
 
@@ -42,6 +43,21 @@ def test_onset_gated_repeated_note_and_last_frame():
     notes = extract_notes({"frame": frame, "onset": onset, "velocity": velocity},
                           config=CFG, frame_rate=100)
     assert notes == [Note(0.01, 0.04, 26, 64), Note(0.04, 0.08, 26, 127)]
+
+
+def test_a_second_peak_without_a_dip_is_the_same_onset():
+    onset = np.array([0, 0.9, 0.4, 0.7, 0.1, 0.6, 0.8, 0.2])
+    peaks = onset_peaks(onset, 0.5)
+    assert peaks.tolist() == [1, 3, 6]
+    assert rearmed_peaks(onset, peaks, 0.25).tolist() == [1, 6]  # 0.4 is no dip; 0.1 is
+    assert rearmed_peaks(onset, peaks, 0.45).tolist() == [1, 3, 6]
+    assert rearmed_peaks(onset, peaks, 0.0).tolist() == [1, 3, 6]
+    assert rearmed_peaks(np.array([0, 0.6, 0.5, 0.9, 0]), np.array([1, 3]), 0.25).tolist() == [3]
+    frame = roll({5: [0] + [0.9] * 7})
+    rearm = DecodeConfig(onset_threshold=0.5, min_note_s=0.0, onset_rearm=0.5)
+    notes = extract_notes({"frame": frame, "onset": roll({5: onset.tolist()})}, config=rearm,
+                          frame_rate=100)
+    assert [(n.onset_s, n.offset_s) for n in notes] == [(0.01, 0.06), (0.06, 0.08)]
 
 
 def test_onset_without_frame_lasts_min_length_and_frame_without_onset_is_ignored():
@@ -108,7 +124,7 @@ def test_pedal_runs_decode_with_min_length():
 def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
     """Chunks of any size, decoded 50 frames at a time with a 40-frame tail, give the very
     notes and presses of one pass (every note and press here is shorter than the tail)."""
-    from pianotx.decode import stream_decode
+    from pianotx.engine.decode import stream_decode
 
     rng = np.random.default_rng(0)
     truth = [Note(float(t), float(t + rng.uniform(0.02, 0.3)), int(rng.integers(21, 109)),
@@ -130,9 +146,9 @@ def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
 
 def test_pedal_modes_write_presses_hold_notes_or_ignore_the_pedal():
     from pianotx.config import DecodeConfig
-    from pianotx.decode import apply_pedal_mode
+    from pianotx.engine.decode import apply_pedal_mode
     from pianotx.errors import ConfigError
-    from pianotx.notes import Note, Pedal
+    from pianotx.music.notes import Note, Pedal
 
     notes, pedals = [Note(0.0, 0.5, 60, 80), Note(2.0, 2.2, 62, 70)], [Pedal(0.3, 1.0)]
     assert apply_pedal_mode(notes, pedals, mode="cc64") == (notes, pedals)

@@ -12,11 +12,11 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from pianotx import evaluate
+from pianotx.evaluation import evaluate
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import DatasetError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note, Pedal, notes_to_rolls
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 PIECES = {  # stem -> (split, notes, pedals)
     "a": ("test", [Note(0.1, 0.4, 60, 70), Note(0.2, 0.5, 64, 50)], [Pedal(0.3, 0.8)]),
@@ -24,6 +24,7 @@ PIECES = {  # stem -> (split, notes, pedals)
     "c": ("validation", [Note(0.1, 0.6, 67, 64), Note(0.7, 0.9, 69, 64)], []),
 }
 COLUMNS = "canonical_title,split,midi_filename,audio_filename,duration\n"
+SAMPLES = {"a": 16_160, "b": 16_000, "c": 16_320}  # lengths tell the fakes which piece it is
 
 
 @pytest.fixture()
@@ -34,7 +35,7 @@ def dataset(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     for stem, (split, notes, pedals) in PIECES.items():
         write_midi(notes_to_midi(notes, pedals=pedals), root / f"{stem}.mid")
-        noise = 0.1 * rng.standard_normal(16_000).astype(np.float32)
+        noise = 0.1 * rng.standard_normal(SAMPLES[stem]).astype(np.float32)
         sf.write(root / f"{stem}.wav", noise, 16_000)
         rows.append(f"Piece {stem},{split},{stem}.mid,{stem}.wav,1.0\n")
     (root / "maestro-v3.0.0.csv").write_text(COLUMNS + "".join(rows))
@@ -58,8 +59,20 @@ def test_perfect_predictions_score_one(dataset: Path, tmp_path: Path) -> None:
     assert [r.piece for r in results] == ["a", "b"]
     assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
     mean = evaluate.summarize(results)
-    assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["frame/f1"] == 1.0
+    assert mean["note/f1"] == mean["note_offset_velocity/f1"] == mean["note_frame/f1"] == 1.0
+    assert "frame/f1" not in mean  # a MIDI file has no frame head
     assert "pedal/f1" in results[0].scores and "pedal/f1" not in results[1].scores
+    assert evaluate.coverage(results)["pedal/f1"] == 1
+
+
+def test_midi_without_cc64_misses_every_reference_press(dataset: Path, tmp_path: Path) -> None:
+    items = evaluate.load_items(dataset, split="test")
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    for stem in ("a", "b"):
+        write_midi(notes_to_midi(PIECES[stem][1]), folder / f"{stem}.mid")  # no pedal
+    results = evaluate.evaluate_predictions(folder, items)
+    assert results[0].scores["pedal/f1"] == 0.0 and "pedal/f1" not in results[1].scores
 
 
 def test_missing_prediction_fails_or_scores_empty(dataset: Path, tmp_path: Path) -> None:
@@ -85,7 +98,8 @@ class FakeRolls:
 
     def __call__(self, model, audio, *, batch_size=8):
         self.calls += 1
-        notes = PIECES["c" if self.calls > 2 else "ab"[self.calls - 1]][1]
+        self.piece = next(stem for stem, n in SAMPLES.items() if n == len(audio))
+        notes = PIECES[self.piece][1]
         rolls = notes_to_rolls(notes, 1 + len(audio) // 160)
         onset = 0.45 * rolls.onset
         onset[50, 0] = self.spurious_onset  # a false onset at 0.5 s on the lowest key
@@ -97,9 +111,9 @@ class FakeRolls:
 
 def _patch_inference(monkeypatch, fake: FakeRolls) -> None:
     # a stand-in module keeps torch out of these tests; evaluate imports it by name
-    module = ModuleType("pianotx.inference")
+    module = ModuleType("pianotx.engine.torch_engine")
     module.predict_rolls = fake
-    monkeypatch.setitem(sys.modules, "pianotx.inference", module)
+    monkeypatch.setitem(sys.modules, "pianotx.engine.torch_engine", module)
 
 
 def _fake_model(heads: str = "notes") -> SimpleNamespace:
@@ -117,6 +131,26 @@ def test_evaluate_model_decodes_the_predicted_rolls(dataset, monkeypatch) -> Non
     _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
     low = evaluate.evaluate_model(_fake_model(), items, decode=DecodeConfig(onset_threshold=0.3))
     assert low[0].scores["note/precision"] == pytest.approx(2 / 3)
+
+
+def test_frame_metric_thresholds_the_frame_head_not_the_notes(dataset, monkeypatch) -> None:
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    items = evaluate.load_items(dataset, split="test")
+    b = evaluate.evaluate_model(_fake_model(), items)[1].scores  # piece b: 65 cells, no pedal
+    assert b["frame/precision"] == pytest.approx(65 / 66)  # the spurious onset's frame cell
+    assert b["note_frame/precision"] == 1.0  # decoding drops it (onset below threshold)
+    _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
+    low = evaluate.evaluate_model(_fake_model(), items, decode=DecodeConfig(frame_threshold=0.3))
+    assert low[1].scores["frame/precision"] == pytest.approx(65 / 86)  # + the faint 20 cells
+
+
+def test_note_rolls_last_as_long_as_the_audio(dataset: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    write_midi(notes_to_midi(PIECES["b"][1][:1]), folder / "b.mid")  # the 0.5-0.9 s note missed
+    item = evaluate.load_items(dataset, split="test")[1]
+    (result,) = evaluate.evaluate_predictions(folder, [item])
+    assert result.scores["note_frame/accuracy"] == pytest.approx(1 - 40 / (101 * 88))  # 1 s
 
 
 def test_sweep_predicts_once_and_picks_the_best_threshold(dataset, monkeypatch) -> None:
@@ -145,7 +179,7 @@ def test_cli_scores_a_prediction_folder_as_json(dataset: Path, tmp_path: Path) -
     assert report["split"] == "test"
     (source,) = report["results"]
     assert source["name"] == "pred" and source["n_pieces"] == 2
-    assert source["mean"]["note/f1"] == 1.0 and source["mean"]["frame/accuracy"] == 1.0
+    assert source["mean"]["note/f1"] == 1.0 and source["mean"]["note_frame/accuracy"] == 1.0
 
 
 def test_cli_json_flag_is_json_format_without_progress(dataset: Path, tmp_path: Path) -> None:
@@ -160,7 +194,7 @@ def test_cli_writes_markdown_per_piece_and_refuses_to_overwrite(dataset, tmp_pat
     args = ["--data", str(dataset), "--pred-dir", str(pred), "--format", "markdown"]
     assert _cli(*args, "--per-piece", "--out", str(out), "-q").exit_code == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("| Model | Piece | Pieces | Frame P |")
+    assert lines[0].startswith("| Model | Piece | Pieces | Note-roll F1 | Note P |")
     assert [line.split(" | ")[1] for line in lines[2:]] == ["a", "b", "mean"]
     again = _cli(*args, "--out", str(out))
     assert again.exit_code == 1
@@ -189,7 +223,7 @@ class TailRolls(FakeRolls):
 
     def __call__(self, model, audio, *, batch_size=8):
         rolls = super().__call__(model, audio, batch_size=batch_size)
-        if self.calls != 2:  # piece a: its pedal-extended reference makes tails ambiguous
+        if self.piece != "b":  # piece a: its pedal-extended reference makes tails ambiguous
             return rolls
         frame = rolls["frame"].copy()
         for frame_index, key in zip(*np.nonzero(np.diff(frame, axis=0) < -0.5)):
@@ -205,6 +239,28 @@ def test_sweep_breaks_onset_ties_by_onset_offset_f1(dataset, monkeypatch) -> Non
     result = evaluate.sweep_thresholds(_fake_model(), items, grid=grid)
     assert [score for _, score in result.table] == [1.0, 1.0]  # onsets tie
     assert result.decode.frame_threshold == 0.5  # the offsets decide
+
+
+def test_staged_sweep_finds_the_whole_grid_best(dataset, monkeypatch) -> None:
+    """Onsets do not move with the frame and offset thresholds: a first pass picks the onset
+    threshold, a second the rest; the result is the exhaustive grid's, in fewer decodes."""
+    items = evaluate.load_items(dataset, split="test")
+    grid = {"onset_threshold": [0.3, 0.4], "frame_threshold": [0.2, 0.5],
+            "offset_threshold": [0.2, 0.3]}
+    results = {}
+    for exhaustive in (True, False):
+        fake = TailRolls(spurious_onset=0.35)
+        _patch_inference(monkeypatch, fake)
+        seen = []
+        results[exhaustive] = evaluate.sweep_thresholds(
+            _fake_model(), items, grid=grid, exhaustive=exhaustive,
+            on_progress=lambda *a: seen.append(a[:2]))
+        assert fake.calls == (2 if exhaustive else 4)
+        assert seen[-1] == ((2, 2) if exhaustive else (4, 4))
+    full, staged = results[True], results[False]
+    assert staged.decode == full.decode and staged.score == full.score
+    assert staged.decode.onset_threshold == 0.4 and staged.decode.frame_threshold == 0.5
+    assert len(full.table) == 8 and len(staged.table) == 4
 
 
 def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoint, tmp_path,
@@ -226,7 +282,7 @@ def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoi
                   "--sweep-data", str(dataset), "--pedal", "none", "--save-decode", "--json")
     assert result.exit_code == 0, result.output
     assert swept == [["a", "b", "c"]]  # every split of --sweep-data, not only validation
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     assert load_checkpoint(checkpoint).decode_config.pedal == "none"
     refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",

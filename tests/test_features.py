@@ -7,12 +7,17 @@ import numpy as np
 import torch
 
 from pianotx.config import FeatureConfig
-from pianotx.features import LogMel, mel_filterbank, n_frames
+from pianotx.audio.features import LogMel, mel_filterbank, n_frames
 
 
 def test_filterbank_equals_librosa():
+    """The stored default (no librosa when transcribing) and any other configuration."""
     expected = librosa.filters.mel(sr=16_000, n_fft=2048, n_mels=229, fmin=30, fmax=8000)
     np.testing.assert_allclose(mel_filterbank(FeatureConfig()), expected, atol=1e-7)
+    other = librosa.filters.mel(sr=16_000, n_fft=1024, n_mels=64, fmin=50, fmax=7000)
+    got = mel_filterbank(FeatureConfig(n_fft=1024, win_length=1024, n_mels=64, fmin=50.0,
+                                       fmax=7000.0))
+    np.testing.assert_allclose(got, other, atol=1e-7)
 
 
 def test_log_mel_equals_librosa_within_1e_4():

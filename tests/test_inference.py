@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from pianotx.checkpoint import LoadedModel
+from pianotx.model.checkpoint import LoadedModel
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import ConfigError
-from pianotx.features import LogMel
-from pianotx.inference import pick_device, predict_rolls, window_starts
+from pianotx.audio.features import LogMel
+from pianotx.engine.torch_engine import pick_device, predict_rolls, window_starts
 
 
 class PerFrame(torch.nn.Module):
@@ -42,8 +42,8 @@ def test_windows_stitch_to_the_whole(n_samples):
 
 @pytest.mark.parametrize("n_samples", [1, 60_000, 411_111])
 def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
-    from pianotx.inference import window_margin
-    from pianotx.models import build_model
+    from pianotx.engine.torch_engine import window_margin
+    from pianotx.model.networks import build_model
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          head_kernel=5)
@@ -65,8 +65,8 @@ def test_freq_fcnn_windows_with_small_margins_equal_the_whole(n_samples):
 
 @pytest.mark.parametrize("n_samples", [60_000, 411_111])
 def test_dilated_diff_fcnn_windows_equal_the_whole(n_samples):
-    from pianotx.inference import window_margin
-    from pianotx.models import build_model
+    from pianotx.engine.torch_engine import window_margin
+    from pianotx.model.networks import build_model
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          diff_input=True, temporal_head="dilated")
@@ -86,7 +86,7 @@ def test_dilated_diff_fcnn_windows_equal_the_whole(n_samples):
 
 @pytest.mark.parametrize("block", [1_000, 16_000, 77_777])
 def test_streamed_blocks_give_the_same_rolls(block):
-    from pianotx.inference import stream_rolls
+    from pianotx.engine.torch_engine import stream_rolls
 
     audio = (0.1 * np.random.default_rng(3).standard_normal(300_001)).astype(np.float32)
     model = per_frame_model()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pianotx.errors import ConfigError
-from pianotx.loss import transcription_loss, weighted_bce
+from pianotx.model.loss import transcription_loss, weighted_bce
 
 
 def test_beta_005_is_plain_bce():

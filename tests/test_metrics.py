@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from pianotx.errors import PianotxError
-from pianotx.metrics import (
+from pianotx.evaluation.metrics import (
     frame_scores,
     mean_scores,
     note_scores,
+    score_counts,
     pedal_scores,
     piece_scores,
 )
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 
 REF = [
     Note(0.10, 0.60, 60, 40),
@@ -48,9 +49,9 @@ def test_perfect_transcription_scores_one() -> None:
 def test_empty_estimate_scores_zero_without_warnings() -> None:
     scores = piece_scores(REF, [Pedal(0.0, 1.0)], [], [])
     for key, value in scores.items():
-        if key != "frame/accuracy":
+        if key != "note_frame/accuracy":
             assert value == 0.0, key
-    assert 0.9 < scores["frame/accuracy"] < 1.0  # silence is right in most cells
+    assert 0.9 < scores["note_frame/accuracy"] < 1.0  # silence is right in most cells
 
 
 @pytest.mark.filterwarnings("error")
@@ -150,6 +151,16 @@ def test_pedal_scores_when_both_sides_have_pedals() -> None:
     assert scores["pedal_frame/precision"] == 1.0
     assert scores["pedal_frame/recall"] == pytest.approx(148 / 200)
     assert "pedal/f1" in piece_scores(REF, ref, REF, est)
+
+
+def test_missed_presses_score_zero_and_count_in_the_mean() -> None:
+    ref = [Pedal(0.0, 1.0), Pedal(2.0, 3.0)]
+    missed = piece_scores(REF, ref, REF, [])  # a pedal transcriber that predicted no press
+    assert missed["pedal/f1"] == missed["pedal_frame/f1"] == 0.0
+    assert not any(k.startswith("pedal") for k in piece_scores(REF, ref, REF, None))
+    pieces = [piece_scores(REF, ref, REF, ref), missed, piece_scores(REF, [], REF, [])]
+    assert mean_scores(pieces)["pedal/f1"] == 0.5  # not 1.0: the missed piece counts
+    assert score_counts(pieces)["pedal/f1"] == 2 and score_counts(pieces)["note/f1"] == 3
 
 
 def test_mean_scores_ignore_missing_keys() -> None:

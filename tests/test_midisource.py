@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from pianotx.errors import SynthError
-from pianotx.midi import notes_to_midi, read_midi, write_midi
-from pianotx.notes import Note, Pedal
-from pianotx.synth.midisource import cut_segment, scan_midi_folder, segment_start
-from pianotx.synth.plan import SynthConfig, plan
+from pianotx.music.midi import notes_to_midi, read_midi, write_midi
+from pianotx.music.notes import Note, Pedal
+from pianotx.data.synth.midisource import cut_segment, scan_midi_folder, segment_start
+from pianotx.data.synth.plan import SynthConfig, plan
 
 SPLITS = {"a.midi": "train", "b.midi": "train", "c.midi": "validation", "d.midi": "test"}
 
@@ -97,8 +97,8 @@ def test_plan_takes_midi_segments_only_from_their_own_split(maestro):
 def test_rendered_segments_carry_their_source_notes_to_the_millisecond(maestro, tmp_path):
     pytest.importorskip("tinysoundfont")
     pytest.importorskip("pretty_midi")
-    from pianotx.synth.build import build_dataset
-    from pianotx.synth.timbres import find_timbre
+    from pianotx.data.synth.build import build_dataset
+    from pianotx.data.synth.timbres import find_timbre
 
     recordings = scan_midi_folder(maestro)
     config = SynthConfig(hours=20 / 3600, seed=0, heldout=None, corpus_share=0.0, midi_share=1.0,

@@ -7,7 +7,7 @@ import torch
 
 from pianotx.config import ModelConfig
 from pianotx.errors import ConfigError
-from pianotx.models import build_model, count_parameters
+from pianotx.model.networks import build_model, count_parameters
 
 PAPER = {"fcnn": 321_544, "crnn": 384_552}
 
@@ -36,6 +36,7 @@ def test_forward_any_length(arch, heads, trunk, n_frames):
 def test_freq_trunk_keeps_time_resolution():
     """A click in one frame moves the freq-trunk FCNN's outputs only within its receptive
     field (four 3x3 convs: +-4 frames, two kernel-5 head layers: +-4), never more."""
+    torch.manual_seed(0)  # a random init can leave an edge frame's change under 1e-6
     net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25,
                                   hidden=16, head_kernel=5)).eval()
     base = torch.zeros(1, 50, 229)
@@ -53,7 +54,7 @@ def test_receptive_frames_is_the_measured_field(diff_input, temporal_head):
     """Perturbing one input frame changes exactly the output frames receptive_frames
     predicts: symmetric, except that the time difference reaches one frame further back
     (so an input frame also moves the output frame just past the field's right edge)."""
-    from pianotx.windows import receptive_frames
+    from pianotx.engine.windows import receptive_frames
 
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
                          head_kernel=5, diff_input=diff_input, temporal_head=temporal_head)
@@ -103,7 +104,7 @@ def test_width_scales_and_bad_configs():
 
 @pytest.mark.parametrize("diff_input,temporal_head", [(False, "plain"), (True, "dilated")])
 def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs(diff_input, temporal_head):
-    from pianotx.freqnet import FreqPool, for_inference
+    from pianotx.model.freqnet import FreqPool, for_inference
 
     torch.manual_seed(0)
     net = build_model(ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5,
@@ -124,3 +125,33 @@ def test_inference_copy_folds_batchnorm_and_gives_the_same_outputs(diff_input, t
         torch.testing.assert_close(fast_out[name], slow_out[name], atol=1e-4, rtol=1e-4)
     h = torch.randn(2, 3, 229, 5)
     torch.testing.assert_close(FreqPool()(h), torch.nn.MaxPool2d((2, 1))(h), atol=0, rtol=0)
+
+
+def _impulse_response(model: torch.nn.Module, start: int, n_frames: int = 256) -> torch.Tensor:
+    mel = torch.zeros(1, n_frames, 229)
+    mel[0, start:start + 2, 40:80] = 3.0  # a two-frame burst
+    with torch.no_grad():
+        return model(mel)["frame"][0]  # (n_frames, 88)
+
+
+@pytest.mark.parametrize("align, keeps_time", [("pad", True), ("resize", False)])
+def test_paper_fcnn_impulse_stays_at_its_frame_anywhere_in_the_window(align, keeps_time):
+    """The same burst early and late in a window gives the same response, shifted with it
+    (shifts of 4 frames: the trunk pools time twice); the pre-0.3 resized head warped it."""
+    torch.manual_seed(0)
+    config = ModelConfig(arch="fcnn", width=0.25, head_align=align)
+    model = build_model(config).eval()
+    early, late = _impulse_response(model, 60), _impulse_response(model, 180)
+    same = torch.allclose(early[30:100], late[150:220], atol=1e-5)
+    assert same == keeps_time
+    assert (early[30:100] - early[0]).abs().max() > 1e-3  # the burst is in the view
+
+
+def test_checkpoints_before_head_align_keep_the_resized_head():
+    from pianotx.config import model_config_from_dict, to_dict
+
+    stored = {k: v for k, v in to_dict(ModelConfig(arch="fcnn")).items() if k != "head_align"}
+    assert model_config_from_dict(stored).head_align == "resize"
+    assert ModelConfig(arch="fcnn").head_align == "pad"
+    with pytest.raises(ConfigError, match="head_align"):
+        ModelConfig(head_align="stretch")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pianotx.errors import MidiError
-from pianotx.midi import notes_to_midi, read_midi, write_midi
-from pianotx.notes import Note, Pedal, extend_by_pedal, notes_to_rolls, pitch_name
+from pianotx.music.midi import notes_to_midi, read_midi, write_midi
+from pianotx.music.notes import Note, Pedal, extend_by_pedal, notes_to_rolls, pitch_name
 
 
 def test_pedal_extends_until_release_or_restrike():
@@ -76,7 +76,7 @@ def test_written_midi_has_no_overlap_or_zero_length():
 
 
 def read_midi_from(midi: mido.MidiFile):
-    from pianotx.midi import performance
+    from pianotx.music.midi import performance
 
     return performance(list(midi))
 

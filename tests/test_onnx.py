@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from pianotx.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
+from pianotx.model.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
 from pianotx.errors import CheckpointError, ConfigError
-from pianotx.features import LogMel
-from pianotx.models import build_model
-from pianotx.spectrum import log_mel
+from pianotx.audio.features import LogMel
+from pianotx.model.networks import build_model
+from pianotx.audio.spectrum import log_mel
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -68,7 +68,7 @@ def options_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _export(path: Path) -> Path:
-    from pianotx.export import export_onnx
+    from pianotx.model.export import export_onnx
 
     target = path.with_suffix(".onnx")
     result = export_onnx(load_checkpoint(path), target, overwrite=True)
@@ -78,8 +78,8 @@ def _export(path: Path) -> Path:
 
 def test_onnx_rolls_equal_the_torch_rolls(note_checkpoint):
     from pianotx.api import load_model
-    from pianotx.inference import stream_rolls
-    from pianotx.onnxrt import OnnxModel, stream_onnx_rolls
+    from pianotx.engine.torch_engine import stream_rolls
+    from pianotx.engine.onnx_engine import OnnxModel, stream_onnx_rolls
 
     _export(note_checkpoint)
     audio = (0.1 * np.random.default_rng(1).standard_normal(16_000 * 25)).astype(np.float32)
@@ -111,7 +111,7 @@ def test_diff_input_and_dilated_head_export(options_checkpoint):
 
 
 def test_a_stale_or_foreign_export_is_refused(note_checkpoint, tmp_path):
-    from pianotx.onnxrt import load_onnx
+    from pianotx.engine.onnx_engine import load_onnx
 
     exported = _export(note_checkpoint)
     other = tmp_path / "note.pt"
@@ -125,7 +125,7 @@ def test_a_stale_or_foreign_export_is_refused(note_checkpoint, tmp_path):
 
 
 def test_engine_choice(note_checkpoint, tmp_path):
-    from pianotx.onnxrt import choose_engine
+    from pianotx.engine.onnx_engine import choose_engine
 
     _export(note_checkpoint)
     lonely = tmp_path / "lonely.pt"

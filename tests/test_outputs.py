@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from pianotx.cli import app
 from pianotx.errors import PianotxError
-from pianotx.midi import notes_to_midi, read_midi, write_midi
-from pianotx.notelist import as_written, decimals_for_tempo, from_csv, from_json, to_csv, to_json
-from pianotx.notes import Note, Pedal
+from pianotx.music.midi import notes_to_midi, read_midi, write_midi
+from pianotx.music.notelist import as_written, decimals_for_tempo, from_csv, from_json, to_csv, to_json
+from pianotx.music.notes import Note, Pedal
 
 runner = CliRunner()
 SONG = [Note(0.2, 0.6, 60, 90), Note(0.2, 0.6, 64, 80), Note(0.9, 1.3, 67, 100), Note(1.0, 1.1, 67, 60)]
@@ -29,7 +29,7 @@ def quick_checkpoint(tmp_path_factory):
 @pytest.fixture
 def fixed_transcription(monkeypatch):
     """Make every transcription return :data:`SONG`, so outputs can be checked exactly."""
-    from pianotx.decode import Transcription
+    from pianotx.engine.decode import Transcription
 
     def fixed(blocks, **kwargs):
         for _ in blocks:  # the audio is still read (and checked) as in a real run
@@ -44,9 +44,9 @@ PEDALS = [Pedal(0.2, 0.9)]
 
 def untrained_checkpoint(path):
     """A paper-size FCNN with random weights, saved as a checkpoint (no training: fast)."""
-    from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
     from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
-    from pianotx.models import build_model
+    from pianotx.model.networks import build_model
 
     model_config = ModelConfig(arch="fcnn", heads="frame", width=0.25)
     save_checkpoint(path, checkpoint_dict(build_model(model_config), model_config=model_config,

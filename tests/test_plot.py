@@ -10,8 +10,8 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from pianotx.cli import app
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note
 from tests.test_outputs import untrained_checkpoint
 
 pytest.importorskip("matplotlib")
@@ -34,7 +34,7 @@ def image_size(path):
 
 
 def test_midi_with_reference(tmp_path):
-    from pianotx.plot import match_onsets
+    from pianotx.evaluation.plot import match_onsets
 
     write_midi(notes_to_midi(EST), tmp_path / "est.mid")
     write_midi(notes_to_midi(REF), tmp_path / "ref.mid")

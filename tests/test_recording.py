@@ -14,12 +14,12 @@ import torch
 pytest.importorskip("pedalboard")
 pytest.importorskip("pyroomacoustics")
 
-from pianotx.data import Item  # noqa: E402
-from pianotx.dataset import SegmentDataset  # noqa: E402
+from pianotx.data.readers import Item  # noqa: E402
+from pianotx.data.crops import SegmentDataset  # noqa: E402
 from pianotx.errors import ConfigError  # noqa: E402
-from pianotx.midi import notes_to_midi, write_midi  # noqa: E402
-from pianotx.notes import Note, Pedal  # noqa: E402
-from pianotx.recording import RecordingConfig, record  # noqa: E402
+from pianotx.music.midi import notes_to_midi, write_midi  # noqa: E402
+from pianotx.music.notes import Note, Pedal  # noqa: E402
+from pianotx.data.augment.recording import RecordingConfig, record  # noqa: E402
 
 SR = 16_000
 CLICK = 8_000  # sample of the test click

@@ -8,9 +8,9 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from pianotx.cli import app
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.notes import Note
-from pianotx.synth.timbres import find_timbre
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.music.notes import Note
+from pianotx.data.synth.timbres import find_timbre
 
 runner = CliRunner()
 
@@ -60,7 +60,7 @@ def test_bad_inputs(tmp_path, two_notes, case, message):
 
 
 def test_missing_renderer_names_the_packages(tmp_path, two_notes, monkeypatch):
-    monkeypatch.setattr("pianotx.synth.timbres._engine_ok", lambda engine: False)
+    monkeypatch.setattr("pianotx.data.synth.timbres._engine_ok", lambda engine: False)
     result = run("render", two_notes, "-o", tmp_path / "song.wav")
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert "timbre 'timgm6mb' is not installed; it needs pip package pretty_midi" in result.stderr

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("partitura")
 
 from pianotx.errors import ScoreError  # noqa: E402
-from pianotx.notes import Note, Pedal  # noqa: E402
+from pianotx.music.notes import Note, Pedal  # noqa: E402
 from pianotx.score.beats import track_beats  # noqa: E402
 from pianotx.score.chain import analyse, make_score  # noqa: E402
 from pianotx.score.hands import split_hands  # noqa: E402
@@ -217,7 +217,7 @@ def test_meter_candidates_are_scored_on_accents():
 def test_quantization_keeps_the_played_order():
     from pathlib import Path
 
-    from pianotx.midi import read_midi
+    from pianotx.music.midi import read_midi
 
     notes = read_midi(Path(__file__).resolve().parents[1] / "examples" / "example.mid").notes
     analysis = analyse(notes)

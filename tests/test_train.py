@@ -13,8 +13,9 @@ import pytest
 import soundfile as sf
 
 from pianotx.errors import ConfigError, OutputError, TrainingError
-from pianotx.midi import notes_to_midi, write_midi
-from pianotx.train import TrainConfig, train
+from pianotx.music.midi import notes_to_midi, write_midi
+from pianotx.training.config import TrainConfig
+from pianotx.training.run import train
 from tests.conftest import SR, render_tones, tone_notes
 
 SPLITS = ("train", "train", "train", "validation")
@@ -109,15 +110,15 @@ def test_resume_refuses_a_changed_config_and_guards_the_run_folder(tiny_data, tm
 
 
 def test_non_finite_loss_stops_with_a_clear_message(tiny_data, tmp_path, monkeypatch):
-    import pianotx.loss
+    import pianotx.model.loss
 
-    real = pianotx.loss.transcription_loss
+    real = pianotx.model.loss.transcription_loss
 
     def nan_loss(logits, targets, *, beta=None):
         total, parts = real(logits, targets, beta=beta)
         return total * float("nan"), parts
 
-    monkeypatch.setattr(pianotx.loss, "transcription_loss", nan_loss)
+    monkeypatch.setattr(pianotx.model.loss, "transcription_loss", nan_loss)
     with pytest.raises(TrainingError, match="diverged at step 1.*lower --lr"):
         train(tiny_config(tiny_data, tmp_path / "cache", steps=2), out_dir=tmp_path / "run")
 
@@ -138,8 +139,8 @@ def test_note_model_with_pedal_head_trains_and_transcribes(tiny_data, tmp_path):
 
 
 def test_take_hours_is_a_fixed_subset_in_original_order():
-    from pianotx.data import Item
-    from pianotx.trainsetup import take_hours
+    from pianotx.data.readers import Item
+    from pianotx.training.setup import take_hours
 
     items = [Item(Path(f"a{i}.wav"), Path(f"a{i}.mid"), "train", f"t{i}", 600.0)
              for i in range(12)]
@@ -151,7 +152,7 @@ def test_take_hours_is_a_fixed_subset_in_original_order():
 
 
 def test_keep_epochs_writes_one_checkpoint_per_epoch(tiny_data, tmp_path):
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     out = tmp_path / "run"
     train(tiny_config(tiny_data, tmp_path / "cache", steps=None, epochs=2, keep_epochs=True,
@@ -310,7 +311,7 @@ def test_recording_chain_trains_a_tiny_run(tiny_data, tmp_path):
 def test_init_from_starts_with_the_checkpoint_weights_and_refuses_another_model(tiny_data, tmp_path):
     import torch
 
-    from pianotx.checkpoint import load_checkpoint
+    from pianotx.model.checkpoint import load_checkpoint
 
     cache = tmp_path / "cache"
     train(tiny_config(tiny_data, cache, steps=2), out_dir=tmp_path / "first")
@@ -329,3 +330,15 @@ def test_init_from_starts_with_the_checkpoint_weights_and_refuses_another_model(
     with pytest.raises(TrainingError, match="--init-from .* holds another model"):
         train(tiny_config(tiny_data, cache, steps=1, width=0.5,
                           init_from=str(tmp_path / "first" / "last.pt")), out_dir=tmp_path / "bad")
+
+
+def test_resume_compares_folders_by_where_they_lead(tmp_path):
+    from pianotx.config import to_dict
+    from pianotx.training.config import TrainConfig, check_resume
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    saved = to_dict(TrainConfig(data=str(tmp_path / "x" / ".." / "y"), val_data=str(tmp_path)))
+    check_resume(saved, TrainConfig(data=str(tmp_path / "y"), val_data=str(tmp_path / "x" / "..")))
+    with pytest.raises(TrainingError, match=r"cannot resume: data"):
+        check_resume(saved, TrainConfig(data=str(tmp_path / "x"), val_data=str(tmp_path)))

@@ -25,7 +25,9 @@ def test_wheel_installs_into_a_fresh_venv_and_transcribes_the_example(tmp_path):
     packed = set(zipfile.ZipFile(wheel).namelist())
     default = default_model_name()
     assert {f"pianotx/weights/{default}.pt", f"pianotx/weights/{default}.onnx",
-            "pianotx/weights/DEFAULT", "pianotx/weights/fcnn.pt", "pianotx/weights/crnn.pt"} <= packed
+            "pianotx/weights/DEFAULT", "pianotx/weights/fcnn.pt", "pianotx/weights/crnn.pt",
+            "pianotx/weights/fcnn.onnx", "pianotx/weights/crnn.onnx",
+            "pianotx/audio/mel_filters.npz"} <= packed
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"

@@ -7,12 +7,12 @@ from typing import Callable
 
 import torch
 
-from pianotx.checkpoint import checkpoint_dict, save_checkpoint
+from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
 from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig
-from pianotx.features import LogMel, n_frames
-from pianotx.loss import transcription_loss
-from pianotx.models import build_model
-from pianotx.notes import notes_to_rolls
+from pianotx.audio.features import LogMel, n_frames
+from pianotx.model.loss import transcription_loss
+from pianotx.model.networks import build_model
+from pianotx.music.notes import notes_to_rolls
 
 
 def train_tiny_model(

@@ -31,5 +31,11 @@ def user_errors() -> Iterator[None]:
         yield
     except PianotxError as exc:
         raise fail(str(exc)) from None
+    except ModuleNotFoundError as exc:  # an optional extra a deeper import needed
+        from pianotx.errors import EXTRAS, missing_extra
+
+        if (exc.name or "").split(".")[0] not in EXTRAS:
+            raise
+        raise fail(str(missing_extra(exc.name, "this command"))) from None
     except KeyboardInterrupt:
         raise fail("interrupted; partial outputs were removed", code=130) from None

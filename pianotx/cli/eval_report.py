@@ -1,9 +1,11 @@
 """Evaluation reports as a rich table, Markdown, JSON or CSV (pure: text in, text out).
 
 A report is a list of per-source dicts: ``name``, ``kind``, ``source``, ``decode``,
-``n_pieces``, ``mean`` (flat scores) and ``pieces`` (``piece``, ``title``, ``scores``).
-JSON and CSV carry every score as a fraction in [0, 1]; the table and Markdown show the
-usual columns in percent.
+``n_pieces``, ``mean`` (flat scores), ``covered`` (pieces each mean covers, for scores that
+some pieces lack: pedal scores exist only where the reference has presses) and ``pieces``
+(``piece``, ``title``, ``scores``). JSON and CSV carry every score as a fraction in [0, 1];
+the table and Markdown show the usual columns in percent, a mean over fewer pieces than
+the row's with that count in brackets.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ COLUMNS = (  # score key -> column heading, shown in table and Markdown
     ("frame/recall", "Frame R"),
     ("frame/f1", "Frame F1"),
     ("frame/accuracy", "Frame Acc"),
+    ("note_frame/f1", "Note-roll F1"),
     ("note/precision", "Note P"),
     ("note/recall", "Note R"),
     ("note/f1", "Note F1"),
@@ -27,6 +30,7 @@ COLUMNS = (  # score key -> column heading, shown in table and Markdown
     ("pedal_frame/f1", "Pedal frame F1"),
 )
 MEAN = "mean"
+COVERED = "covered"  # row key: pieces each mean covers, where fewer than the row's
 
 
 def rows(reports: list[dict], *, per_piece: bool) -> list[dict[str, Any]]:
@@ -38,7 +42,7 @@ def rows(reports: list[dict], *, per_piece: bool) -> list[dict[str, Any]]:
                 out.append({"name": report["name"], "piece": piece["piece"], "pieces": 1,
                             **piece["scores"]})
         out.append({"name": report["name"], "piece": MEAN, "pieces": report["n_pieces"],
-                    **report["mean"]})
+                    **report["mean"], COVERED: report.get("covered", {})})
     return out
 
 
@@ -47,7 +51,10 @@ def _shown(table: list[dict]) -> list[tuple[str, str]]:
 
 
 def _percent(row: dict, key: str) -> str:
-    return f"{100 * row[key]:.1f}" if key in row else "-"
+    if key not in row:
+        return "-"
+    n = row.get(COVERED, {}).get(key)
+    return f"{100 * row[key]:.1f}" + (f" ({n})" if n is not None else "")
 
 
 def render(reports: list[dict], *, fmt: str, per_piece: bool, split: str) -> Any:
@@ -70,12 +77,21 @@ def to_json(reports: list[dict], *, per_piece: bool, split: str) -> str:
 
 def to_csv(table: list[dict]) -> str:
     """CSV of every score, one row per table row; missing scores are empty cells."""
+    table = [_flat_counts(row) for row in table]
     keys = list(dict.fromkeys(key for row in table for key in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     writer.writerows(table)
     return buffer.getvalue()
+
+
+def _flat_counts(row: dict) -> dict:
+    """The row with its ``covered`` counts as ``KEY/pieces`` columns."""
+    counts = row.get(COVERED, {})
+    flat = {k: v for k, v in row.items() if k != COVERED}
+    flat.update({f"{key}/pieces": n for key, n in counts.items()})
+    return flat
 
 
 def to_markdown(table: list[dict]) -> str:

@@ -81,7 +81,7 @@ def eval_command(
         fmt, quiet = "json", True
     with user_errors():
         from pianotx.config import DecodeConfig
-        from pianotx.evaluate import load_items
+        from pianotx.evaluation.evaluate import load_items
 
         _check_options(fmt=fmt, sweep=sweep, save_decode=save_decode, checkpoint=checkpoint,
                        model=model, pred_dir=pred_dir, out=out, overwrite=overwrite)
@@ -96,6 +96,11 @@ def eval_command(
             from pianotx.errors import ConfigError
 
             raise ConfigError("--sweep-data needs --sweep")
+        from pianotx.errors import require
+
+        require("mir_eval", "scoring")
+        if model or checkpoint or not pred_dir:
+            require("torch", "evaluating a model")
         run = _Run(data, limit, device, batch_size, sweep, save_decode, overrides, quiet,
                    pred_suffix, missing_as_empty, sweep_data)
         items = load_items(data, split=None if split == "all" else split, limit=limit)
@@ -155,7 +160,7 @@ def _emit(text: Any, *, fmt: str, out: Optional[Path], overwrite: bool, quiet: b
 
 def _run_source(kind: str, value: Any, items: list, run: _Run) -> dict:
     """Evaluate one source; return its report: name, kind, decode, mean and per-piece scores."""
-    from pianotx.evaluate import evaluate_model, evaluate_predictions, summarize
+    from pianotx.evaluation.evaluate import coverage, evaluate_model, evaluate_predictions, summarize
 
     if kind == "predictions":
         name, decode = Path(value).name or str(value), None
@@ -176,6 +181,7 @@ def _run_source(kind: str, value: Any, items: list, run: _Run) -> dict:
         "decode": None if decode is None else _asdict(decode),
         "n_pieces": len(results),
         "mean": summarize(results),
+        "covered": coverage(results),
         "pieces": [{"piece": r.piece, "title": r.title, "scores": r.scores} for r in results],
     }
 
@@ -197,7 +203,7 @@ def _decode_for(loaded: Any, kind: str, value: Any, run: _Run) -> Any:
     """The model's decode settings with the command's overrides, then swept when asked."""
     import dataclasses
 
-    from pianotx.evaluate import load_items, sweep_thresholds
+    from pianotx.evaluation.evaluate import load_items, sweep_thresholds
 
     decode = dataclasses.replace(loaded.decode_config, **run.overrides)
     if not run.sweep:
@@ -215,7 +221,7 @@ def _decode_for(loaded: Any, kind: str, value: Any, run: _Run) -> Any:
         err_console.print(f"sweep on {len(val_items)} piece(s) chose {chosen} "
                           f"({result.metric} {result.score:.4f})", markup=False)
     if run.save_decode and kind == "checkpoint":
-        from pianotx.checkpoint import save_decode_defaults
+        from pianotx.model.checkpoint import save_decode_defaults
 
         save_decode_defaults(value, result.decode)
         if not run.quiet:

@@ -21,9 +21,12 @@ def export(
 ) -> None:
     """Export a model to ONNX; transcribe then runs it with ONNX Runtime on the CPU."""
     with user_errors():
+        from pianotx.errors import require
+
+        require("torch", "exporting a checkpoint")
         from pianotx.api import load_model
-        from pianotx.export import export_onnx
-        from pianotx.onnxrt import onnx_path_for
+        from pianotx.model.export import export_onnx
+        from pianotx.engine.onnx_engine import onnx_path_for
 
         loaded = load_model(source, device="cpu", optimize=False, engine="torch")
         target = out if out is not None else onnx_path_for(loaded.path)

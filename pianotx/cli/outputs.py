@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from pianotx.notes import Note, Pedal
+    from pianotx.music.notes import Note, Pedal
 
 FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json", "musicxml": ".musicxml"}
 KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json", ".musicxml")
@@ -79,8 +79,8 @@ def write_outputs(
 ) -> None:
     """Write the notes and pedal presses in every planned format, each file atomically."""
     from pianotx.files import write_bytes_atomic
-    from pianotx.midi import notes_to_midi, write_midi
-    from pianotx.notelist import as_written, to_csv, to_json
+    from pianotx.music.midi import notes_to_midi, write_midi
+    from pianotx.music.notelist import as_written, to_csv, to_json
 
     if "mid" in targets:
         write_midi(notes_to_midi(notes, pedals=pedals, tempo_bpm=tempo_bpm), targets["mid"], overwrite=overwrite)

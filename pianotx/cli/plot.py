@@ -32,8 +32,8 @@ def plot(
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
     with user_errors():
         from pianotx.files import check_output
-        from pianotx.midi import read_midi
-        from pianotx.plot import plot_transcription, require_matplotlib
+        from pianotx.music.midi import read_midi
+        from pianotx.evaluation.plot import plot_transcription, require_matplotlib
 
         require_matplotlib()
         check_output(out, overwrite=overwrite)
@@ -53,9 +53,9 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
     import torch
 
     from pianotx.api import load_model, transcribe_samples
-    from pianotx.audio import check_not_silent, load_audio
+    from pianotx.audio.load import check_not_silent, load_audio
     from pianotx.errors import AudioError
-    from pianotx.features import LogMel
+    from pianotx.audio.features import LogMel
 
     if not source.exists():
         raise AudioError(f"audio file not found: {source}; check the path")

@@ -27,7 +27,7 @@ def render(
     """Render a MIDI file to a wav through a sampled piano (sustain pedal included)."""
     with user_errors():
         from pianotx.files import check_output
-        from pianotx.synth.preview import render_midi, write_wav
+        from pianotx.data.synth.preview import render_midi, write_wav
 
         check_output(out, overwrite=overwrite)
         audio = render_midi(midi, timbre=timbre, sample_rate=sample_rate, soundfont_dir=soundfont_dir)

@@ -24,7 +24,7 @@ def score(
     target = out if out is not None else midi.with_suffix(".musicxml")
     with user_errors():
         from pianotx.files import check_output
-        from pianotx.midi import read_midi
+        from pianotx.music.midi import read_midi
         from pianotx.score.chain import make_score
         from pianotx.score.extra import require
         from pianotx.score.musicxml import write_musicxml

@@ -52,9 +52,9 @@ def synth(
 
 def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
            midi, midi_share) -> None:
-    from pianotx.synth.plan import SynthConfig
+    from pianotx.data.synth.plan import SynthConfig
     from pianotx.errors import SynthError
-    from pianotx.synth.timbres import default_soundfont_dir, find_timbres
+    from pianotx.data.synth.timbres import default_soundfont_dir, find_timbres
 
     names = [n.strip() for n in timbres.split(",") if n.strip()]
     folder = soundfont_dir or default_soundfont_dir()
@@ -65,7 +65,7 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
         err_console.print(f"note: skipping {message}", markup=False)
     if not found:
         raise SynthError("no timbre is installed; see docs/SYNTH.md for the install steps")
-    from pianotx.synth.midisource import scan_midi_folders
+    from pianotx.data.synth.midisource import scan_midi_folders
 
     recordings = scan_midi_folders(midi)
     config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
@@ -79,10 +79,10 @@ def _run(out, config, found, folder, workers, corpus_cache, recordings) -> None:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from pianotx.synth.build import CSV_NAME, build_dataset
-    from pianotx.synth.corpus import corpus_available, list_works
-    from pianotx.synth.corpus_cache import default_corpus_cache
-    from pianotx.synth.timbres import prepare_timbre
+    from pianotx.data.synth.build import CSV_NAME, build_dataset
+    from pianotx.data.synth.corpus import corpus_available, list_works
+    from pianotx.data.synth.corpus_cache import default_corpus_cache
+    from pianotx.data.synth.timbres import prepare_timbre
 
     corpus_used = config.corpus_share > 0 and config.midi_share < 1.0
     works = list_works() if corpus_used and corpus_available() else []

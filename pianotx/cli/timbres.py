@@ -27,9 +27,9 @@ def timbres(
     """List the timbres (installed or missing, with the command that installs each)."""
     with user_errors():
         from pianotx.errors import SynthError
-        from pianotx.synth.install import apt_command
-        from pianotx.synth.install import install as install_timbres
-        from pianotx.synth.timbres import TIMBRES, default_soundfont_dir
+        from pianotx.data.synth.install import apt_command
+        from pianotx.data.synth.install import install as install_timbres
+        from pianotx.data.synth.timbres import TIMBRES, default_soundfont_dir
 
         folder = soundfont_dir or default_soundfont_dir()
         if names and not install:
@@ -45,7 +45,7 @@ def timbres(
 def _table(folder: Path) -> None:
     from rich.table import Table
 
-    from pianotx.synth.install import statuses
+    from pianotx.data.synth.install import statuses
 
     table = Table(title=f"timbres (sound files: {folder})", title_justify="left")
     for column in ("timbre", "engine", "status", "file, or the command that installs it"):

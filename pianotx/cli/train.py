@@ -113,8 +113,11 @@ def train_command(
     -m pianotx train ...
     """
     with user_errors():
-        from pianotx.errors import ConfigError
-        from pianotx.train import TrainConfig, train
+        from pianotx.errors import ConfigError, require
+
+        require("torch", "training")
+        from pianotx.training.config import TrainConfig
+        from pianotx.training.run import train
 
         if resume and out is None:
             raise ConfigError("--resume needs the --out folder of the run to continue")

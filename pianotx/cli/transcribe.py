@@ -16,7 +16,7 @@ from pianotx.config import PEDAL_MODES
 
 def collect_inputs(paths: list[Path]) -> list[Path]:
     """Expand folders into their audio files (recursively, sorted); check files exist."""
-    from pianotx.audio import AUDIO_SUFFIXES
+    from pianotx.audio.load import AUDIO_SUFFIXES
     from pianotx.errors import AudioError
 
     found: list[Path] = []
@@ -121,7 +121,7 @@ def transcribe(
 
 def _devices(device: str, jobs: int) -> list[str]:
     """One device per model copy: every GPU for ``auto`` with several jobs, else ``device``."""
-    from pianotx.onnxrt import nvidia_gpu_visible
+    from pianotx.engine.onnx_engine import nvidia_gpu_visible
 
     if device == "auto" and jobs > 1 and nvidia_gpu_visible():
         import torch
@@ -161,7 +161,7 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
             source, model=loaded, decode=decode, batch_size=batch_size,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    from pianotx.decode import apply_pedal_mode
+    from pianotx.engine.decode import apply_pedal_mode
 
     notes, pedals = apply_pedal_mode(notes, pedals, mode=pedal or (decode or loaded.decode_config).pedal)
     write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 
 FPS = 100  # frames per second of the onset-strength signal
 

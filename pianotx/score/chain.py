@@ -13,7 +13,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from pianotx.errors import ScoreError
-from pianotx.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal
 from pianotx.score.beats import track_beats
 from pianotx.score.hands import split_hands
 from pianotx.score.key import Key, estimate_key

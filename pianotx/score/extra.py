@@ -6,17 +6,15 @@ import importlib
 import warnings
 from types import ModuleType
 
-from pianotx.errors import PianotxError
-
-INSTALL = 'pip install "pianotx[score]"'
+from pianotx.errors import missing_extra
 
 
 def require(module: str) -> ModuleType:
-    """Import ``module`` (e.g. ``"partitura.score"``) or raise one line naming the extra."""
+    """Import ``module`` (e.g. ``"partitura.score"``) or raise one line naming the extra
+    (``pip install 'pianotx[score]'``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return importlib.import_module(module)
     except ImportError:
-        raise PianotxError(
-            f"the score chain needs {module.split('.')[0]}; install it with {INSTALL}") from None
+        raise missing_extra(module.split(".")[0], "sheet music") from None

@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 
 BAR_LENGTHS = (2, 3, 4)
 TIME_SIGNATURES = {(2, 2): "2/4", (3, 2): "3/4", (4, 2): "4/4", (2, 3): "6/8", (3, 3): "9/8",

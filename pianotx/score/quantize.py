@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from pianotx.notes import Note
+from pianotx.music.notes import Note
 from pianotx.score.meter import Meter, beat_positions
 
 DIVS = 12  # divisions per quarter note: sixteenths (3) and triplet eighths (4) are whole

@@ -57,7 +57,7 @@ for layer in $layers; do
 done
 cp "$fonts"/salamander_16000/*r.flac "$sal/"
 : > "$sal/salamander.sfz"
-python -c "import sys; from pianotx.synth.salamander_files import refresh_sfz; refresh_sfz(sys.argv[1])" \
+python -c "import sys; from pianotx.data.synth.salamander_files import refresh_sfz; refresh_sfz(sys.argv[1])" \
   "$sal/salamander.sfz"
 # Iowa: the prepared 16 kHz folder and its SFZ; pianotx finds the timbre by the wheel's
 # zip, which it does not open once the folder is prepared, so an empty zip stands in.

@@ -16,7 +16,7 @@ import csv
 import random
 from pathlib import Path
 
-from pianotx.synth.midisource import SCORE_NAME, scan_midi_folder
+from pianotx.data.synth.midisource import SCORE_NAME, scan_midi_folder
 
 MAESTRO = "maestro-v3.0.0"
 ASAP = "asap"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _prepare(items: list, cache_dir: str) -> int:
-    from pianotx.dataset import SegmentDataset
+    from pianotx.data.crops import SegmentDataset
 
     SegmentDataset(items, cache_dir=Path(cache_dir)).prepare()
     return len(items)
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
 
-    from pianotx.data import find_items
+    from pianotx.data.readers import find_items
 
     items = find_items(args.data, split="train")
     n = max(1, min(args.workers, len(items)))

@@ -1,0 +1,75 @@
+"""Log-mel spectrogram without torch: the filterbank, frame counts, and a NumPy log-mel
+equal to :class:`pianotx.audio.features.LogMel` within 1e-5 (used by the ONNX Runtime engine, so
+transcribing on a CPU needs no torch import).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from pianotx.config import FeatureConfig
+from pianotx.errors import ConfigError, missing_extra
+
+
+def n_frames(n_samples: int, *, hop_length: int) -> int:
+    """Frames of a centred STFT over ``n_samples``: ``1 + n_samples // hop_length``."""
+    return 1 + n_samples // hop_length
+
+
+FILTERS = Path(__file__).resolve().parent / "mel_filters.npz"  # scripts/make_mel_filters.py
+
+
+def filterbank_key(config: FeatureConfig) -> tuple[float, ...]:
+    """What the mel filterbank depends on: rate, FFT size, band count, band edges."""
+    return (config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
+
+
+def mel_filterbank(config: FeatureConfig) -> np.ndarray:
+    """librosa's Slaney mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32.
+
+    The default front end's is stored with the package (made by librosa), so transcribing
+    needs no librosa; any other configuration asks librosa (the ``train`` extra).
+
+    Raises
+    ------
+    MissingExtraError
+        For a non-default front end without librosa installed.
+    """
+    stored = np.load(FILTERS)
+    if tuple(stored["key"]) == filterbank_key(config):
+        return stored["weights"]
+    try:
+        import librosa
+    except ImportError:
+        raise missing_extra("librosa", f"a mel front end other than the default "
+                            f"({config.n_mels} bands, {config.fmin}-{config.fmax} Hz)") from None
+    return librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
+                               fmin=config.fmin, fmax=config.fmax).astype(np.float32)
+
+
+def hann_window(length: int) -> np.ndarray:
+    """Periodic Hann window (``torch.hann_window``'s default), float32."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _constants(config: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    return hann_window(config.n_fft), np.ascontiguousarray(mel_filterbank(config).T)
+
+
+def log_mel(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Padded audio windows ``(batch, n_samples)`` -> log-mel ``(batch, n_frames, n_mels)``
+    with ``n_frames = 1 + (n_samples - n_fft) // hop`` (``LogMel(center=False)``)."""
+    if config.win_length != config.n_fft:
+        raise ConfigError("log_mel needs win_length == n_fft")
+    window, bank = _constants(config)
+    out = []
+    for row in np.asarray(audio, np.float32):
+        frames = np.lib.stride_tricks.sliding_window_view(row, config.n_fft)[:: config.hop_length]
+        spec = np.fft.rfft(frames * window, axis=-1)  # complex64 for float32 input
+        power = spec.real * spec.real + spec.imag * spec.imag
+        out.append(np.log(np.maximum(power @ bank, config.log_floor)))
+    return np.stack(out).astype(np.float32, copy=False)

@@ -1,0 +1,178 @@
+"""Render planned items into a dataset folder in MAESTRO's layout, in parallel and resumably.
+
+The folder holds ``YEAR/NAME.flac`` (16-bit, mono) + ``YEAR/NAME.midi`` pairs (the MIDI,
+with CC64 pedal, is the label) and ``synth.csv`` with MAESTRO v3's columns first, then
+source, timbre, piece_id and seed. Every file is written atomically; a progress log lets
+a rerun skip finished items, and the CSV is rewritten at the end of each run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.files import write_bytes_atomic
+from pianotx.data.synth.plan import Item, SynthConfig, plan
+from pianotx.data.synth.timbres import Timbre
+
+MAESTRO_COLUMNS = ("canonical_composer", "canonical_title", "split", "year",
+                   "midi_filename", "audio_filename", "duration")
+EXTRA_COLUMNS = ("source", "timbre", "piece_id", "seed")
+CSV_NAME = "synth.csv"
+LOG_NAME = ".synth-progress.jsonl"
+# measured x real time per CPU-second of each engine (docs/SYNTH.md); used only to order work
+ENGINE_SPEED = {"fluidsynth": 30.0, "sfizz": 80.0, "tinysoundfont": 250.0}
+PARSE_GUESS_S = 3.0  # a corpus item may first have to parse its works with music21
+
+
+class Done(NamedTuple):
+    """A finished item: its metadata row and how long rendering took."""
+
+    row: dict
+    render_s: float
+    skipped: bool
+
+
+ProgressFn = Callable[[Done, int, int], None]
+
+
+def make_item(
+    item: Item, timbre: Timbre, out_dir: Path, config: SynthConfig, corpus_cache: Path | None = None
+) -> Done:
+    """Compose, render and write one item (audio first, then MIDI, both atomically)."""
+    import soundfile as sf
+
+    from pianotx.music.midi import notes_to_midi, write_midi
+    from pianotx.data.synth.plan import compose
+    from pianotx.data.synth.render import peak_normalize, render
+
+    notes, pedals, composer, title, piece_id = compose(item, corpus_cache=corpus_cache)
+    rng = np.random.default_rng([item.seed, 1])
+    reverb = float(rng.uniform(0.1, 0.6)) if rng.random() < config.reverb_chance else 0.0
+    start = time.perf_counter()
+    audio = render(timbre, notes, pedals, sample_rate=config.sample_rate, reverb=reverb, seed=item.seed)
+    render_s = time.perf_counter() - start
+    audio = peak_normalize(audio, peak_dbfs=float(rng.uniform(*config.peak_dbfs)))
+    audio_name, midi_name = f"{config.year}/{item.name}.flac", f"{config.year}/{item.name}.midi"
+    (out_dir / str(config.year)).mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, config.sample_rate, format="FLAC", subtype="PCM_16")
+    write_bytes_atomic(out_dir / audio_name, buffer.getvalue(), overwrite=True)
+    write_midi(notes_to_midi(notes, pedals=pedals), out_dir / midi_name, overwrite=True)
+    row = {
+        "canonical_composer": composer, "canonical_title": title, "split": item.split,
+        "year": config.year, "midi_filename": midi_name, "audio_filename": audio_name,
+        "duration": round(len(audio) / config.sample_rate, 3), "source": item.source,
+        "timbre": item.timbre, "piece_id": piece_id, "seed": item.seed,
+    }
+    return Done(row, render_s, skipped=False)
+
+
+def _work(job: tuple) -> Done:
+    return make_item(*job)
+
+
+def cost_s(item: Item, timbre: Timbre) -> float:
+    """A rough CPU cost of making ``item``, to start the slowest items first."""
+    parse_s = PARSE_GUESS_S if item.source != "procedural" else 0.0
+    return item.target_s / ENGINE_SPEED.get(timbre.engine, 30.0) + parse_s
+
+
+def _finished(out_dir: Path, names: set[str]) -> dict[str, dict]:
+    """Rows of items a previous run finished whose files are still there."""
+    rows = {}
+    log = out_dir / LOG_NAME
+    if not log.is_file():
+        return rows
+    for line in log.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by an interrupt
+            continue
+        stem = Path(row.get("audio_filename", "")).stem
+        if stem in names and all((out_dir / row[k]).is_file() for k in ("audio_filename", "midi_filename")):
+            rows[stem] = row
+    return rows
+
+
+def build_dataset(
+    out_dir: Path,
+    config: SynthConfig,
+    timbres: Sequence[Timbre],
+    *,
+    works: Sequence = (),
+    recordings: Sequence = (),
+    workers: int = 1,
+    corpus_cache: Path | None = None,
+    on_progress: ProgressFn | None = None,
+) -> list[dict]:
+    """Make (or finish) a dataset in ``out_dir``; return the metadata rows.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Dataset folder, created if needed.
+    config : SynthConfig
+    timbres : sequence of Timbre
+        Found and prepared timbres (see :func:`pianotx.data.synth.timbres.prepare_timbre`).
+    works : sequence of corpus.Work
+        Corpus works to draw music from; empty for procedural music only.
+    recordings : sequence of midisource.Recording
+        Performance MIDI to cut segments from (see :func:`pianotx.data.synth.plan.plan`).
+    workers : int >= 1
+        Processes rendering in parallel.
+    corpus_cache : Path, optional
+        Folder of parsed corpus works, filled as works are first parsed (``None``: no cache).
+    on_progress : callable(done, n_finished, n_items), optional
+        Called in this process after each item, skipped ones included.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.rglob(".*.part"):  # left by a killed worker; never a final name
+        stale.unlink()
+    by_name = {t.name: t for t in timbres}
+    items = plan(config, list(by_name), works, recordings)
+    rows = _finished(out_dir, {i.name for i in items})
+    todo = [(i, by_name[i.timbre], out_dir, config, corpus_cache) for i in items if i.name not in rows]
+    count = 0
+    for name in [i.name for i in items if i.name in rows]:
+        count += 1
+        if on_progress:
+            on_progress(Done(rows[name], 0.0, skipped=True), count, len(items))
+    with open(out_dir / LOG_NAME, "a") as log:
+        for done in _run(todo, workers):
+            rows[Path(done.row["audio_filename"]).stem] = done.row
+            log.write(json.dumps(done.row) + "\n")
+            log.flush()
+            count += 1
+            if on_progress:
+                on_progress(done, count, len(items))
+    ordered = [rows[i.name] for i in items]
+    write_csv(ordered, out_dir / CSV_NAME)
+    return ordered
+
+
+def _run(jobs: list[tuple], workers: int):
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_work, jobs)
+        return
+    # slowest items first, so the last ones are short and no core idles at the end
+    jobs = sorted(jobs, key=lambda j: -cost_s(j[0], j[1]))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap_unordered(_work, jobs, chunksize=1)
+
+
+def write_csv(rows: Sequence[dict], path: Path) -> None:
+    """Write metadata rows with MAESTRO's columns first, atomically."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=MAESTRO_COLUMNS + EXTRA_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_bytes_atomic(Path(path), text.getvalue().encode(), overwrite=True)

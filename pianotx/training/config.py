@@ -1,0 +1,180 @@
+"""The configuration of a training run, which the rest of :mod:`pianotx.training` imports.
+
+:class:`TrainConfig` (every option that shapes a run, with its learning-rate schedule), the
+:class:`TrainEvent` progress reports, :func:`check_resume` and the constants the loop and
+the set-up share. It imports nothing else of the training stage, so there is no circle:
+``run`` imports ``loop``, which imports ``setup``, and all three import this module.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from pianotx.config import from_dict
+from pianotx.errors import ConfigError, TrainingError
+
+EXPLODE_RATIO = 100.0  # a loss this many times the mean of the first losses stops the run
+REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
+# Changing these on --resume would make the continued run a different experiment.
+RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
+                "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
+                "trunk", "soft_frames", "diff_input", "temporal_head", "optimizer",
+                "weight_decay", "schedule", "min_lr_ratio", "val_data", "augment_chain")
+# With a decaying schedule the planned length is part of the schedule: fixed on resume too.
+SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("adam", "adamw")
+AUGMENT_CHAINS = ("basic", "recording")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes a training run; saved into the run folder and checkpoints.
+
+    ``steps`` or ``epochs`` (one pass over the training clips) sets the length; with
+    neither, one epoch. ``batch_size`` is per process. ``val_every`` None validates at
+    the end of each epoch; ``val_pieces`` 0 validates on every validation piece.
+    ``grad_clip`` 0 disables clipping; ``cache_dir`` None uses ``~/.cache/pianotx``.
+    """
+
+    data: str = ""
+    arch: str = "crnn"
+    heads: str = "frame"
+    width: float = 1.0
+    beta: float = 0.2
+    steps: int | None = None
+    epochs: int | None = None
+    batch_size: int = 16
+    segment_s: float = 10.0
+    lr: float = 3e-4
+    warmup_steps: int = 0
+    grad_clip: float = 3.0
+    seed: int = 0
+    val_every: int | None = None
+    val_pieces: int = 20
+    ckpt_every: int = 200
+    log_every: int = 10
+    workers: int = 2
+    augment: bool = False
+    device: str = "auto"
+    cache_dir: str | None = None
+    train_hours: float | None = None
+    keep_epochs: bool = False
+    trunk: str = "paper"
+    soft_frames: int = 0
+    diff_input: bool = False
+    temporal_head: str = "plain"
+    optimizer: str = "adam"
+    weight_decay: float = 0.01
+    schedule: str = "constant"
+    min_lr_ratio: float = 0.02
+    val_data: str | None = None
+    augment_chain: str = "basic"
+    init_from: str | None = None  # warm start: weights of a checkpoint of the same model
+    stop_at: int | None = None  # end this invocation at this step; the schedule keeps --steps
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.augment_chain not in AUGMENT_CHAINS:
+            raise ConfigError(
+                f"unknown augmentation chain {self.augment_chain!r}: use one of {', '.join(AUGMENT_CHAINS)}")
+        if not (self.weight_decay >= 0 and 0 <= self.min_lr_ratio <= 1):
+            raise ConfigError("weight_decay must be >= 0 and min_lr_ratio in [0, 1]")
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError("give --steps or --epochs, not both")
+        positive = {"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size,
+                    "val_every": self.val_every,
+                    "ckpt_every": self.ckpt_every, "log_every": self.log_every}
+        for name, value in positive.items():
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if not (self.segment_s > 0 and self.lr > 0 and self.grad_clip >= 0):
+            raise ConfigError("segment_s and lr must be > 0 and grad_clip >= 0")
+        if self.train_hours is not None and not self.train_hours > 0:
+            raise ConfigError(f"train_hours must be > 0, got {self.train_hours}")
+        if not 0.0 < self.beta < 1.0:
+            raise ConfigError(f"beta must lie strictly between 0 and 1, got {self.beta}")
+        if min(self.workers, self.warmup_steps, self.seed, self.val_pieces) < 0:
+            raise ConfigError("workers, warmup_steps, seed and val_pieces must be >= 0")
+        self.model_config()  # validates arch, heads and width
+
+    def model_config(self) -> Any:
+        """The :class:`~pianotx.config.ModelConfig` this run trains."""
+        from pianotx.config import ModelConfig
+
+        if self.trunk == "freq":  # the note models' sizes (see pianotx.model.freqnet)
+            return ModelConfig(arch=self.arch, heads=self.heads, width=self.width, trunk="freq",
+                               head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames,
+                               diff_input=self.diff_input, temporal_head=self.temporal_head)
+        # Passed on so that ModelConfig refuses them here rather than ignoring them.
+        return ModelConfig(arch=self.arch, heads=self.heads, width=self.width,
+                           soft_frames=self.soft_frames, diff_input=self.diff_input,
+                           temporal_head=self.temporal_head)
+
+    def learning_rate(self, step: int, total_steps: int) -> float:
+        """The learning rate of optimizer step ``step`` (0-based) of ``total_steps``: a
+        linear warm-up over ``warmup_steps``, then constant or one cosine decay to
+        ``lr * min_lr_ratio`` at ``total_steps``."""
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.schedule == "constant" or step < self.warmup_steps:
+            return self.lr * warm
+        span = max(1, total_steps - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.lr * (self.min_lr_ratio + (1.0 - self.min_lr_ratio) * cosine)
+
+    @property
+    def best_metric(self) -> str:
+        """Validation score that picks ``best.pt``: note F1 with onsets, else frame F1."""
+        return "frame/f1" if self.heads == "frame" else "note/f1"
+
+
+class TrainEvent(NamedTuple):
+    """A progress report: ``kind`` is prepare, start, step, validate, checkpoint, note or
+    done; ``values`` holds its figures (loss, steps_per_s, scores, message, path...)."""
+
+    kind: str
+    step: int
+    total_steps: int
+    epoch: int
+    values: dict[str, Any]
+
+
+EventCallback = Callable[[TrainEvent], None]
+
+
+def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse to resume a run whose saved config differs in a field of RESUME_FIXED."""
+    try:
+        old = from_dict(TrainConfig, saved)
+    except ConfigError as exc:
+        raise TrainingError(f"the run's saved config is invalid ({exc}); start a new run") from None
+    changed = [f"{k} ({getattr(old, k)!r} -> {getattr(config, k)!r})" for k in RESUME_FIXED
+               if _fixed_value(old, k) != _fixed_value(config, k)]
+    if config.schedule != "constant" and old.steps != config.steps:
+        changed.append(f"steps ({old.steps!r} -> {config.steps!r}, part of the {config.schedule} schedule)")
+    if changed:
+        raise TrainingError(
+            f"cannot resume: {', '.join(changed)} differ from the run being resumed; use the "
+            "original values or start a new run with another --out"
+        )
+
+
+def _fixed_value(config: TrainConfig, name: str) -> Any:
+    """A resume-fixed field as compared: folders by where they lead (``a/../x`` is ``x``)."""
+    value = getattr(config, name)
+    if name in ("data", "val_data") and value:
+        return os.path.realpath(value)
+    return value
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/pianotx/segments`` (``~/.cache`` by default)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "pianotx" / "segments"
