@@ -6,6 +6,7 @@ hash of the folder name into a tuning part (defaults of the chain chosen on it) 
 
 Usage: python bench/score_asap.py [ASAP_DIR] [--part test|tuning] [--every N] [--set NAME=VALUE]
        [--oracle-beats] [--baselines]
+Needs the extras score and eval (``pip install 'pianotx[score,eval]'``: partitura, mir_eval).
 Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path).
 ``--set`` passes beat-tracker options (centre_bpm, tightness, window_s, spread_octaves) for tuning.
 
