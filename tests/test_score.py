@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("partitura")
+try:  # through pianotx, which keeps partitura from downloading a soundfont at import
+    from pianotx.errors import MissingExtraError
+    from pianotx.score.extra import require
+
+    require("partitura")
+except MissingExtraError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
 
 from pianotx.errors import ScoreError  # noqa: E402
 from pianotx.music.notes import Note, Pedal  # noqa: E402

@@ -17,7 +17,13 @@ from pianotx.cli import app
 from pianotx.music.midi import read_midi
 from pianotx.music.notes import Note
 
-pytest.importorskip("partitura")
+try:  # through pianotx, which keeps partitura from downloading a soundfont at import
+    from pianotx.errors import MissingExtraError
+    from pianotx.score.extra import require
+
+    require("partitura")
+except MissingExtraError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
 
 from pianotx.score.musicxml import read_musicxml  # noqa: E402
 
@@ -174,3 +180,29 @@ def test_score_of_a_maps_dev_piece_validates_and_rereads(tmp_path):
     notated = make_score(performance.notes, performance.pedals)
     assert [(round(b[0] * 12), b[2]) for b in read_musicxml(out)] == [(n.onset_div, n.pitch) for n in notated.notes]
     assert len(notated.notes) >= 0.98 * len(performance.notes)  # only same-position repeats merge
+
+
+def test_partitura_is_imported_without_its_soundfont_download(monkeypatch):
+    """partitura downloads a soundfont at import when pyfluidsynth is importable; pianotx
+    hides fluidsynth from that import (nothing may download at run time)."""
+    import importlib
+    import sys
+    import types
+
+    pytest.importorskip("partitura")
+    for name in [m for m in sys.modules if m == "partitura" or m.startswith("partitura.")]:
+        monkeypatch.delitem(sys.modules, name)
+    fake = types.ModuleType("fluidsynth")
+    fake.Synth = object
+    monkeypatch.setitem(sys.modules, "fluidsynth", fake)
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("partitura tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    from pianotx.score.extra import require
+
+    require("partitura.score")
+    assert sys.modules["fluidsynth"] is fake
+    assert importlib.import_module("partitura.utils.fluidsynth").HAS_FLUIDSYNTH is False
