@@ -15,10 +15,11 @@ import itertools
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from pianotx.config import FRAME_RATE, DecodeConfig
+from pianotx.config import FRAME_RATE, DecodeConfig, FeatureConfig
 from pianotx.errors import DatasetError
-from pianotx.evaluation.metrics import head_frame_scores, mean_scores, note_scores, piece_scores, score_counts
-from pianotx.music.notes import Note, Pedal, extend_by_pedal
+from pianotx.evaluation.metrics import (frame_scores, mean_scores, note_scores, piece_scores,
+                                        score_counts)
+from pianotx.music.notes import Note, Pedal, extend_by_pedal, notes_to_rolls
 
 Progress = Callable[[int, int, str], None]
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -246,15 +247,16 @@ def evaluate_predictions(
 
 
 def _audio_frames(item: Any) -> int | None:
-    """The item's audio length in frames at 100/s (as the models predict), or None when
-    the audio cannot be read (the rolls then end at the last offset)."""
-    import soundfile
+    """The item's audio length in frames, as the models predict them, or None when the
+    header does not say (the rolls then end at the last offset)."""
+    from pianotx.audio.load import audio_seconds
+    from pianotx.audio.spectrum import n_frames
 
-    try:
-        info = soundfile.info(str(item.audio_path))
-    except Exception:  # a predictions-only folder may lack or not decode the audio
+    features = FeatureConfig()
+    seconds = audio_seconds(Path(item.audio_path))
+    if seconds is None:
         return None
-    return int(info.frames * FRAME_RATE // info.samplerate) + 1
+    return n_frames(int(seconds * features.sample_rate), hop_length=features.hop_length)
 
 
 def grid_configs(base: DecodeConfig, grid: Mapping[str, Sequence[float]]) -> list[DecodeConfig]:
@@ -376,10 +378,12 @@ def _grid_means(
     tie_totals = [0.0] * len(configs)
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         ref_notes, _ = _reference(item)
+        if metric == "frame/f1":  # the frame head thresholded: no notes to decode
+            ref_frame = notes_to_rolls(ref_notes, len(probs["frame"]), frame_rate=FRAME_RATE).frame
         for k, config in enumerate(configs):
-            if metric == "frame/f1":  # the frame head thresholded: no notes to decode
+            if metric == "frame/f1":
                 est_frame = probs["frame"] >= config.frame_threshold
-                score, tie = head_frame_scores(ref_notes, est_frame)["frame/f1"], 0.0
+                score, tie = frame_scores(ref_frame, est_frame)["frame/f1"], 0.0
             else:
                 notes, _ = _decoded_as_heard(model, probs, config)
                 score, tie = _sweep_score(ref_notes, notes)
