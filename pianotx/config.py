@@ -173,14 +173,19 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
-LEGACY_MODEL_FIELDS = {"head_align": "resize"}  # what checkpoints lacking the field used
+# What checkpoints lacking a field used, for the trunks where the field changes the network
+# (the head alignment exists only on the paper trunk; elsewhere the default is the same net).
+LEGACY_MODEL_FIELDS = {"head_align": ("resize", ("paper",))}
 
 
 def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
     """:func:`from_dict` for a stored ModelConfig: fields added since the checkpoint was
     written take the value the model was trained with (:data:`LEGACY_MODEL_FIELDS`)."""
     if isinstance(data, dict):
-        data = {**{k: v for k, v in LEGACY_MODEL_FIELDS.items() if k not in data}, **data}
+        trunk = data.get("trunk", ModelConfig.trunk)
+        legacy = {k: value for k, (value, trunks) in LEGACY_MODEL_FIELDS.items()
+                  if k not in data and trunk in trunks}
+        data = {**legacy, **data}
     return from_dict(ModelConfig, data)
 
 

@@ -153,5 +153,10 @@ def test_checkpoints_before_head_align_keep_the_resized_head():
     stored = {k: v for k, v in to_dict(ModelConfig(arch="fcnn")).items() if k != "head_align"}
     assert model_config_from_dict(stored).head_align == "resize"
     assert ModelConfig(arch="fcnn").head_align == "pad"
+    # the frequency-pooling trunk has no head alignment: its old checkpoints are today's net,
+    # so a shipped one can warm-start a new run of the same model
+    freq = {k: v for k, v in to_dict(ModelConfig(arch="fcnn", trunk="freq")).items()
+            if k != "head_align"}
+    assert model_config_from_dict(freq) == ModelConfig(arch="fcnn", trunk="freq")
     with pytest.raises(ConfigError, match="head_align"):
         ModelConfig(head_align="stretch")
