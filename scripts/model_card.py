@@ -140,8 +140,7 @@ Steinway B samples), which training never hears. The checkpoint was chosen on {c
 ## Training
 
 - steps: {summary.get('steps')} ({summary.get('epochs', 0):.2f} epochs of training crops);
-  best validation {summary.get('best_metric')} {summary.get('best_score', 0):.4f} at step
-  {summary.get('best_step')} (this checkpoint)
+  {_chosen(summary)}
 - batch {train['batch_size']} x {train['segment_s']} s segments, {optimizer} lr {train['lr']}
   ({schedule} schedule, planned {train.get('steps')} steps), warm-up {train['warmup_steps']}
   steps, beta {train['beta']}, grad clip {train['grad_clip']}, augmentation
@@ -172,6 +171,20 @@ scores cover every piece whose reference has presses):
 {_onnx_line(args.name)}"""
     (ROOT / "weights" / f"{args.name}.md").write_text(card)
     print(f"wrote weights/{args.name}.md (sha256 {digest})")
+
+
+def _chosen(summary: dict) -> str:
+    """How the shipped weights were picked: the best validation step, or an average."""
+    averaged = summary.get("averaged_steps")
+    if averaged:
+        steps = ", ".join(str(s) for s in averaged)
+        return (f"these weights are the mean of the run's snapshots at steps {steps} "
+                f"(`scripts/average_checkpoints.py`), BatchNorm statistics re-estimated on "
+                f"{summary.get('batchnorm_batches', 0)} batches of training crops; the best "
+                f"single step on validation was {summary.get('best_step')} "
+                f"({summary.get('best_metric')} {summary.get('best_score', 0):.4f})")
+    return (f"best validation {summary.get('best_metric')} {summary.get('best_score', 0):.4f} "
+            f"at step {summary.get('best_step')} (this checkpoint)")
 
 
 def _onnx_line(name: str) -> str:
