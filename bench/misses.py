@@ -23,6 +23,7 @@ from pianotx.data.readers import load_reference
 from pianotx.engine.decode import apply_pedal_mode, decode_rolls
 from pianotx.engine.torch_engine import predict_rolls
 from pianotx.evaluation.evaluate import load_items
+from pianotx.evaluation.metrics import ONSET_TOLERANCE_S, note_arrays
 
 BASS = 48  # C3: reference notes below it get the detailed look
 NEAR_INTERVALS = (1, 2, 12, 19, 24)
@@ -32,12 +33,9 @@ def matched(ref, est) -> tuple[np.ndarray, np.ndarray]:
     """Boolean hit masks of reference and estimated notes (onset-only matching)."""
     hit_ref, hit_est = np.zeros(len(ref), bool), np.zeros(len(est), bool)
     if ref and est:
+        (ref_iv, ref_hz, _), (est_iv, est_hz, _) = note_arrays(ref), note_arrays(est)
         pairs = mir_eval.transcription.match_notes(
-            np.array([[n.onset_s, n.offset_s] for n in ref]),
-            mir_eval.util.midi_to_hz(np.array([n.pitch for n in ref], dtype=float)),
-            np.array([[n.onset_s, n.offset_s] for n in est]),
-            mir_eval.util.midi_to_hz(np.array([n.pitch for n in est], dtype=float)),
-            offset_ratio=None)
+            ref_iv, ref_hz, est_iv, est_hz, onset_tolerance=ONSET_TOLERANCE_S, offset_ratio=None)
         for r, e in pairs:
             hit_ref[r], hit_est[e] = True, True
     return hit_ref, hit_est
@@ -50,9 +48,7 @@ def octave(pitch: int) -> int:
 
 def miss_kind(note, est) -> str:
     """What the estimate holds near a missed reference note."""
-    same = [e.onset_s - note.onset_s for e in est
-            if e.pitch == note.pitch and abs(e.onset_s - note.onset_s) < 0.3]
-    if same:
+    if any(e.pitch == note.pitch and abs(e.onset_s - note.onset_s) < 0.3 for e in est):
         return "same key 50-300 ms away"
     near = sorted({abs(e.pitch - note.pitch) for e in est
                    if abs(e.onset_s - note.onset_s) < 0.05
