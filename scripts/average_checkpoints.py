@@ -18,28 +18,18 @@ import torch
 
 from pianotx.audio.features import LogMel
 from pianotx.config import FeatureConfig, from_dict
-from pianotx.model.checkpoint import load_checkpoint, save_checkpoint
-from pianotx.training.average import average_checkpoints, read_snapshots, recalibrate_batchnorm
+from pianotx.model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from pianotx.training.average import average_checkpoints, recalibrate_batchnorm
 from pianotx.training.config import TrainConfig
 
 
 def bn_batches(run_dir: Path, n_batches: int, *, seed_epoch: int = 10_000):
     """``n_batches`` batches of audio crops from the run's training data and chain."""
-    from pianotx.data.augment.basic import AugmentConfig
-    from pianotx.data.crops import SegmentDataset
-    from pianotx.data.readers import find_items
-    from pianotx.training.config import default_cache_dir
-    from pianotx.training.setup import _recording
+    from pianotx.training.distributed import setup
+    from pianotx.training.setup import build_datasets
 
     config = from_dict(TrainConfig, json.loads((run_dir / "config.json").read_text())["train"])
-    dataset = SegmentDataset(
-        find_items(Path(config.data), split="train"),
-        cache_dir=Path(config.cache_dir) if config.cache_dir else default_cache_dir(),
-        segment_s=config.segment_s, seed=config.seed,
-        augment=AugmentConfig() if config.augment else None,
-        recording=_recording(config), soft_frames=config.model_config().soft_frames,
-    )
-    dataset.prepare()
+    dataset, _ = build_datasets(config, setup("cpu"))
     dataset.set_epoch(seed_epoch)  # crops the run has not seen in this order
     for b in range(n_batches):
         start = b * config.batch_size
@@ -53,7 +43,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=None)
     parser.add_argument("--bn-batches", type=int, default=32)
     args = parser.parse_args()
-    data = average_checkpoints(read_snapshots(args.snapshots))
+    data = average_checkpoints([read_checkpoint(path) for path in args.snapshots])
     save_checkpoint(args.out, data, overwrite=True)
     seen = 0
     if args.run is not None and args.bn_batches > 0:

@@ -10,7 +10,6 @@ the running means and variances from training crops afterwards.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -34,23 +33,21 @@ def average_states(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch
     if not states:
         raise CheckpointError("no checkpoints to average; give at least one")
     names = list(states[0])
+    differ = sorted(set().union(*states) - set(names)) + [
+        name for name in names
+        if any(name not in state or state[name].shape != states[0][name].shape for state in states)
+    ]
+    if differ:
+        raise CheckpointError(
+            f"the checkpoints differ at {differ[0]!r}; average snapshots of one run only"
+        )
     out: dict[str, torch.Tensor] = {}
     for name in names:
-        values = [state.get(name) for state in states]
-        if any(v is None or v.shape != values[0].shape for v in values):
-            raise CheckpointError(
-                f"the checkpoints differ at {name!r}; average snapshots of one run only"
-            )
+        values = [state[name] for state in states]
         if values[0].is_floating_point():
-            total = torch.stack([v.float() for v in values]).mean(dim=0)
-            out[name] = total.to(values[0].dtype)
+            out[name] = torch.stack([v.float() for v in values]).mean(dim=0).to(values[0].dtype)
         else:
             out[name] = values[-1].clone()
-    extra = set().union(*states) - set(names)
-    if extra:
-        raise CheckpointError(
-            f"the checkpoints differ at {sorted(extra)[0]!r}; average snapshots of one run only"
-        )
     return out
 
 
@@ -107,10 +104,3 @@ def recalibrate_batchnorm(
             m.running_mean.copy_(mean)
             m.running_var.copy_(var)
     return seen
-
-
-def read_snapshots(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """The checkpoint dictionaries at ``paths`` (validated as pianotx checkpoints)."""
-    from pianotx.model.checkpoint import read_checkpoint
-
-    return [read_checkpoint(Path(p)) for p in paths]
