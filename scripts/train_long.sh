@@ -10,18 +10,21 @@
 # Environment: VAL_DATA (default ../shared/data/maps-dev; picks best.pt, never trained on),
 #   THREADS (torch threads, default 2), EXTRA (more pianotx train options),
 #   MODEL (the architecture options; default the frequency-pooling FCNN's
-#   "--trunk freq --diff-input --temporal-head dilated"; "--trunk paper" is the paper's U-Net).
+#   "--trunk freq --diff-input --temporal-head dilated"; "--trunk paper" is the paper's U-Net),
+#   LR (peak learning rate, default 1e-3), WARMUP (warm-up steps, default 300), SEED (default 0),
+#   INIT (a checkpoint of the same model to start from: --init-from).
 set -euo pipefail
 data=${1:?dataset folder}; out=${2:?run folder}; chain=${3:-recording}; steps=${4:-20000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 val=${VAL_DATA:-$here/../shared/data/maps-dev}
 resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
+init=(); [ -n "${INIT:-}" ] && init=(--init-from "$INIT")
 export OMP_NUM_THREADS=${THREADS:-2}
 # shellcheck disable=SC2086
 exec pianotx train --data "$data" --val-data "$val" \
   --model fcnn ${MODEL:---trunk freq --diff-input --temporal-head dilated} --heads full --soft-frames 2 \
-  --beta 0.2 --optimizer adamw --weight-decay 0.01 --lr 1e-3 --warmup-steps 300 \
+  --beta 0.2 --optimizer adamw --weight-decay 0.01 --lr "${LR:-1e-3}" --warmup-steps "${WARMUP:-300}" \
   --schedule cosine --steps "$steps" --batch-size 8 --segment-seconds 5 \
   --augment --augment-chain "$chain" \
-  --val-every 500 --val-pieces 4 --ckpt-every 50 --workers 1 --seed 0 \
-  ${EXTRA:-} -q -o "$out" "${resume[@]}"
+  --val-every 500 --val-pieces 4 --ckpt-every 50 --workers 1 --seed "${SEED:-0}" \
+  "${init[@]}" ${EXTRA:-} -q -o "$out" "${resume[@]}"
