@@ -28,7 +28,7 @@ def parse_formats(text: str) -> list[str]:
 def format_of(out: Path | None) -> str:
     """The format an ``-o`` name asks for when ``--format`` is not given (``mid`` by default)."""
     suffix = out.suffix.lower() if out is not None else ""
-    return suffix[1:] if suffix in (".csv", ".json", ".musicxml") else "mid"
+    return {ext: name for name, ext in FORMATS.items()}.get(suffix, "mid")
 
 
 def plan_outputs(
