@@ -19,6 +19,12 @@ SAMPLE_RATE = 16_000
 HOP_LENGTH = 160
 FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 frames per second
 PEDAL_THRESHOLD = 64  # CC64 value at or above which the sustain pedal counts as down
+# The harmonic view (ModelConfig.harmonic): one log-frequency band per semitone from A0 up
+# to B8 (7.9 kHz, below the 8 kHz Nyquist frequency), and the semitone offsets of a key's
+# partials 1-8 stacked onto it, with three below it (the key an octave, an octave and a
+# fifth, two octaves down, whose partial this key may be).
+LOGFREQ_BANDS = 99
+HARMONIC_OFFSETS = (-24, -19, -12, 0, 12, 19, 24, 28, 31, 34, 36)
 
 HEAD_SETS = {
     "frame": ("frame",),
@@ -35,7 +41,11 @@ C = TypeVar("C")
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Log-mel front end (the paper's and Kong et al.'s parameters)."""
+    """Log-mel front end (the paper's and Kong et al.'s parameters).
+
+    ``logfreq_bands`` > 0 appends that many log-frequency bands (one per semitone from A0,
+    computed from the same STFT power) after the mel bands: the harmonic view's input.
+    """
 
     sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
@@ -45,6 +55,12 @@ class FeatureConfig:
     fmin: float = 30.0
     fmax: float = 8000.0
     log_floor: float = 1e-5
+    logfreq_bands: int = 0
+
+    @property
+    def n_features(self) -> int:
+        """Values per frame: the mel bands, then the log-frequency bands."""
+        return self.n_mels + self.logfreq_bands
 
     @property
     def frame_rate(self) -> float:
@@ -70,8 +86,10 @@ class ModelConfig:
     the unpadded Conv1d, so output frame t sees frames t-2..t+3 for kernel 6 anywhere in the
     window; ``resize`` is the layout of checkpoints written before 0.3 (the trunk resized
     to T + k - 1 frames, which shifts the head's view by up to ~(k-1)/2 frames across a
-    window), kept so they load and predict as they were trained. The defaults are the
-    shipped model.
+    window), kept so they load and predict as they were trained. ``harmonic`` (``freq``
+    trunk) adds the harmonic view beside the log-mel (:class:`pianotx.model.freqnet.
+    HarmonicBranch`): it reads :data:`LOGFREQ_BANDS` log-frequency bands appended to the
+    features (:meth:`feature_config`). The defaults are the shipped model.
     """
 
     arch: str = "crnn"
@@ -87,6 +105,7 @@ class ModelConfig:
     diff_input: bool = False
     temporal_head: str = "plain"
     head_align: str = "pad"
+    harmonic: bool = False
 
     def __post_init__(self) -> None:
         if self.arch not in ("fcnn", "crnn"):
@@ -107,6 +126,8 @@ class ModelConfig:
                               f"{list(HEAD_ALIGNS)}")
         if self.diff_input and self.trunk != "freq":
             raise ConfigError("diff_input needs trunk='freq'")
+        if self.harmonic and self.trunk != "freq":
+            raise ConfigError("harmonic needs trunk='freq'")
         if self.temporal_head != "plain" and (self.trunk, self.arch) != ("freq", "fcnn"):
             raise ConfigError(f"temporal_head {self.temporal_head!r} needs arch='fcnn' and "
                               "trunk='freq'")
@@ -114,6 +135,12 @@ class ModelConfig:
     def channels(self, base: int) -> int:
         """Channel count ``base`` scaled by ``width`` (at least 1)."""
         return max(1, round(base * self.width))
+
+    def feature_config(self) -> FeatureConfig:
+        """The front end this model reads: the paper's log-mel, plus the log-frequency
+        bands of the harmonic view when ``harmonic``."""
+        return FeatureConfig(n_mels=self.n_mels,
+                             logfreq_bands=LOGFREQ_BANDS if self.harmonic else 0)
 
     @property
     def head_names(self) -> tuple[str, ...]:

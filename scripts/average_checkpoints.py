@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from pianotx.audio.features import LogMel
-from pianotx.config import FeatureConfig, from_dict
+from pianotx.config import from_dict
 from pianotx.model.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from pianotx.training.average import average_checkpoints, recalibrate_batchnorm
 from pianotx.training.config import TrainConfig
@@ -49,7 +49,7 @@ def main() -> None:
     if args.run is not None and args.bn_batches > 0:
         loaded = load_checkpoint(args.out)
         seen = recalibrate_batchnorm(loaded.net, bn_batches(args.run, args.bn_batches),
-                                     features=LogMel(FeatureConfig()))
+                                     features=LogMel(loaded.feature_config))
         data["state_dict"] = {k: v.detach().clone() for k, v in loaded.net.state_dict().items()}
         data["train_summary"]["batchnorm_batches"] = seen
         save_checkpoint(args.out, data, overwrite=True)

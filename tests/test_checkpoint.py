@@ -76,3 +76,14 @@ def test_wrong_architecture_is_strict(tmp_path):
     torch.save(data, tmp_path / "future.pt")
     with pytest.raises(CheckpointError, match="format 99"):
         load_checkpoint(tmp_path / "future.pt")
+
+
+def test_features_that_do_not_feed_the_model_are_refused(tmp_path):
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
+                         harmonic=True)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, checkpoint_dict(build_model(config), model_config=config,
+                                          feature_config=FeatureConfig(),
+                                          decode_config=DecodeConfig()))
+    with pytest.raises(CheckpointError, match="0 log-frequency bands but its model reads 99"):
+        load_checkpoint(path)

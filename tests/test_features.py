@@ -43,3 +43,23 @@ def test_uncentred_slice_matches_centred_frames():
     centred = LogMel()(audio)
     padded = torch.nn.functional.pad(audio, (1024, 1024))
     assert torch.allclose(LogMel()(padded, center=False), centred, atol=1e-4)
+
+
+def test_logfreq_bands_follow_the_semitones():
+    """Each band is the mean power around its note: weights sum to 1, a sine at A2 (110 Hz,
+    band 24) and at A5 (880 Hz, band 60) peaks in its own band, and the mel bands are those
+    of the plain front end."""
+    from pianotx.audio.spectrum import logfreq_filterbank
+
+    config = FeatureConfig(logfreq_bands=99)
+    bank = logfreq_filterbank(config)
+    assert bank.shape == (99, 1025) and bank.dtype == np.float32
+    np.testing.assert_allclose(bank.sum(axis=1), 1.0, rtol=1e-6)
+    assert (bank[0] > 0).sum() == 2  # A0: interpolated between the two nearest bins
+    t = np.arange(16_000) / 16_000
+    for hz, band in ((110.0, 24), (880.0, 60)):
+        audio = torch.from_numpy(np.sin(2 * np.pi * hz * t).astype(np.float32))[None]
+        features = LogMel(config)(audio)[0, 50]
+        assert features.shape == (229 + 99,)
+        assert int(features[229:].argmax()) == band
+        torch.testing.assert_close(features[:229], LogMel()(audio)[0, 50])

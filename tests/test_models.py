@@ -160,3 +160,40 @@ def test_checkpoints_before_head_align_keep_the_resized_head():
     assert model_config_from_dict(freq) == ModelConfig(arch="fcnn", trunk="freq")
     with pytest.raises(ConfigError, match="head_align"):
         ModelConfig(head_align="stretch")
+
+
+def test_harmonic_stack_puts_each_partial_on_its_key():
+    from pianotx.config import HARMONIC_OFFSETS
+    from pianotx.model.freqnet import harmonic_stack
+
+    bands = torch.arange(1.0, 100.0).reshape(1, 1, 99, 1)  # band b holds b + 1
+    stacked = harmonic_stack(bands)[0, :, :, 0]  # (offsets, 88)
+    assert stacked.shape == (len(HARMONIC_OFFSETS), 88)
+    octave, below = HARMONIC_OFFSETS.index(12), HARMONIC_OFFSETS.index(-12)
+    assert stacked[HARMONIC_OFFSETS.index(0)].tolist() == list(range(1, 89))
+    assert stacked[octave, 0].item() == 13 and stacked[octave, 86].item() == 99
+    assert stacked[octave, 87].item() == 0  # above the last band
+    assert stacked[below, :12].tolist() == [0] * 12 and stacked[below, 12].item() == 1
+
+
+def test_harmonic_view_starts_silent_and_then_hears():
+    """With its zero projection the branch adds nothing, so a model warm-started without
+    it predicts as before; once the projection moves, the log-frequency bands count."""
+    config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.25, hidden=16,
+                         head_kernel=5)
+    torch.manual_seed(0)
+    plain = build_model(config).eval()
+    harmonic = build_model(ModelConfig(**{**config.__dict__, "harmonic": True})).eval()
+    result = harmonic.load_state_dict(plain.state_dict(), strict=False)
+    assert result.unexpected_keys == []
+    assert result.missing_keys and all(k.startswith("trunk.harmonic.") for k in result.missing_keys)
+    features = torch.randn(2, 40, 229 + 99)
+    with torch.no_grad():
+        before, after = plain(features[..., :229]), harmonic(features)
+        torch.testing.assert_close(after["onset"], before["onset"], atol=1e-6, rtol=0)
+        torch.nn.init.normal_(harmonic.trunk.harmonic.project.weight)
+        moved = harmonic(features)
+        features[..., 229:] += 1.0
+        assert not torch.allclose(moved["onset"], harmonic(features)["onset"])
+    with pytest.raises(ConfigError, match="harmonic needs trunk='freq'"):
+        ModelConfig(arch="fcnn", harmonic=True)

@@ -31,6 +31,11 @@ def test_numpy_log_mel_equals_the_torch_front_end():
     assert got.shape == want.shape == (3, 100, 229) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-4)
     assert np.all(got[1] == np.float32(np.log(1e-5)))
+    harmonic = FeatureConfig(logfreq_bands=99)
+    want = LogMel(harmonic)(torch.from_numpy(audio), center=False).numpy()
+    got = log_mel(audio, harmonic)
+    assert got.shape == want.shape == (3, 100, 229 + 99)
+    np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +57,20 @@ def note_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def options_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small note FCNN with the difference input and the dilated head."""
+    """A small note FCNN with the difference input, the dilated head and the harmonic view
+    (its projection made non-zero, so the branch counts)."""
     torch.manual_seed(1)
     config = ModelConfig(arch="fcnn", heads="full", trunk="freq", width=0.5, hidden=32,
-                         diff_input=True, temporal_head="dilated")
+                         diff_input=True, temporal_head="dilated", harmonic=True)
     net = build_model(config).eval()
     for module in net.modules():
         if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             module.running_mean.uniform_(-1, 1)
             module.running_var.uniform_(0.5, 2)
+    torch.nn.init.normal_(net.trunk.harmonic.project.weight, std=0.05)
     path = tmp_path_factory.mktemp("onnx") / "options.pt"
-    save_checkpoint(path, checkpoint_dict(net, model_config=config, feature_config=FeatureConfig(),
+    save_checkpoint(path, checkpoint_dict(net, model_config=config,
+                                          feature_config=config.feature_config(),
                                           decode_config=DecodeConfig()))
     return path
 
@@ -76,11 +84,13 @@ def _export(path: Path) -> Path:
     return target
 
 
-def test_onnx_rolls_equal_the_torch_rolls(note_checkpoint):
+@pytest.mark.parametrize("fixture", ["note_checkpoint", "options_checkpoint"])
+def test_onnx_rolls_equal_the_torch_rolls(fixture, request):
     from pianotx.api import load_model
     from pianotx.engine.torch_engine import stream_rolls
     from pianotx.engine.onnx_engine import OnnxModel, stream_onnx_rolls
 
+    note_checkpoint = request.getfixturevalue(fixture)
     _export(note_checkpoint)
     audio = (0.1 * np.random.default_rng(1).standard_normal(16_000 * 25)).astype(np.float32)
     fast = load_model(note_checkpoint, engine="onnx")
@@ -96,13 +106,13 @@ def test_onnx_rolls_equal_the_torch_rolls(note_checkpoint):
             np.testing.assert_allclose(a[name], b[name], atol=1e-4)
 
 
-def test_diff_input_and_dilated_head_export(options_checkpoint):
+def test_diff_input_dilated_head_and_harmonic_view_export(options_checkpoint):
     import onnxruntime as ort
 
     loaded = load_checkpoint(options_checkpoint)
     session = ort.InferenceSession(str(_export(options_checkpoint)),
                                    providers=["CPUExecutionProvider"])
-    mel = np.random.default_rng(2).normal(-4.0, 2.0, (2, 37, 229)).astype(np.float32)
+    mel = np.random.default_rng(2).normal(-4.0, 2.0, (2, 37, 229 + 99)).astype(np.float32)
     got = session.run(["onset", "pedal"], {"mel": mel})
     with torch.no_grad():
         want = loaded.net.eval()(torch.from_numpy(mel))

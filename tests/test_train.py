@@ -342,3 +342,47 @@ def test_resume_compares_folders_by_where_they_lead(tmp_path):
     check_resume(saved, TrainConfig(data=str(tmp_path / "y"), val_data=str(tmp_path / "x" / "..")))
     with pytest.raises(TrainingError, match=r"cannot resume: data"):
         check_resume(saved, TrainConfig(data=str(tmp_path / "x"), val_data=str(tmp_path)))
+
+
+def test_precision_auto_is_bf16_on_cuda_and_amx_cpus_only():
+    from pianotx.training.config import TrainConfig, resolve_precision
+
+    amx = "processor\t: 0\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n"
+    zen = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    assert resolve_precision("auto", "cpu", amx) == "bf16"
+    assert resolve_precision("auto", "cpu", zen) == "fp32"
+    assert resolve_precision("auto", "cuda", zen) == "bf16"
+    assert resolve_precision("auto", "mps", amx) == "fp32"
+    assert resolve_precision("bf16", "cpu", zen) == "bf16"
+    assert resolve_precision("fp32", "cuda", amx) == "fp32"
+    with pytest.raises(ConfigError, match="unknown precision"):
+        TrainConfig(data="-", precision="fp16")
+
+
+def test_bf16_trains_a_tiny_run_and_a_harmonic_model_warm_starts_from_a_plain_one(
+        tiny_data, tmp_path):
+    import torch
+
+    from pianotx.model.checkpoint import load_checkpoint
+
+    cache = tmp_path / "cache"
+    plain = dict(trunk="freq", arch="fcnn", heads="full", soft_frames=2)
+    train(tiny_config(tiny_data, cache, steps=2, precision="bf16", **plain),
+          out_dir=tmp_path / "first")
+    config = json.loads((tmp_path / "first" / "config.json").read_text())
+    assert config["precision"] == "bf16" and config["features"]["logfreq_bands"] == 0
+    losses_bf16 = [r["loss"] for r in map(json.loads, (tmp_path / "first" / "metrics.jsonl")
+                                          .read_text().splitlines()) if r["kind"] == "train"]
+    assert losses_bf16 and all(0 < loss < 10 for loss in losses_bf16)
+    first = load_checkpoint(tmp_path / "first" / "last.pt")
+    train(tiny_config(tiny_data, cache, steps=1, lr=1e-12, harmonic=True,
+                      init_from=str(tmp_path / "first" / "last.pt"), **plain),
+          out_dir=tmp_path / "warm")
+    warm = load_checkpoint(tmp_path / "warm" / "last.pt")
+    assert warm.model_config.harmonic and warm.feature_config.logfreq_bands == 99
+    shared = dict(first.net.named_parameters())
+    after = dict(warm.net.named_parameters())
+    assert all(torch.allclose(shared[k], after[k], atol=1e-6) for k in shared)
+    with pytest.raises(TrainingError, match="holds another model"):  # not the other way
+        train(tiny_config(tiny_data, cache, steps=1, init_from=str(tmp_path / "warm" / "last.pt"),
+                          **plain), out_dir=tmp_path / "back")

@@ -12,13 +12,14 @@ import torch
 from torch import nn
 
 from pianotx.config import FeatureConfig
-from pianotx.audio.spectrum import mel_filterbank, n_frames
+from pianotx.audio.spectrum import filterbank, mel_filterbank, n_frames
 
 __all__ = ["LogMel", "mel_filterbank", "n_frames"]
 
 
 class LogMel(nn.Module):
-    """Audio ``(batch, n_samples)`` -> log-mel ``(batch, n_frames, n_mels)``.
+    """Audio ``(batch, n_samples)`` -> log-mel ``(batch, n_frames, n_features)``: the mel
+    bands, then the log-frequency bands where ``config.logfreq_bands`` asks for them.
 
     With ``center=True`` the audio is zero-padded by ``n_fft // 2`` on both sides (librosa's
     default) and ``n_frames = 1 + n_samples // hop``. With ``center=False`` the caller has
@@ -30,7 +31,7 @@ class LogMel(nn.Module):
         self.config = config
         self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)
         self.register_buffer(
-            "filterbank", torch.from_numpy(mel_filterbank(config)), persistent=False
+            "filterbank", torch.from_numpy(filterbank(config)), persistent=False
         )
 
     def forward(self, audio: torch.Tensor, *, center: bool = True) -> torch.Tensor:

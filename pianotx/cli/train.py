@@ -40,6 +40,14 @@ def train_command(
         help="freq-trunk FCNN head: plain (two convs) or dilated (four residual convs, "
              "dilations 1-8).",
     ),
+    harmonic: bool = typer.Option(
+        False, "--harmonic",
+        help="freq trunk: add the harmonic view (semitone bands from the same STFT, each "
+             "key's partials stacked) beside the log-mel."),
+    precision: str = typer.Option(
+        "auto", metavar="P",
+        help="Forward pass in fp32 or bf16 autocast; auto: bf16 on CUDA and on CPUs with "
+             "AMX bf16, else fp32."),
     width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
     beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
     steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),
@@ -95,8 +103,8 @@ def train_command(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     init_from: Optional[Path] = typer.Option(
         None, "--init-from", metavar="CKPT",
-        help="Start from this checkpoint's weights (same model; fresh optimizer and schedule), "
-             "e.g. a shipped model when a run folder is lost."),
+        help="Start from this checkpoint's weights (same model, or the same without "
+             "--harmonic; fresh optimizer and schedule), e.g. a shipped model."),
     stop_at: Optional[int] = typer.Option(
         None, "--stop-at", min=1, metavar="N",
         help="End this invocation after step N (last.pt saved; --resume continues; the "
@@ -132,7 +140,7 @@ def train_command(
             schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
             val_data=str(val_data) if val_data else None,
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
-            stop_at=stop_at,
+            stop_at=stop_at, harmonic=harmonic, precision=precision,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"

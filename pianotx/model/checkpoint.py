@@ -130,6 +130,10 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Loaded
         decode_config = from_dict(DecodeConfig, data["decode_config"])
     except ConfigError as exc:
         raise CheckpointError(f"{path} has invalid metadata: {exc}") from None
+    if feature_config.logfreq_bands != model_config.feature_config().logfreq_bands:
+        raise CheckpointError(
+            f"{path} has {feature_config.logfreq_bands} log-frequency bands but its model "
+            f"reads {model_config.feature_config().logfreq_bands}; the file was edited")
     net = build_model(model_config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
     try:

@@ -61,7 +61,7 @@ def export_onnx(loaded: LoadedModel, target: Path, *, overwrite: bool = False) -
     net = for_inference(loaded.net.cpu().eval())
     names = loaded.model_config.head_names
     wrapper = _Probabilities(net, names).eval()
-    n_mels = loaded.model_config.n_mels
+    n_mels = loaded.feature_config.n_features
     buffer = io.BytesIO()
     axes = {"mel": {0: "batch", 1: "frames"}} | {n: {0: "batch", 1: "frames"} for n in names}
     with warnings.catch_warnings(), torch.inference_mode():

@@ -8,10 +8,11 @@ The FCNN head is two Conv1d layers over time (kernel ``head_kernel``, same paddi
 residual) and a 1x1 Conv1d to the head rolls; the CRNN head (in :mod:`pianotx.model.networks`)
 is the paper's bidirectional GRU and linear layer on the same features.
 
-Two options (both off in the shipped model): ``diff_input`` feeds the trunk a second
+Options (all off in the shipped model): ``diff_input`` feeds the trunk a second
 channel, the normalised log-mel's difference from the previous frame (Onsets and
 Velocities, Fernandez 2023); ``temporal_head='dilated'`` replaces the FCNN head's two convs
-by four residual kernel-3 convs dilated 1, 2, 4, 8 (15 frames of context each side).
+by four residual kernel-3 convs dilated 1, 2, 4, 8 (15 frames of context each side);
+``harmonic`` adds :class:`HarmonicBranch` beside the log-mel.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pianotx.config import ModelConfig
+from pianotx.config import HARMONIC_OFFSETS, LOGFREQ_BANDS, N_KEYS, ModelConfig
 
 
 class FreqPool(nn.Module):
@@ -39,12 +40,50 @@ def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+def harmonic_stack(bands: torch.Tensor) -> torch.Tensor:
+    """Semitone bands ``(B, C, LOGFREQ_BANDS, T)`` (band 0 is A0) -> ``(B, C * H, 88, T)``:
+    for each key, the bands :data:`HARMONIC_OFFSETS` semitones from it, where its partials
+    (or the keys whose partial it may be) lie; bands outside the range read 0."""
+    low = -min(HARMONIC_OFFSETS)
+    high = max(0, N_KEYS + max(HARMONIC_OFFSETS) - bands.shape[2])
+    padded = torch.nn.functional.pad(bands, (0, 0, low, high))
+    return torch.cat([padded[:, :, low + o: low + o + N_KEYS] for o in HARMONIC_OFFSETS], dim=1)
+
+
+class HarmonicBranch(nn.Module):
+    """Log-frequency bands ``(B, T, LOGFREQ_BANDS)`` -> a per-frame contribution
+    ``(B, hidden, T)`` to the trunk's features, before their ReLU.
+
+    The bands are normalised, stacked by :func:`harmonic_stack` so that one key's partials
+    (1-8, and the three keys below whose partial it may be) are channels of one position,
+    and read by two 3x3 conv + BatchNorm + ReLU layers over (key, time) (HPPNet's harmonic
+    view, Wei et al. 2022; Basic Pitch's harmonic stacking): at C2 the fundamental falls
+    between two STFT bins, but partials 4-8 lie where the bins are finer than a semitone.
+    The last projection starts at zero, so a model warm-started from one without the branch
+    begins with that model's outputs."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c1, c2 = config.channels(16), config.channels(8)
+        self.norm = nn.BatchNorm1d(LOGFREQ_BANDS)
+        self.convs = nn.Sequential(_conv_bn(len(HARMONIC_OFFSETS), c1), _conv_bn(c1, c2))
+        self.project = nn.Conv1d(c2 * N_KEYS, config.hidden, 1)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, bands: torch.Tensor) -> torch.Tensor:
+        x = harmonic_stack(self.norm(bands.transpose(1, 2)).unsqueeze(1))  # (B, H, 88, T)
+        return self.project(self.convs(x).flatten(1, 2))
+
+
 class FreqTrunk(nn.Module):
-    """Log-mel ``(B, T, n_mels)`` -> frame features ``(B, hidden, T)``."""
+    """Features ``(B, T, n_mels [+ LOGFREQ_BANDS])`` -> frame features ``(B, hidden, T)``."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         c1, c2 = config.channels(16), config.channels(32)
+        self.n_mels = config.n_mels
+        self.harmonic = HarmonicBranch(config) if config.harmonic else None
         self.norm = nn.BatchNorm1d(config.n_mels)
         self.convs = nn.Sequential(
             _conv_bn(2 if config.diff_input else 1, c1), _conv_bn(c1, c1), FreqPool(),
@@ -59,7 +98,8 @@ class FreqTrunk(nn.Module):
             nn.Dropout(config.dropout),
         )
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        mel = features[..., : self.n_mels]
         x = self.norm(mel.transpose(1, 2)).unsqueeze(1)  # (B, 1, n_mels, T)
         if self.diff_input:  # x[t] - x[t-1], 0 at t = 0: (B, 2, n_mels, T)
             step = torch.nn.functional.pad(x[..., 1:] - x[..., :-1], (1, 0))
@@ -67,9 +107,14 @@ class FreqTrunk(nn.Module):
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.convs(x)  # (B, c2, n_mels // 4, T)
-        if isinstance(self.project[0], nn.Conv2d):  # for_inference: no channels-last copy
-            return self.project(x).squeeze(2)
-        return self.project(x.flatten(1, 2))
+        linear, relu, dropout = self.project
+        if isinstance(linear, nn.Conv2d):  # for_inference: no channels-last copy
+            h = linear(x).squeeze(2)
+        else:
+            h = linear(x.flatten(1, 2))
+        if self.harmonic is not None:
+            h = h + self.harmonic(features[..., self.n_mels:])
+        return dropout(relu(h))
 
 
 class TemporalHead(nn.Module):
@@ -122,7 +167,8 @@ def for_inference(net: nn.Module) -> nn.Module:
         return net
     fast = copy.deepcopy(net).eval()
     trunk = fast.trunk
-    for block in trunk.convs:
+    blocks = list(trunk.convs) + (list(trunk.harmonic.convs) if trunk.harmonic else [])
+    for block in blocks:
         if isinstance(block, nn.Sequential):
             block[0] = fuse_conv_bn_eval(block[0], block[1])
             block[1] = nn.Identity()

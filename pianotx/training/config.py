@@ -23,11 +23,13 @@ REFERENCE_STEPS = 10  # steps whose mean loss is the reference for EXPLODE_RATIO
 RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment_s", "seed",
                 "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
                 "trunk", "soft_frames", "diff_input", "temporal_head", "optimizer",
-                "weight_decay", "schedule", "min_lr_ratio", "val_data", "augment_chain")
+                "weight_decay", "schedule", "min_lr_ratio", "val_data", "augment_chain",
+                "harmonic")
 # With a decaying schedule the planned length is part of the schedule: fixed on resume too.
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adam", "adamw")
 AUGMENT_CHAINS = ("basic", "recording")
+PRECISIONS = ("auto", "fp32", "bf16")  # of the forward pass (see resolve_precision)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class TrainConfig:
     neither, one epoch. ``batch_size`` is per process. ``val_every`` None validates at
     the end of each epoch; ``val_pieces`` 0 validates on every validation piece.
     ``grad_clip`` 0 disables clipping; ``cache_dir`` None uses ``~/.cache/pianotx``.
+    ``precision`` is the forward pass's (:func:`resolve_precision`); it may change
+    between invocations of one run, as machines do.
     """
 
     data: str = ""
@@ -75,12 +79,16 @@ class TrainConfig:
     augment_chain: str = "basic"
     init_from: str | None = None  # warm start: weights of a checkpoint of the same model
     stop_at: int | None = None  # end this invocation at this step; the schedule keeps --steps
+    harmonic: bool = False  # the freq trunk's harmonic view (ModelConfig.harmonic)
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
         if self.augment_chain not in AUGMENT_CHAINS:
             raise ConfigError(
                 f"unknown augmentation chain {self.augment_chain!r}: use one of {', '.join(AUGMENT_CHAINS)}")
@@ -111,11 +119,12 @@ class TrainConfig:
         if self.trunk == "freq":  # the note models' sizes (see pianotx.model.freqnet)
             return ModelConfig(arch=self.arch, heads=self.heads, width=self.width, trunk="freq",
                                head_kernel=5, gru_hidden=128, soft_frames=self.soft_frames,
-                               diff_input=self.diff_input, temporal_head=self.temporal_head)
+                               diff_input=self.diff_input, temporal_head=self.temporal_head,
+                               harmonic=self.harmonic)
         # Passed on so that ModelConfig refuses them here rather than ignoring them.
         return ModelConfig(arch=self.arch, heads=self.heads, width=self.width,
                            soft_frames=self.soft_frames, diff_input=self.diff_input,
-                           temporal_head=self.temporal_head)
+                           temporal_head=self.temporal_head, harmonic=self.harmonic)
 
     def learning_rate(self, step: int, total_steps: int) -> float:
         """The learning rate of optimizer step ``step`` (0-based) of ``total_steps``: a
@@ -172,6 +181,31 @@ def _fixed_value(config: TrainConfig, name: str) -> Any:
     if name in ("data", "val_data") and value:
         return os.path.realpath(value)
     return value
+
+
+def cpu_has_amx_bf16(cpuinfo: str) -> bool:
+    """Whether ``/proc/cpuinfo`` text lists the ``amx_bf16`` flag (Intel AMX tiles with
+    bf16, where bf16 convolutions run about twice as fast as fp32)."""
+    return any(line.startswith("flags") and "amx_bf16" in line.split()
+               for line in cpuinfo.splitlines())
+
+
+def resolve_precision(precision: str, device_type: str, cpuinfo: str | None = None) -> str:
+    """``fp32`` or ``bf16`` for the forward pass: ``auto`` is bf16 on CUDA and on CPUs with
+    AMX bf16 (``cpuinfo``: the text of ``/proc/cpuinfo``, read when None), else fp32.
+    Without AMX, bf16 on a CPU was measured no faster (docs/RESULTS.md), so auto keeps fp32."""
+    if precision != "auto":
+        return precision
+    if device_type == "cuda":
+        return "bf16"
+    if device_type != "cpu":
+        return "fp32"
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    return "bf16" if cpu_has_amx_bf16(cpuinfo) else "fp32"
 
 
 def default_cache_dir() -> Path:

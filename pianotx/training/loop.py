@@ -17,11 +17,12 @@ from typing import Any
 import torch
 
 from pianotx.training import runfolder
-from pianotx.config import DecodeConfig, FeatureConfig, ModelConfig, to_dict
+from pianotx.config import DecodeConfig, ModelConfig, to_dict
 from pianotx.training.distributed import DistContext, barrier, wrap
 from pianotx.errors import TrainingError
 from pianotx.training.config import (
     EXPLODE_RATIO, REFERENCE_STEPS, EventCallback, TrainConfig, TrainEvent, check_resume,
+    resolve_precision,
 )
 from pianotx.training.setup import build_datasets, build_optimizer, build_validation, crop_loader
 
@@ -44,6 +45,7 @@ class Run:
     validation: dict[str, list]  # column -> items; "val" picks best.pt
     batches_per_epoch: int
     total_steps: int
+    precision: str = "fp32"  # of the forward pass: fp32 or bf16 (autocast)
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
@@ -87,8 +89,9 @@ def start(
     total = config.steps or (config.epochs or 1) * batches
     optimizer, scheduler = build_optimizer(model, config, total_steps=total)
     run = Run(config, model_config, out_dir, ctx, on_event, model, wrap(model, ctx),
-              LogMel(FeatureConfig()).to(ctx.device), optimizer, scheduler, dataset, validation,
-              batches, total)
+              LogMel(model_config.feature_config()).to(ctx.device), optimizer, scheduler,
+              dataset, validation, batches, total,
+              resolve_precision(config.precision, ctx.device.type))
     if saved is not None:
         _restore(run, saved)
     if ctx.is_main:
@@ -96,7 +99,8 @@ def start(
         runfolder.rewrite_log(out_dir, run.records)
     if not validation["val"]:
         run.emit("note", message="no validation pieces found; best.pt will not be written")
-    run.emit("start", resumed=saved is not None, batches_per_epoch=batches)
+    run.emit("start", resumed=saved is not None, batches_per_epoch=batches,
+             precision=run.precision)
     return run
 
 
@@ -134,7 +138,7 @@ def train_step(run: Run, batch: dict[str, torch.Tensor]) -> tuple[float, dict, f
                if name != "audio"}
     with torch.no_grad():
         mel = run.features(audio)  # float32 features, outside autocast
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
         logits = run.net(mel)
     logits = {name: value.float() for name, value in logits.items()}
     loss, parts = transcription_loss(logits, targets, beta=run.config.beta)
@@ -212,7 +216,8 @@ def validate(run: Run) -> None:
     from pianotx.evaluation.evaluate import evaluate_model, summarize
 
     if run.ctx.is_main:
-        loaded = LoadedModel(run.model, run.model_config, FeatureConfig(), DecodeConfig(), "val")
+        loaded = LoadedModel(run.model, run.model_config, run.model_config.feature_config(),
+                             DecodeConfig(), "val")
         kept: dict[str, float] = {}
         for column, items in run.validation.items():
             if not items:
@@ -230,7 +235,7 @@ def validate(run: Run) -> None:
         if score > run.best_score:
             run.best_score, run.best_step = score, run.step
             data = checkpoint_dict(run.model, model_config=run.model_config,
-                                   feature_config=FeatureConfig(), decode_config=DecodeConfig(),
+                                   feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
                                    train_summary=summary(run))
             save_checkpoint(run.out_dir / runfolder.BEST_FILE, data)
         run.emit("validate", scores=kept, metric=run.config.best_metric, score=score,
@@ -251,7 +256,7 @@ def save(run: Run) -> None:
             "rng": runfolder.rng_state(), "world": run.ctx.world,
         }
         data = checkpoint_dict(run.model, model_config=run.model_config,
-                               feature_config=FeatureConfig(), decode_config=DecodeConfig(),
+                               feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
                                train_summary=summary(run), training=training)
         save_checkpoint(run.out_dir / runfolder.LAST_FILE, data)
         runfolder.write_csv(run.out_dir, run.records)
@@ -265,7 +270,7 @@ def save_epoch(run: Run) -> None:
 
     if run.ctx.is_main:
         data = checkpoint_dict(run.model, model_config=run.model_config,
-                               feature_config=FeatureConfig(), decode_config=DecodeConfig(),
+                               feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
                                train_summary=summary(run))
         save_checkpoint(run.out_dir / f"epoch{run.epoch + 1}.pt", data)
     barrier(run.ctx)
@@ -317,24 +322,37 @@ def _restore(run: Run, saved: dict[str, Any]) -> None:
 
 def _warm_start(model: torch.nn.Module, model_config: ModelConfig, path: Path) -> None:
     """Load the weights of checkpoint ``path`` (any pianotx checkpoint of the same model,
-    e.g. a shipped fp16 one) into ``model``; optimizer and schedule start afresh."""
+    e.g. a shipped fp16 one) into ``model``; optimizer and schedule start afresh.
+
+    A model with the harmonic view may start from the same model without it: every weight
+    but the branch's is loaded, and the branch (whose projection starts at zero) adds
+    nothing until it has trained."""
+    import dataclasses
+
     from pianotx.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(path)
-    if loaded.model_config != model_config:
+    adds_branch = (model_config.harmonic and not loaded.model_config.harmonic
+                   and dataclasses.replace(model_config, harmonic=False) == loaded.model_config)
+    if loaded.model_config != model_config and not adds_branch:
         raise TrainingError(
             f"--init-from {path} holds another model ({loaded.model_config}); warm-start only "
-            "from a checkpoint of the model being trained"
+            "from a checkpoint of the model being trained (or of it without --harmonic)"
         )
-    model.load_state_dict(loaded.net.state_dict(), strict=True)
+    result = model.load_state_dict(loaded.net.state_dict(), strict=not adds_branch)
+    stray = list(result.unexpected_keys) + [k for k in result.missing_keys
+                                            if not k.startswith("trunk.harmonic.")]
+    if stray:  # cannot happen for equal configs; guards the branch's naming
+        raise TrainingError(f"--init-from {path}: weights {stray[:3]} do not fit the model")
 
 
 def _write_config(run: Run) -> None:
     runfolder.write_json(run.out_dir / runfolder.CONFIG_FILE, {
         "train": to_dict(run.config), "model": to_dict(run.model_config),
-        "features": to_dict(FeatureConfig()), "decode": to_dict(DecodeConfig()),
+        "features": to_dict(run.model_config.feature_config()), "decode": to_dict(DecodeConfig()),
         "world_size": run.ctx.world, "batches_per_epoch": run.batches_per_epoch,
         "total_steps": run.total_steps, "device": str(run.ctx.device),
+        "precision": run.precision,
     })
 
 
