@@ -12,7 +12,9 @@
 #   MODEL (the architecture options; default the frequency-pooling FCNN's
 #   "--trunk freq --diff-input --temporal-head dilated"; "--trunk paper" is the paper's U-Net),
 #   LR (peak learning rate, default 1e-3), WARMUP (warm-up steps, default 300), SEED (default 0),
-#   INIT (a checkpoint of the same model to start from: --init-from).
+#   INIT (a checkpoint of the same model, or of it without --harmonic, to start from:
+#   --init-from), PRECISION (auto, fp32 or bf16; auto is bf16 on CPUs with AMX bf16),
+#   SNAPSHOT (keep the weights every N steps for averaging, default 250).
 set -euo pipefail
 data=${1:?dataset folder}; out=${2:?run folder}; chain=${3:-recording}; steps=${4:-20000}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,4 +29,5 @@ exec pianotx train --data "$data" --val-data "$val" \
   --schedule cosine --steps "$steps" --batch-size 8 --segment-seconds 5 \
   --augment --augment-chain "$chain" \
   --val-every 500 --val-pieces 4 --ckpt-every 50 --workers 1 --seed "${SEED:-0}" \
+  --precision "${PRECISION:-auto}" --snapshot-every "${SNAPSHOT:-250}" \
   "${init[@]}" ${EXTRA:-} -q -o "$out" "${resume[@]}"

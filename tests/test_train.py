@@ -359,7 +359,7 @@ def test_precision_auto_is_bf16_on_cuda_and_amx_cpus_only():
         TrainConfig(data="-", precision="fp16")
 
 
-def test_bf16_trains_a_tiny_run_and_a_harmonic_model_warm_starts_from_a_plain_one(
+def test_bf16_run_keeps_snapshots_and_a_harmonic_model_warm_starts_from_a_plain_one(
         tiny_data, tmp_path):
     import torch
 
@@ -367,8 +367,11 @@ def test_bf16_trains_a_tiny_run_and_a_harmonic_model_warm_starts_from_a_plain_on
 
     cache = tmp_path / "cache"
     plain = dict(trunk="freq", arch="fcnn", heads="full", soft_frames=2)
-    train(tiny_config(tiny_data, cache, steps=2, precision="bf16", **plain),
+    train(tiny_config(tiny_data, cache, steps=2, precision="bf16", snapshot_every=1, **plain),
           out_dir=tmp_path / "first")
+    snapshots = sorted(p.name for p in (tmp_path / "first").glob("step_*.pt"))
+    assert snapshots == ["step_00001.pt", "step_00002.pt"]
+    assert load_checkpoint(tmp_path / "first" / "step_00001.pt").metadata["train_summary"]["steps"] == 1
     config = json.loads((tmp_path / "first" / "config.json").read_text())
     assert config["precision"] == "bf16" and config["features"]["logfreq_bands"] == 0
     losses_bf16 = [r["loss"] for r in map(json.loads, (tmp_path / "first" / "metrics.jsonl")

@@ -100,6 +100,10 @@ def train_command(
     keep_epochs: bool = typer.Option(
         False, "--keep-epochs", help="Also keep the weights at each epoch's end as epochN.pt."
     ),
+    snapshot_every: Optional[int] = typer.Option(
+        None, "--snapshot-every", min=1, metavar="N",
+        help="Also keep the weights every N steps as step_NNNNN.pt (for "
+             "scripts/average_checkpoints.py)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     init_from: Optional[Path] = typer.Option(
         None, "--init-from", metavar="CKPT",
@@ -140,7 +144,7 @@ def train_command(
             schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
             val_data=str(val_data) if val_data else None,
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
-            stop_at=stop_at, harmonic=harmonic, precision=precision,
+            stop_at=stop_at, harmonic=harmonic, precision=precision, snapshot_every=snapshot_every,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"

@@ -80,6 +80,7 @@ class TrainConfig:
     init_from: str | None = None  # warm start: weights of a checkpoint of the same model
     stop_at: int | None = None  # end this invocation at this step; the schedule keeps --steps
     harmonic: bool = False  # the freq trunk's harmonic view (ModelConfig.harmonic)
+    snapshot_every: int | None = None  # keep the weights every N steps as step_NNNNN.pt (SWA)
     precision: str = "auto"
 
     def __post_init__(self) -> None:
@@ -97,7 +98,7 @@ class TrainConfig:
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give --steps or --epochs, not both")
         positive = {"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "val_every": self.val_every,
+                    "val_every": self.val_every, "snapshot_every": self.snapshot_every,
                     "ckpt_every": self.ckpt_every, "log_every": self.log_every}
         for name, value in positive.items():
             if value is not None and value < 1:

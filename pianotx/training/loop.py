@@ -193,7 +193,9 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
     if validated or final or run.step % cfg.ckpt_every == 0:
         save(run)
     if epoch_end and cfg.keep_epochs:
-        save_epoch(run)
+        save_weights(run, f"epoch{run.epoch + 1}.pt")
+    if cfg.snapshot_every and run.step % cfg.snapshot_every == 0:
+        save_weights(run, f"step_{run.step:05d}.pt")
     run.tic = time.perf_counter()  # validation and saving do not count against steps/s
 
 
@@ -264,15 +266,16 @@ def save(run: Run) -> None:
     barrier(run.ctx)
 
 
-def save_epoch(run: Run) -> None:
-    """Keep the weights at this epoch's end as ``epochN.pt`` (N counted from 1)."""
+def save_weights(run: Run, name: str) -> None:
+    """Keep the weights now as ``name`` in the run folder (``epochN.pt`` at an epoch's end,
+    N counted from 1; ``step_NNNNN.pt`` snapshots for weight averaging)."""
     from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
 
     if run.ctx.is_main:
         data = checkpoint_dict(run.model, model_config=run.model_config,
-                               feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
-                               train_summary=summary(run))
-        save_checkpoint(run.out_dir / f"epoch{run.epoch + 1}.pt", data)
+                               feature_config=run.model_config.feature_config(),
+                               decode_config=DecodeConfig(), train_summary=summary(run))
+        save_checkpoint(run.out_dir / name, data)
     barrier(run.ctx)
 
 
