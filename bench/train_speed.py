@@ -6,8 +6,8 @@ the paper models (frame and notes heads), ``note`` the shipped note model (freq 
 heads) and ``note-harmonic`` it with the harmonic view. Batches of random audio with sparse
 random labels go through the training loop's own :func:`pianotx.training.loop.train_step`
 (features, forward, loss, zero_grad, backward, clip, step, schedule); on CPU, and on CUDA
-when one is present. Data loading is not included (see ``bench_data.py``). The CPU's AMX
-support decides what ``--precision auto`` trains in; both are timed here regardless.
+when one is present. Data loading is not included (see ``bench_data.py``). The CPU's bf16
+flags decide what ``--precision auto`` trains in; both are timed here regardless.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 
 from pianotx.audio.features import LogMel
 from pianotx.model.networks import build_model, count_parameters
-from pianotx.training.config import TrainConfig, cpu_has_amx_bf16
+from pianotx.training.config import TrainConfig, cpu_bf16_flags
 from pianotx.training.loop import train_step
 from pianotx.training.setup import build_optimizer
 
@@ -83,8 +83,8 @@ def main() -> None:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     print(f"training throughput: batch {args.batch_size} x {args.segment_s:g} s, {args.steps} "
-          f"timed steps, {torch.get_num_threads()} CPU threads, AMX bf16: "
-          f"{'yes' if cpu_has_amx_bf16(cpuinfo) else 'no'}")
+          f"timed steps, {torch.get_num_threads()} CPU threads, native bf16: "
+          f"{', '.join(cpu_bf16_flags(cpuinfo)) or 'none'}")
     for device in devices:
         for name in args.models.split(","):
             for options in MODELS[name]:

@@ -13,7 +13,7 @@
 #   "--trunk freq --diff-input --temporal-head dilated"; "--trunk paper" is the paper's U-Net),
 #   LR (peak learning rate, default 1e-3), WARMUP (warm-up steps, default 300), SEED (default 0),
 #   INIT (a checkpoint of the same model, or of it without --harmonic, to start from:
-#   --init-from), PRECISION (auto, fp32 or bf16; auto is bf16 on CPUs with AMX bf16),
+#   --init-from), PRECISION (auto, fp32 or bf16; auto is bf16 on CPUs with native bf16),
 #   SNAPSHOT (keep the weights every N steps for averaging, default 250).
 set -euo pipefail
 data=${1:?dataset folder}; out=${2:?run folder}; chain=${3:-recording}; steps=${4:-20000}

@@ -344,16 +344,19 @@ def test_resume_compares_folders_by_where_they_lead(tmp_path):
         check_resume(saved, TrainConfig(data=str(tmp_path / "x"), val_data=str(tmp_path)))
 
 
-def test_precision_auto_is_bf16_on_cuda_and_amx_cpus_only():
+def test_precision_auto_is_bf16_on_cuda_and_cpus_with_native_bf16_only():
     from pianotx.training.config import TrainConfig, resolve_precision
 
     amx = "processor\t: 0\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n"
-    zen = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    zen4 = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    old = "processor\t: 0\nflags\t\t: fpu avx2 avx512f\nbugs\t\t: avx512_bf16\n"
     assert resolve_precision("auto", "cpu", amx) == "bf16"
-    assert resolve_precision("auto", "cpu", zen) == "fp32"
-    assert resolve_precision("auto", "cuda", zen) == "bf16"
+    assert resolve_precision("auto", "cpu", zen4) == "bf16"
+    assert resolve_precision("auto", "cpu", old) == "fp32"  # only the flags line counts
+    assert resolve_precision("auto", "cpu", "") == "fp32"
+    assert resolve_precision("auto", "cuda", old) == "bf16"
     assert resolve_precision("auto", "mps", amx) == "fp32"
-    assert resolve_precision("bf16", "cpu", zen) == "bf16"
+    assert resolve_precision("bf16", "cpu", old) == "bf16"
     assert resolve_precision("fp32", "cuda", amx) == "fp32"
     with pytest.raises(ConfigError, match="unknown precision"):
         TrainConfig(data="-", precision="fp16")

@@ -47,7 +47,7 @@ def train_command(
     precision: str = typer.Option(
         "auto", metavar="P",
         help="Forward pass in fp32 or bf16 autocast; auto: bf16 on CUDA and on CPUs with "
-             "AMX bf16, else fp32."),
+             "native bf16 (AMX or AVX-512 BF16), else fp32."),
     width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
     beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
     steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),

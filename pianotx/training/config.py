@@ -184,17 +184,25 @@ def _fixed_value(config: TrainConfig, name: str) -> Any:
     return value
 
 
-def cpu_has_amx_bf16(cpuinfo: str) -> bool:
-    """Whether ``/proc/cpuinfo`` text lists the ``amx_bf16`` flag (Intel AMX tiles with
-    bf16, where bf16 convolutions run about twice as fast as fp32)."""
-    return any(line.startswith("flags") and "amx_bf16" in line.split()
-               for line in cpuinfo.splitlines())
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # native bf16 matrix instructions
+
+
+def cpu_bf16_flags(cpuinfo: str) -> list[str]:
+    """Which of :data:`BF16_CPU_FLAGS` the ``flags`` line of ``/proc/cpuinfo`` text lists:
+    Intel AMX tiles or AVX-512 BF16 (Intel Cooper Lake and later, AMD Zen 4 and later),
+    where bf16 autocast trains the note model about 2.3x faster than fp32 (measured with
+    bench/train_speed.py, docs/RESULTS.md)."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            found = set(line.split())
+            return [flag for flag in BF16_CPU_FLAGS if flag in found]
+    return []
 
 
 def resolve_precision(precision: str, device_type: str, cpuinfo: str | None = None) -> str:
     """``fp32`` or ``bf16`` for the forward pass: ``auto`` is bf16 on CUDA and on CPUs with
-    AMX bf16 (``cpuinfo``: the text of ``/proc/cpuinfo``, read when None), else fp32.
-    Without AMX, bf16 on a CPU was measured no faster (docs/RESULTS.md), so auto keeps fp32."""
+    native bf16 (:func:`cpu_bf16_flags`; ``cpuinfo``: the text of ``/proc/cpuinfo``, read
+    when None), else fp32 (elsewhere bf16 is emulated, and slower)."""
     if precision != "auto":
         return precision
     if device_type == "cuda":
@@ -206,7 +214,7 @@ def resolve_precision(precision: str, device_type: str, cpuinfo: str | None = No
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
             cpuinfo = ""
-    return "bf16" if cpu_has_amx_bf16(cpuinfo) else "fp32"
+    return "bf16" if cpu_bf16_flags(cpuinfo) else "fp32"
 
 
 def default_cache_dir() -> Path:
