@@ -57,6 +57,14 @@ def test_no_piece_in_two_splits_and_heldout_timbre_only_in_evaluation():
     assert len({i.name for i in items}) == len(items)
 
 
+def test_a_timbre_named_twice_is_rendered_twice_as_often():
+    items = plan(SynthConfig(hours=2.0, seed=3, heldout=None), ["a", "b", "a"])
+    train = [i.timbre for i in items if i.split == "train"]
+    assert len(train) >= 30
+    assert train == [("a", "b", "a")[k % 3] for k in range(len(train))]  # round robin
+    assert {i.timbre for i in items if i.split == "validation"} == {"a", "b"}
+
+
 def test_split_timbres_errors():
     with pytest.raises(SynthError, match="held-out timbre 'x' is not available"):
         split_timbres(["a"], "x")

@@ -20,7 +20,8 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Seed of the whole dataset."),
     timbres: str = typer.Option(
         DEFAULT_TIMBRES, "--timbres",
-        help="Comma-separated timbres; missing ones of the default set are skipped with a note."),
+        help="Comma-separated timbres, taken in turn (a name given twice is rendered twice "
+             "as often); missing ones of the default set are skipped with a note."),
     heldout: str = typer.Option(
         "iowa", "--heldout",
         help="Timbre used only for validation and test ('none': every split mixes all)."),
