@@ -54,7 +54,8 @@ class MissingExtraError(PianotxError):
 # optional module -> the extra that installs it (``pip install 'pianotx[EXTRA]'``)
 EXTRAS = {"torch": "torch", "librosa": "train", "scipy": "train", "mir_eval": "eval",
           "matplotlib": "plot", "onnx": "export", "pedalboard": "augment",
-          "pyroomacoustics": "augment", "partitura": "score"}
+          "pyroomacoustics": "augment", "partitura": "score", "sounddevice": "live",
+          "rtmidi": "live"}
 
 
 def missing_extra(module: str, purpose: str) -> MissingExtraError:

@@ -1,4 +1,4 @@
-"""Command-line interface: ``pianotx transcribe|score|train|eval|synth|timbres|plot|render|export|info``.
+"""Command-line interface: ``pianotx transcribe|listen|score|train|eval|synth|timbres|plot|render|export|info``.
 
 Each command lives in its own module and registers on :data:`pianotx.cli.app.app`;
 heavy libraries (torch, librosa) are imported inside the commands so ``--help`` is instant.
@@ -7,7 +7,7 @@ heavy libraries (torch, librosa) are imported inside the commands so ``--help`` 
 from __future__ import annotations
 
 from pianotx.cli import (  # noqa: F401  (registers the commands)
-    evaluate, export, info, plot, render, score, synth, timbres, train, transcribe,
+    evaluate, export, info, listen, plot, render, score, synth, timbres, train, transcribe,
 )
 from pianotx.cli.app import app
 

@@ -23,7 +23,7 @@ from pianotx.config import (DecodeConfig, FeatureConfig, ModelConfig, from_dict,
 from pianotx.errors import CheckpointError, ConfigError, missing_extra
 from pianotx.files import sha256_file
 from pianotx.audio.spectrum import log_mel
-from pianotx.engine.windows import WINDOW_FRAMES, stream_windows
+from pianotx.engine.windows import WINDOW_FRAMES, BatchRunner, stream_windows
 
 METADATA_KEY = "pianotx"
 ENGINES = ("auto", "torch", "onnx")
@@ -143,6 +143,17 @@ def load_onnx(path: Path, *, checkpoint: Path | None = None, threads: int = 0) -
                      (checkpoint or path).stem, path, meta)
 
 
+def batch_runner(model: OnnxModel) -> BatchRunner:
+    """Window audio ``(batch, n_samples)`` -> probabilities per head, on ONNX Runtime."""
+    names = model.model_config.head_names
+
+    def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = model.session.run(list(names), {"mel": log_mel(chunk, model.feature_config)})
+        return dict(zip(names, outputs))
+
+    return run_batch
+
+
 def stream_onnx_rolls(
     model: OnnxModel,
     blocks: Iterable[np.ndarray],
@@ -153,12 +164,6 @@ def stream_onnx_rolls(
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Probabilities for audio arriving in blocks (see :func:`pianotx.engine.windows.stream_windows`)."""
-    names = model.model_config.head_names
-
-    def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:
-        outputs = model.session.run(list(names), {"mel": log_mel(chunk, model.feature_config)})
-        return dict(zip(names, outputs))
-
-    return stream_windows(run_batch, blocks, model_config=model.model_config,
+    return stream_windows(batch_runner(model), blocks, model_config=model.model_config,
                           feature_config=model.feature_config, batch_size=batch_size, window_frames=window_frames,
                           total_frames=total_frames, on_progress=on_progress)

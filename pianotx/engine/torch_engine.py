@@ -12,7 +12,7 @@ import torch
 from pianotx.model.checkpoint import LoadedModel
 from pianotx.errors import ConfigError
 from pianotx.audio.features import LogMel, n_frames
-from pianotx.engine.windows import (WINDOW_FRAMES, stream_windows, window_audio, window_margin,
+from pianotx.engine.windows import (WINDOW_FRAMES, BatchRunner, stream_windows, window_audio, window_margin,
                              window_starts)
 
 __all__ = ["pick_device", "predict_rolls", "stream_rolls", "window_audio", "window_margin",
@@ -73,6 +73,20 @@ def predict_rolls(
     return {name: np.concatenate([c[name] for _, c in chunks]) for name in mc.head_names}
 
 
+def batch_runner(model: LoadedModel) -> BatchRunner:
+    """Window audio ``(batch, n_samples)`` -> probabilities per head, on the model's device."""
+    features = LogMel(model.feature_config).to(model.device)
+    model.net.eval()
+
+    def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:
+        with torch.inference_mode():
+            mel = features(torch.from_numpy(chunk).to(model.device), center=False)
+            return {name: torch.sigmoid(v.float()).cpu().numpy()
+                    for name, v in model.net(mel).items()}
+
+    return run_batch
+
+
 def stream_rolls(
     model: LoadedModel,
     blocks: Iterable[np.ndarray],
@@ -84,15 +98,6 @@ def stream_rolls(
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Probabilities for audio arriving in blocks, yielded in order as ``(first_frame,
     {head: (n, width) array})`` (see :func:`pianotx.engine.windows.stream_windows`)."""
-    features = LogMel(model.feature_config).to(model.device)
-    model.net.eval()
-
-    def run_batch(chunk: np.ndarray) -> dict[str, np.ndarray]:
-        with torch.inference_mode():
-            mel = features(torch.from_numpy(chunk).to(model.device), center=False)
-            return {name: torch.sigmoid(v.float()).cpu().numpy()
-                    for name, v in model.net(mel).items()}
-
-    return stream_windows(run_batch, blocks, model_config=model.model_config,
+    return stream_windows(batch_runner(model), blocks, model_config=model.model_config,
                           feature_config=model.feature_config, batch_size=batch_size, window_frames=window_frames,
                           total_frames=total_frames, on_progress=on_progress)

@@ -1,0 +1,207 @@
+"""Live transcription: streamed notes equal offline ones, the decoder frame by frame, the
+``pianotx listen`` command on standard input, and dropping audio when falling behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pianotx.config import DecodeConfig
+from pianotx.engine.decode import decode_rolls
+from pianotx.live.decoder import LiveDecoder
+from pianotx.live.session import LiveSession, events_to_notes
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    from pianotx import load_model
+
+    return load_model(engine="onnx")
+
+
+@pytest.fixture(scope="module")
+def example_audio() -> np.ndarray:
+    from pianotx.audio.load import load_audio
+
+    return load_audio(EXAMPLE)
+
+
+def _same(a, b) -> bool:
+    return len(a) == len(b) and all(
+        x.pitch == y.pitch and x.velocity == y.velocity and abs(x.onset_s - y.onset_s) < 1e-6
+        and abs(x.offset_s - y.offset_s) < 1e-6 for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("block", [137, 1600])
+def test_streamed_notes_equal_offline_notes(default_model, example_audio, block):
+    from pianotx.api import transcribe_samples
+
+    decode = DecodeConfig(**{**default_model.decode_config.__dict__, "pedal": "cc64"})
+    offline = transcribe_samples(example_audio, model=default_model, decode=decode)
+    session = LiveSession(default_model, decode=decode)
+    events = []
+    for i in range(0, len(example_audio), block):
+        events += session.feed(example_audio[i:i + block])
+    events += session.finish()
+    live = events_to_notes(events)
+    assert len(offline.notes) > 50 and _same(live.notes, offline.notes)
+    assert [tuple(map(float, p)) for p in live.pedals] == [tuple(map(float, p)) for p in offline.pedals]
+
+
+def _rolls(n: int = 60) -> dict[str, np.ndarray]:
+    """Hand-made rolls: a note at frame 0, one repeated without a dip (the higher peak
+    kept), a re-struck key, a note shorter than min_note_s, one still held at the end."""
+    onset, frame = np.zeros((n, 88), np.float32), np.zeros((n, 88), np.float32)
+    offset, velocity = np.zeros((n, 88), np.float32), np.full((n, 88), 0.5, np.float32)
+
+    def tri(key: int, at: int, height: float) -> None:
+        for d, v in ((-1, 0.5), (0, 1.0), (1, 0.5)):
+            if 0 <= at + d < n:
+                onset[at + d, key] = max(onset[at + d, key], height * v)
+
+    tri(0, 0, 0.9); frame[0:10, 0] = 0.9; offset[10, 0] = 0.8
+    tri(10, 5, 0.9); frame[5:30, 10] = 0.9; tri(10, 20, 0.9); offset[30, 10] = 0.6
+    tri(20, 8, 0.8); frame[8:9, 20] = 0.9  # one active frame: lasts min_note_s
+    tri(30, 40, 0.9); frame[40:, 30] = 0.9  # held past the end
+    onset[12:16, 40] = [0.6, 0.3, 0.2, 0.7]; frame[12:25, 40] = 0.9  # no dip: one note
+    return {"frame": frame, "onset": onset, "offset": offset, "velocity": velocity}
+
+
+@pytest.mark.parametrize("rows", [1, 3, 60])
+def test_the_decoder_frame_by_frame_equals_offline_decoding(rows):
+    probs = _rolls()
+    config = DecodeConfig(onset_threshold=0.5, offset_threshold=0.3)
+    want = decode_rolls(probs, config=config, frame_rate=100.0, refine=True).notes
+    decoder = LiveDecoder(config=config, frame_rate=100.0, refine=True)
+    events = []
+    for i in range(0, 60, rows):
+        events += decoder.push({k: v[i:i + rows] for k, v in probs.items()})
+    events += decoder.close()
+    got = events_to_notes(events).notes
+    assert [n.pitch for n in want] == [21, 31, 41, 61, 31, 51]
+    # Key 40's second, higher peak came without a dip: offline moves the note's start to
+    # it, live keeps the start it already sent; everything else is the same.
+    assert _same([n for n in got if n.pitch != 61], [n for n in want if n.pitch != 61])
+    (live,), (offline,) = [n for n in got if n.pitch == 61], [n for n in want if n.pitch == 61]
+    assert 0.11 < live.onset_s < 0.125 and offline.onset_s == pytest.approx(0.15, abs=0.005)
+    assert live.offset_s == offline.offset_s
+    offs = [e for e in events if e.kind == "note_off"]
+    assert len(offs) == len(want) and len({e.note for e in offs}) == len(want)
+
+
+def _listen(args: list[str], data: bytes, *, pace_s: float | None = None) -> subprocess.CompletedProcess:
+    """Run ``pianotx listen`` with ``data`` on standard input (written at real-time pace
+    in chunks of ``pace_s`` seconds when given)."""
+    command = [sys.executable, "-m", "pianotx", "listen", "--stdin", *args]
+    if pace_s is None:
+        return subprocess.run(command, input=data, capture_output=True, timeout=300)
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert b"listening" in proc.stderr.readline()  # the model is loaded: the audio starts
+    step = int(16000 * 2 * pace_s)  # s16le mono at 16 kHz
+    start = time.perf_counter()
+    for k, i in enumerate(range(0, len(data), step)):
+        time.sleep(max(0.0, start + k * pace_s - time.perf_counter()))
+        proc.stdin.write(data[i:i + step])
+        proc.stdin.flush()
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(command, proc.returncode, out, b"listening\n" + err)
+
+
+def _pcm(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def test_listen_on_stdin_writes_json_lines_and_the_midi_file(default_model, example_audio, tmp_path):
+    import mir_eval
+    import soxr
+
+    from pianotx.api import transcribe_samples
+    from pianotx.evaluation.metrics import note_arrays
+    from pianotx.music.midi import read_midi
+
+    stereo = np.repeat(soxr.resample(example_audio, 16000, 44100)[:, None], 2, axis=1)
+    out = tmp_path / "take.mid"
+    done = _listen(["--rate", "44100", "--channels", "2", "--json", "-o", str(out)],
+                   (np.clip(stereo, -1, 1) * 32767).astype("<i2").tobytes())
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    ons = [e for e in lines if e["type"] == "note_on"]
+    assert {e["type"] for e in lines} == {"note_on", "note_off"}  # the model's pedal mode: none
+    assert len(ons) == len([e for e in lines if e["type"] == "note_off"])
+    written = read_midi(out).notes
+    assert len(written) == len(ons)
+    looked_ahead = np.median([e["emitted_s"] - e["time_s"] for e in ons])
+    assert 0.1 < looked_ahead < 0.25
+    offline = transcribe_samples(example_audio, model=default_model).notes
+    (ri, rp, _), (ei, ep, _) = note_arrays(offline), note_arrays(written)
+    f1 = mir_eval.transcription.precision_recall_f1_overlap(ri, rp, ei, ep, offset_ratio=None)[2]
+    assert f1 >= 0.98
+    assert "notes in 9.0 s of audio; real-time factor" in done.stderr.decode()
+    again = _listen(["-o", str(out)], _pcm(example_audio))
+    assert again.returncode == 1 and "exists" in again.stderr.decode()
+
+
+def test_real_time_pace_and_as_fast_as_possible_give_the_same_notes(example_audio):
+    excerpt = _pcm(example_audio[: 16000 * 3])
+    fast = _listen(["--json"], excerpt)
+    paced = _listen(["--json", "--realtime"], excerpt, pace_s=0.05)
+    assert fast.returncode == paced.returncode == 0, paced.stderr.decode()
+
+    def notes(run):  # type: ignore[no-untyped-def]
+        return [(e["type"], e["pitch"], e["time_s"]) for e in map(json.loads, run.stdout.decode().splitlines())]
+
+    assert len(notes(fast)) > 20 and notes(fast) == notes(paced)
+    latencies = [json.loads(line)["latency_s"] for line in paced.stdout.decode().splitlines()
+                 if '"note_on"' in line]
+    assert np.median(latencies) < 0.5  # generous: CI machines share their cores
+
+
+def test_bad_live_input_is_one_error_line(tmp_path):
+    nan = np.full(1600, np.nan, "<f4").tobytes()
+    done = _listen(["--format", "f32le", "-o", str(tmp_path / "x.mid")], nan)
+    assert done.returncode == 1 and "NaN" in done.stderr.decode().splitlines()[-1]
+    assert (tmp_path / "x.mid").exists()  # what was heard before is kept
+    done = _listen(["--model", "fcnn"], b"\0" * 3200)
+    assert done.returncode == 1 and "cannot transcribe live" in done.stderr.decode()
+    done = _listen(["--format", "u8"], b"\0" * 3200)
+    assert done.returncode == 1 and "unknown --format 'u8'" in done.stderr.decode()
+    done = _listen(["-o", str(tmp_path / "missing" / "x.mid")], b"\0" * 3200)
+    assert done.returncode == 1 and "missing" in done.stderr.decode()
+
+
+class _SlowSession:
+    seen = 0
+
+    def feed(self, samples):  # type: ignore[no-untyped-def]
+        time.sleep(0.02)
+        self.seen += len(samples)
+        return []
+
+    def finish(self):  # type: ignore[no-untyped-def]
+        return []
+
+
+def test_falling_behind_a_real_time_source_drops_blocks_instead_of_drifting():
+    from pianotx.live.sources import run_live
+
+    def source():  # type: ignore[no-untyped-def]
+        for _ in range(100):  # 10 ms blocks arriving every 5 ms
+            time.sleep(0.005)
+            yield np.zeros(160, np.float32)
+
+    dropped = []
+    stats = run_live(source(), _SlowSession, on_event=lambda *a: None, max_lag_s=0.1,
+                     on_drop=dropped.append)
+    assert stats.dropped == len(dropped) > 10
+    assert stats.audio_s == pytest.approx(1.0)  # dropped audio still counts as time
+    kept = run_live(source(), _SlowSession, on_event=lambda *a: None)  # not real time: all
+    assert kept.dropped == 0 and kept.audio_s == pytest.approx(1.0)
