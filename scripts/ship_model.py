@@ -17,6 +17,10 @@ source, name = Path(sys.argv[1]), sys.argv[2]
 target = Path(__file__).resolve().parent.parent / "weights" / f"{name}.pt"
 data = read_checkpoint(source)
 data.pop("training", None)
+summary = data.get("train_summary") or {}
+for key in ("data", "val_data"):  # no path of this machine in a shipped file
+    if isinstance(summary.get(key), str) and summary[key].startswith("/"):
+        summary[key] = f"DATA/{Path(summary[key]).name}"
 data["state_dict"] = {k: v.half() if v.is_floating_point() else v
                       for k, v in data["state_dict"].items()}
 save_checkpoint(target, data)
