@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
 from pianotx.audio.features import LogMel
 from pianotx.model.networks import build_model, count_parameters
-from pianotx.training.config import TrainConfig, cpu_bf16_flags
+from pianotx.training.config import TrainConfig, cpu_bf16_flags, read_cpuinfo
 from pianotx.training.loop import train_step
 from pianotx.training.setup import build_optimizer
 
@@ -81,10 +80,9 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16")
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     print(f"training throughput: batch {args.batch_size} x {args.segment_s:g} s, {args.steps} "
           f"timed steps, {torch.get_num_threads()} CPU threads, native bf16: "
-          f"{', '.join(cpu_bf16_flags(cpuinfo)) or 'none'}")
+          f"{', '.join(cpu_bf16_flags(read_cpuinfo())) or 'none'}")
     for device in devices:
         for name in args.models.split(","):
             for options in MODELS[name]:

@@ -78,6 +78,14 @@ def window_audio(
     return out
 
 
+def window_span(start_frame: int, *, window_frames: int, hop_length: int,
+                n_fft: int) -> tuple[int, int]:
+    """Recording samples ``[first, end)`` that frames ``[start_frame, start_frame +
+    window_frames)`` read (centred STFT; ``first`` may be negative, read as zeros)."""
+    first = start_frame * hop_length - n_fft // 2
+    return first, first + (window_frames - 1) * hop_length + n_fft
+
+
 def stream_windows(
     run_batch: BatchRunner,
     blocks: Iterable[np.ndarray],
@@ -106,7 +114,8 @@ def stream_windows(
     buffer, offset, seen, k = np.zeros(0, np.float32), 0, 0, 0  # k: next window index
 
     def needed_end(index: int) -> int:  # one past the last sample window ``index`` reads
-        return (index * keep - margin + window_frames - 1) * hop + n_fft - n_fft // 2
+        return window_span(index * keep - margin, window_frames=window_frames,
+                           hop_length=hop, n_fft=n_fft)[1]
 
     def run(indices: list[int], total: int | None) -> Iterator[tuple[int, dict]]:
         starts = [i * keep - margin for i in indices]
@@ -128,7 +137,8 @@ def stream_windows(
             k += batch_size
             if on_progress is not None:
                 on_progress(k, planned)
-            drop = max(0, (k * keep - margin) * hop - n_fft // 2 - offset)
+            drop = max(0, window_span(k * keep - margin, window_frames=window_frames,
+                                      hop_length=hop, n_fft=n_fft)[0] - offset)
             buffer, offset = buffer[drop:], offset + drop
     total = n_frames(seen, hop_length=hop)
     last = -(-total // keep)  # windows in all

@@ -88,8 +88,7 @@ class LiveDecoder:
         if self.rows:
             events += self._settle(n - 1, following=np.full(N_KEYS, -np.inf))
         for key in np.flatnonzero(self.start >= 0):
-            end = self.inactive[key] if self.inactive[key] >= 0 else n
-            self._close_note(int(key), min(max(end, self.start[key] + self.min_frames), n))
+            self._close_note(int(key), self._end(int(key), limit=n))
         events += self._finish_closing(None)
         if self.pedal_start >= 0:
             if n - self.pedal_start >= self.min_pedal:
@@ -110,16 +109,14 @@ class LiveDecoder:
         for key in np.flatnonzero(peaks):
             if self.kept[key] < 0 or self.level <= 0 or self.since_min[key] < self.level:
                 if self.start[key] >= 0:  # the next onset ends the open note
-                    end = self.inactive[key] if self.inactive[key] >= 0 else c
-                    self._close_note(int(key), min(max(end, self.start[key] + self.min_frames), c))
+                    self._close_note(int(key), self._end(int(key), limit=c))
                 events.append(self._open_note(int(key), c))
             elif onset[key] > self.kept_value[key]:
                 if self.start[key] < 0:  # its note already ended: the later peak starts one
                     events.append(self._open_note(int(key), c))
                 self.kept[key], self.kept_value[key] = c, onset[key]
-            self.since_min[key] = onset[key] if self.kept[key] == c else self.since_min[key]
-        unchanged = self.kept != c
-        self.since_min[unchanged] = np.minimum(self.since_min[unchanged], onset[unchanged])
+        # The lowest onset probability since each key's kept peak (from it, where it is c).
+        self.since_min = np.where(self.kept == c, onset, np.minimum(self.since_min, onset))
         off = (self.start >= 0) & (self.start < c) & (self.inactive < 0) & (row["frame"] < cfg.frame_threshold)
         self.inactive[off] = c
         for key in np.flatnonzero((self.start >= 0) & (self.inactive >= 0)):
@@ -129,6 +126,12 @@ class LiveDecoder:
         if "pedal" in row:
             events += self._pedal(c, row["pedal"][0] >= cfg.pedal_threshold)
         return events
+
+    def _end(self, key: int, *, limit: int) -> int:
+        """The open note's end when ``limit`` (the key's next onset, or the recording's
+        end) cuts it: its first inactive frame, at least ``min_frames`` after its start."""
+        end = self.inactive[key] if self.inactive[key] >= 0 else limit
+        return int(min(max(end, self.start[key] + self.min_frames), limit))
 
     def _open_note(self, key: int, c: int) -> LiveEvent:
         self.start[key], self.inactive[key], self.kept[key] = c, -1, c

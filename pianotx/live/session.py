@@ -16,7 +16,7 @@ import numpy as np
 
 from pianotx.audio.spectrum import n_frames
 from pianotx.config import DecodeConfig
-from pianotx.engine.windows import window_audio
+from pianotx.engine.windows import window_audio, window_span
 from pianotx.errors import ConfigError
 from pianotx.live.decoder import LiveDecoder, LiveEvent
 
@@ -60,11 +60,10 @@ class LiveSession:
         self.buffer = np.concatenate([self.buffer, np.asarray(samples, np.float32)])
         self.seen += len(samples)
         events: list[LiveEvent] = []
-        while self._needed_end(self.window) <= self.seen:
+        while self._span(self.window)[1] <= self.seen:
             events += self._run(self.window, None)
             self.window += 1
-            hop, half = self.features.hop_length, self.features.n_fft // 2
-            drop = max(0, (self.window * self.keep - self.field) * hop - half - self.offset)
+            drop = max(0, self._span(self.window)[0] - self.offset)
             self.buffer, self.offset = self.buffer[drop:], self.offset + drop
         return events
 
@@ -77,11 +76,10 @@ class LiveSession:
             self.window += 1
         return events + self.decoder.close()
 
-    def _needed_end(self, index: int) -> int:
-        """One past the last sample window ``index`` reads."""
-        cfg = self.features
-        last = index * self.keep - self.field + self.window_frames - 1
-        return last * cfg.hop_length + cfg.n_fft - cfg.n_fft // 2
+    def _span(self, index: int) -> tuple[int, int]:
+        """Recording samples ``[first, end)`` that window ``index`` reads."""
+        return window_span(index * self.keep - self.field, window_frames=self.window_frames,
+                           hop_length=self.features.hop_length, n_fft=self.features.n_fft)
 
     def _run(self, index: int, total: int | None) -> list[LiveEvent]:
         cfg = self.features

@@ -191,7 +191,7 @@ def cpu_bf16_flags(cpuinfo: str) -> list[str]:
     """Which of :data:`BF16_CPU_FLAGS` the ``flags`` line of ``/proc/cpuinfo`` text lists:
     Intel AMX tiles or AVX-512 BF16 (Intel Cooper Lake and later, AMD Zen 4 and later),
     where bf16 autocast trains the note model about 2.3x faster than fp32 (measured with
-    bench/train_speed.py, docs/RESULTS.md)."""
+    bench/train_speed.py, docs/TRAINING.md)."""
     for line in cpuinfo.splitlines():
         if line.startswith("flags"):
             found = set(line.split())
@@ -209,12 +209,15 @@ def resolve_precision(precision: str, device_type: str, cpuinfo: str | None = No
         return "bf16"
     if device_type != "cpu":
         return "fp32"
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            cpuinfo = ""
-    return "bf16" if cpu_bf16_flags(cpuinfo) else "fp32"
+    return "bf16" if cpu_bf16_flags(read_cpuinfo() if cpuinfo is None else cpuinfo) else "fp32"
+
+
+def read_cpuinfo() -> str:
+    """The text of ``/proc/cpuinfo``, empty where there is none."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
 
 
 def default_cache_dir() -> Path:
