@@ -12,7 +12,9 @@ from pianotx.music.notes import Note, Pedal
 from pianotx.data.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
 from pianotx.data.synth.humanize import humanize, warp_time, window_pedals
 from pianotx.data.synth.music import generate_piece
-from pianotx.data.synth.plan import SynthConfig, plan, split_timbres
+from pianotx.data.synth.plan import (
+    SynthConfig, dynamics_factor, plan, scale_dynamics, split_timbres,
+)
 from pianotx.data.synth.splits import split_of
 from pianotx.data.synth.timbres import SynthError, find_timbre
 
@@ -63,6 +65,22 @@ def test_a_timbre_named_twice_is_rendered_twice_as_often():
     assert len(train) >= 30
     assert train == [("a", "b", "a")[k % 3] for k in range(len(train))]  # round robin
     assert {i.timbre for i in items if i.split == "validation"} == {"a", "b"}
+
+
+def test_dynamics_scales_velocities_per_item_by_its_own_seed():
+    notes = [Note(0.0, 1.0, 60, 100), Note(0.5, 1.0, 62, 1), Note(1.0, 2.0, 64, 127)]
+    assert [n.velocity for n in scale_dynamics(notes, 0.5)] == [50, 1, 64]
+    assert [n.velocity for n in scale_dynamics(notes, 1.5)] == [127, 2, 127]
+    assert scale_dynamics(notes, 0.5)[0][:3] == notes[0][:3]
+    items = plan(SynthConfig(hours=0.5, seed=3, heldout=None), ["a"])
+    factors = [dynamics_factor(i, (0.5, 1.0)) for i in items]
+    assert all(0.5 <= f <= 1.0 for f in factors) and len(set(factors)) == len(factors)
+    assert factors == [dynamics_factor(i, (0.5, 1.0)) for i in items]
+    assert {dynamics_factor(i, (1.0, 1.0)) for i in items} == {1.0}
+    with pytest.raises(SynthError, match="dynamics"):
+        SynthConfig(hours=1.0, dynamics=(1.0, 0.5))
+    with pytest.raises(SynthError, match="dynamics"):
+        SynthConfig(hours=1.0, dynamics=(0.0, 1.0))
 
 
 def test_split_timbres_errors():
@@ -198,6 +216,22 @@ def test_cli_synth_renders_a_tiny_dataset_and_rejects_an_unknown_timbre(tmp_path
     assert rows and all(r["timbre"] == "timgm6mb" for r in rows)
     assert all((out / r["audio_filename"]).is_file() and (out / r["midi_filename"]).is_file()
                for r in rows)
+    assert {r["dynamics"] for r in rows} == {"1.0"}
+    soft = tmp_path / "soft"
+    result = CliRunner().invoke(app, [
+        "synth", "--out", str(soft), "--hours", "0.01", "--seed", "5", "--timbres", "timgm6mb",
+        "--heldout", "none", "--corpus-share", "0", "--workers", "1", "--dynamics", "0.5"])
+    assert result.exit_code == 0, result.output
+    from pianotx.music.midi import read_midi
+
+    for loud, quiet in zip(rows, csv.DictReader(open(soft / CSV_NAME))):
+        assert quiet["dynamics"] == "0.5"
+        played = [n.velocity for n in read_midi(out / loud["midi_filename"]).notes]
+        halved = [n.velocity for n in read_midi(soft / quiet["midi_filename"]).notes]
+        assert halved == [max(1, round(v * 0.5)) for v in played]
+    wrong = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "y"), "--hours", "0.01",
+                                     "--dynamics", "soft"])
+    assert wrong.exit_code != 0 and "--dynamics" in wrong.output
     bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "x"), "--hours", "0.01",
                                    "--timbres", "harpsichord"])
     assert bad.exit_code != 0 and "harpsichord" in bad.output

