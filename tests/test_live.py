@@ -205,3 +205,74 @@ def test_falling_behind_a_real_time_source_drops_blocks_instead_of_drifting():
     assert stats.audio_s == pytest.approx(1.0)  # dropped audio still counts as time
     kept = run_live(source(), _SlowSession, on_event=lambda *a: None)  # not real time: all
     assert kept.dropped == 0 and kept.audio_s == pytest.approx(1.0)
+
+
+@pytest.fixture
+def null_sink():
+    """A PulseAudio null sink (started here if no server runs): audio played into it comes
+    back on its monitor source, a real capture device path. Skipped where none can be made."""
+    import shutil
+    import uuid
+
+    pytest.importorskip("sounddevice")  # needs PortAudio (libportaudio2)
+    if not all(shutil.which(tool) for tool in ("pulseaudio", "pactl", "paplay")):
+        pytest.skip("no PulseAudio here (Debian: pulseaudio pulseaudio-utils libasound2-plugins)")
+    if subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
+        subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1"], capture_output=True)
+        for _ in range(50):
+            if subprocess.run(["pactl", "info"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.skip("a PulseAudio server cannot be started here")
+    name = f"pianotx_test_{uuid.uuid4().hex[:8]}"
+    loaded = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
+                            capture_output=True, text=True)
+    if loaded.returncode != 0:
+        pytest.skip(f"no null sink: {loaded.stderr.strip()}")
+    yield name
+    subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], capture_output=True)
+
+
+def test_listen_through_a_real_audio_device(null_sink, default_model, example_audio, tmp_path):
+    """Play the example into a null sink, capture its monitor with ``--device pulse``,
+    stop with Ctrl-C: the MIDI file is written and holds the offline notes (shifted by
+    when the playback started)."""
+    import os
+    import signal
+
+    import soundfile as sf
+    from pianotx.api import transcribe_samples
+    from pianotx.music.midi import read_midi
+
+    excerpt = example_audio[: 16000 * 8]
+    sf.write(tmp_path / "excerpt.wav", excerpt, 16000)
+    out = tmp_path / "take.mid"
+    env = {**os.environ, "PULSE_SOURCE": f"{null_sink}.monitor"}
+    proc = subprocess.Popen([sys.executable, "-m", "pianotx", "listen", "--device", "pulse",
+                             "--json", "-o", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        assert b"listening" in proc.stderr.readline()
+        time.sleep(0.5)
+        played = subprocess.run(["paplay", f"--device={null_sink}", str(tmp_path / "excerpt.wav")],
+                                capture_output=True, timeout=60)
+        assert played.returncode == 0, played.stderr
+        time.sleep(1.0)  # the look-ahead and the last block
+    finally:
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert b"wrote" in stderr and out.is_file()
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert {line["type"] for line in lines} >= {"note_on", "note_off"}
+    live = read_midi(out).notes
+    offline = transcribe_samples(excerpt, model=default_model).notes
+    assert len(offline) > 10
+    # the capture and the playback start apart: the shift is the most common onset offset
+    shifts = [a.onset_s - b.onset_s for a in live for b in offline if a.pitch == b.pitch]
+    counts, edges = np.histogram(shifts, bins=np.arange(-2.0, 10.0, 0.02))
+    shift = edges[np.argmax(counts)] + 0.01
+    hits = sum(any(a.pitch == b.pitch and abs(a.onset_s - shift - b.onset_s) < 0.05 for a in live)
+               for b in offline)
+    assert hits / len(offline) >= 0.9 and len(live) <= 1.1 * len(offline)

@@ -10,6 +10,7 @@ transcription restarts after the gap instead of drifting further behind.
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
@@ -162,31 +163,39 @@ def run_live(
             stats.events.append((event, consumed, latency))
             on_event(event, consumed, latency)
 
-    while True:
-        try:
-            item = waiting.get()
-        except KeyboardInterrupt:
-            stats.interrupted = True
-            break
-        if item is None:
-            break
-        block, arrived = item
-        queued[0] -= len(block)
-        if max_lag_s is not None and queued[0] > max_lag_s * SAMPLE_RATE:
-            seconds = len(block) / SAMPLE_RATE
-            stats.dropped, stats.dropped_s = stats.dropped + 1, stats.dropped_s + seconds
-            if on_drop is not None:
-                on_drop(seconds)
-            emit(session.finish(), arrived)
-            base_s += session.seen / SAMPLE_RATE + seconds
-            stats.audio_s += seconds
-            session = new_session()
-            continue
-        started = time.perf_counter()
-        events = session.feed(block)
-        stats.compute_s += time.perf_counter() - started
-        stats.audio_s += len(block) / SAMPLE_RATE
-        emit(events, arrived)
+    stop = threading.Event()  # Ctrl-C: finish what was heard, never mid-block
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            try:
+                item = waiting.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            block, arrived = item
+            queued[0] -= len(block)
+            if max_lag_s is not None and queued[0] > max_lag_s * SAMPLE_RATE:
+                seconds = len(block) / SAMPLE_RATE
+                stats.dropped, stats.dropped_s = stats.dropped + 1, stats.dropped_s + seconds
+                if on_drop is not None:
+                    on_drop(seconds)
+                emit(session.finish(), arrived)
+                base_s += session.seen / SAMPLE_RATE + seconds
+                stats.audio_s += seconds
+                session = new_session()
+                continue
+            started = time.perf_counter()
+            events = session.feed(block)
+            stats.compute_s += time.perf_counter() - started
+            stats.audio_s += len(block) / SAMPLE_RATE
+            emit(events, arrived)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    stats.interrupted = stop.is_set()
     started = time.perf_counter()
     events = session.finish()
     stats.compute_s += time.perf_counter() - started
