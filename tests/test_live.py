@@ -217,8 +217,10 @@ def null_sink():
     pytest.importorskip("sounddevice")  # needs PortAudio (libportaudio2)
     if not all(shutil.which(tool) for tool in ("pulseaudio", "pactl", "paplay")):
         pytest.skip("no PulseAudio here (Debian: pulseaudio pulseaudio-utils libasound2-plugins)")
-    if subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
-        subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1"], capture_output=True)
+    started = subprocess.run(["pactl", "info"], capture_output=True).returncode != 0
+    if started:  # the daemon must not hold our pipes, or run() would wait for it to exit
+        subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         for _ in range(50):
             if subprocess.run(["pactl", "info"], capture_output=True).returncode == 0:
                 break
@@ -232,6 +234,8 @@ def null_sink():
         pytest.skip(f"no null sink: {loaded.stderr.strip()}")
     yield name
     subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], capture_output=True)
+    if started:
+        subprocess.run(["pulseaudio", "--kill"], capture_output=True)
 
 
 def test_listen_through_a_real_audio_device(null_sink, default_model, example_audio, tmp_path):
