@@ -73,13 +73,16 @@ def stream(audio: np.ndarray, out: Path, block_ms: float, args: list[str]) -> di
             proc.stdin.flush()
         proc.stdin.close()
 
-    writer = threading.Thread(target=write)
-    writer.start()
+    errors: list[bytes] = []  # drained as it comes: a full pipe would stall the command
+    threads = [threading.Thread(target=write), threading.Thread(target=lambda: errors.extend(proc.stderr))]
+    for thread in threads:
+        thread.start()
     lines = []
     for raw in proc.stdout:
         lines.append((time.perf_counter(), json.loads(raw)))
-    writer.join()
-    err = proc.stderr.read().decode()
+    for thread in threads:
+        thread.join()
+    err = b"".join(errors).decode()
     proc.wait()
     if proc.returncode != 0:
         raise SystemExit(f"pianotx listen failed: {err}")

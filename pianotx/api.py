@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def load_model(
     name_or_path: str | Path | None = None, *, device: str = "auto", optimize: bool = True,
-    engine: str = "auto",
+    engine: str = "auto", threads: int = 0,
 ) -> LoadedModel | OnnxModel:
     """Load a bundled model by name, or a checkpoint file by path, ready for inference.
 
@@ -36,6 +36,8 @@ def load_model(
         ``torch``, ``onnx`` (ONNX Runtime on the CPU, from the ``.onnx`` export beside the
         checkpoint; no torch import) or ``auto``: onnx when the export exists, onnxruntime
         is installed and the device is the CPU (``auto`` with no NVIDIA GPU visible).
+    threads : int
+        ONNX Runtime threads (0: one per core); torch's are set with ``torch.set_num_threads``.
     """
     import dataclasses
 
@@ -51,7 +53,7 @@ def load_model(
             from pianotx.errors import CheckpointError
 
             raise CheckpointError(f"checkpoint {path} does not exist; check the path")
-        return load_onnx(onnx_path_for(path), checkpoint=path)
+        return load_onnx(onnx_path_for(path), checkpoint=path, threads=threads)
 
     from pianotx.model.checkpoint import load_checkpoint
     from pianotx.engine.torch_engine import pick_device

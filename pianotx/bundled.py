@@ -13,8 +13,27 @@ from pianotx.errors import CheckpointError
 
 
 def weights_dir() -> Path:
-    """Folder holding the bundled checkpoints."""
-    return Path(str(resources.files("pianotx.weights")))
+    """Folder holding the bundled checkpoints.
+
+    An installed pianotx has them as ``pianotx.weights``. Python run inside a source tree
+    imports the tree's ``pianotx/`` instead (a Ray ``working_dir``, ``python -c`` in the
+    checkout), where they are the sibling folder ``weights/``.
+
+    Raises
+    ------
+    CheckpointError
+        If neither exists.
+    """
+    try:
+        return Path(str(resources.files("pianotx.weights")))
+    except ModuleNotFoundError:
+        tree = Path(__file__).resolve().parent.parent / "weights"
+        if tree.is_dir():
+            return tree
+        raise CheckpointError(
+            f"pianotx imported from {Path(__file__).resolve().parent} has no bundled weights "
+            "(pianotx.weights); install pianotx (pip install pianotx) and run it outside a "
+            "copy of its source tree") from None
 
 
 def bundled_models() -> dict[str, Path]:

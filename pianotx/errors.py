@@ -55,7 +55,7 @@ class MissingExtraError(PianotxError):
 EXTRAS = {"torch": "torch", "librosa": "train", "scipy": "train", "mir_eval": "eval",
           "matplotlib": "plot", "onnx": "export", "pedalboard": "augment",
           "pyroomacoustics": "augment", "partitura": "score", "sounddevice": "live",
-          "rtmidi": "live"}
+          "rtmidi": "live", "ray": "cluster"}
 
 
 def missing_extra(module: str, purpose: str) -> MissingExtraError:

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 
 from pianotx.bundled import bundled_models, default_model_name, weights_dir
 from pianotx.model.checkpoint import load_checkpoint
@@ -64,3 +65,18 @@ def test_optimized_inference_keeps_the_onset_f1_of_the_plain_path():
     for engine in ("torch", "onnx"):
         fast = pianotx.transcribe(path, model=pianotx.load_model(device="cpu", engine=engine)).notes
         assert note_scores(plain, fast, metrics=("note",))["note/f1"] >= 0.998, engine
+
+
+def test_weights_are_found_beside_a_source_tree_and_missing_ones_are_one_clear_error(monkeypatch, tmp_path):
+    import pianotx.bundled as bundled
+    from pianotx.errors import CheckpointError
+
+    def not_installed(name):  # type: ignore[no-untyped-def]
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(bundled.resources, "files", not_installed)
+    tree = Path(bundled.__file__).resolve().parent.parent / "weights"
+    assert weights_dir() == tree and default_model_name() == "fcnn-notes"
+    monkeypatch.setattr(bundled, "__file__", str(tmp_path / "pianotx" / "bundled.py"))
+    with pytest.raises(CheckpointError, match="has no bundled weights.*install pianotx"):
+        weights_dir()

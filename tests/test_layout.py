@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pianotx"
-STAGES = ("audio", "music", "model", "engine", "data", "training", "evaluation", "score", "live")
+STAGES = ("audio", "music", "model", "engine", "data", "training", "evaluation", "score", "live",
+          "cluster")
 # Cross-cutting modules that every stage may use stay at the top level.
 TOP_LEVEL = {"__init__", "__main__", "api", "bundled", "config", "errors", "files"}
 

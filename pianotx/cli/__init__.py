@@ -14,4 +14,8 @@ from pianotx.cli.app import app
 
 def main() -> None:
     """Entry point of the ``pianotx`` console script."""
-    app()
+    import sys
+
+    from pianotx.cli.batch import bare_ray
+
+    app(args=bare_ray(sys.argv[1:]), prog_name="pianotx")

@@ -66,6 +66,14 @@ def transcribe(
     jobs: int = typer.Option(
         1, "--jobs", "-j", min=1,
         help="Files transcribed at once (each GPU gets its own copy of the model)."),
+    ray: Optional[str] = typer.Option(
+        None, "--ray", metavar="[ADDRESS]",
+        help="Run on Ray (pip install 'pianotx[cluster]'): alone, a local Ray; 'auto' or "
+             "ray://host:port joins a cluster. Outputs mirror the input tree under -o OUT, "
+             "with OUT/manifest.jsonl; a rerun skips finished files. --jobs sets the workers "
+             "[default: one per CPU]."),
+    gpus_per_worker: float = typer.Option(
+        0.0, "--gpus-per-worker", min=0.0, help="With --ray: GPUs each worker reserves."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
@@ -87,6 +95,20 @@ def transcribe(
             from pianotx.score.extra import require
 
             require("partitura")
+        if ray is not None:
+            from pianotx.cli.batch import transcribe_on_ray
+            from pianotx.api import load_model
+
+            name = str(checkpoint) if checkpoint is not None else model
+            base = load_model(name, device="cpu", engine=engine).decode_config  # fails here, once
+            if not transcribe_on_ray(
+                    audio, out, address=ray, formats=wanted, model=name, engine=engine,
+                    decode=_decode_config(base, onset_threshold, frame_threshold), pedal=pedal,
+                    tempo_bpm=tempo or 120.0, batch_size=batch_size, overwrite=overwrite,
+                    workers=jobs if jobs > 1 else 0, gpus_per_worker=gpus_per_worker,
+                    quiet=quiet, as_json=as_json):
+                raise typer.Exit(1)
+            return
         inputs = collect_inputs(audio)
         targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
         from pianotx.api import load_model
