@@ -99,9 +99,10 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--block-ms", type=float, default=10.0)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--threads", type=int, default=1, help="pianotx listen --threads")
     args = parser.parse_args()
     items = load_items(args.data, limit=args.limit)
-    extra = ["--model", args.model] if args.model else []
+    extra = ["--threads", str(args.threads), *(["--model", args.model] if args.model else [])]
     folder = Path(tempfile.mkdtemp(prefix="listen-rt-"))
 
     def one(k_item):
@@ -114,23 +115,24 @@ def main() -> None:
     print("| piece | notes | wall latency median / p95 (ms) | reported median (ms) | dropped / RTF | "
           "F1 vs offline | onset F1 live / offline |")
     print("|---|---|---|---|---|---|---|")
-    with ThreadPoolExecutor(args.parallel) as pool:
-        for k, (item, audio, got) in enumerate(pool.map(one, enumerate(items))):
-            live = read_midi(folder / f"{k}.mid").notes
-            offline = transcribe_samples(audio, model=model).notes
-            ref = load_reference(item)[0]
-            metrics = ("note", "note_offset")
-            lm, om = note_scores(ref, live, metrics=metrics), note_scores(ref, offline, metrics=metrics)
-            walls += got["wall"]
-            owns += got["own"]
-            agree.append(onset_f1(offline, live))
-            live_m.append(lm)
-            off_m.append(om)
-            wall = np.asarray(got["wall"]) * 1000
-            print(f"| {item.title[:40]} | {len(live)} | {np.median(wall):.0f} / "
-                  f"{np.percentile(wall, 95):.0f} | {np.median(got['own']) * 1000:.0f} | "
-                  f"{got['summary'].split('; ', 1)[-1]} | {agree[-1]:.3f} | "
-                  f"{lm['note/f1']:.3f} / {om['note/f1']:.3f} |", flush=True)
+    with ThreadPoolExecutor(args.parallel) as pool:  # stream everything first, then score
+        streamed = list(pool.map(one, enumerate(items)))
+    for k, (item, audio, got) in enumerate(streamed):
+        live = read_midi(folder / f"{k}.mid").notes
+        offline = transcribe_samples(audio, model=model).notes
+        ref = load_reference(item)[0]
+        metrics = ("note", "note_offset")
+        lm, om = note_scores(ref, live, metrics=metrics), note_scores(ref, offline, metrics=metrics)
+        walls += got["wall"]
+        owns += got["own"]
+        agree.append(onset_f1(offline, live))
+        live_m.append(lm)
+        off_m.append(om)
+        wall = np.asarray(got["wall"]) * 1000
+        print(f"| {item.title[:40]} | {len(live)} | {np.median(wall):.0f} / "
+              f"{np.percentile(wall, 95):.0f} | {np.median(got['own']) * 1000:.0f} | "
+              f"{got['summary'].split('; ', 1)[-1]} | {agree[-1]:.3f} | "
+              f"{lm['note/f1']:.3f} / {om['note/f1']:.3f} |", flush=True)
     wall = np.asarray(walls) * 1000
     print(f"\n{len(items)} pieces, {len(walls)} note_on lines, {args.parallel} streamed at once")
     print(f"note_on latency, wall clock: median {np.median(wall):.0f} ms, p95 "

@@ -38,6 +38,10 @@ def listen(
     model: Optional[str] = typer.Option(None, "--model", help="Bundled note model (see info)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A .pt checkpoint."),
     engine: str = typer.Option("auto", "--engine", metavar="ENGINE", help="torch, onnx or auto."),
+    threads: int = typer.Option(
+        1, "--threads", min=0,
+        help="Inference threads (0: one per core). One keeps up with real time at a fraction "
+             "of a core and leaves the others to the rest of the machine (a DAW, training)."),
     pedal: Optional[str] = typer.Option(
         None, "--pedal", metavar="MODE",
         help="Predicted sustain pedal: cc64 (sent and written as CC64), extend (the file's notes "
@@ -69,7 +73,12 @@ def listen(
 
         if out is not None:
             check_output(out, overwrite=overwrite)
-        loaded = load_model(checkpoint if checkpoint is not None else model, device="cpu", engine=engine)
+        loaded = load_model(checkpoint if checkpoint is not None else model, device="cpu",
+                            engine=engine, threads=threads)
+        if hasattr(loaded, "net") and threads:  # torch
+            import torch
+
+            torch.set_num_threads(threads)
         mode = pedal or loaded.decode_config.pedal
         LiveSession(loaded, pedal=mode)  # refuses a model that cannot stream, before any audio
         send = _port(port) if port else None
