@@ -4,6 +4,7 @@ as it arrives, sending notes to a MIDI port, JSON lines and a MIDI file."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -53,6 +54,9 @@ def listen(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing -o file."),
 ) -> None:
     """Transcribe live piano audio: notes out as they are played (about 0.2 s behind)."""
+    if threads:  # before numpy loads: idle BLAS threads spin, and would take a core each
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, str(threads))
     if model is not None and checkpoint is not None:
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
     if list_devices:
