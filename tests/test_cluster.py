@@ -148,7 +148,7 @@ def test_a_collection_on_a_local_ray_then_a_rerun_that_skips(collection, tmp_pat
 def test_a_worker_killed_mid_batch_loses_nothing(collection, tmp_path):
     pytest.importorskip("ray")
     from pianotx import load_model
-    from pianotx.cli.outputs import FORMATS
+    from pianotx.music.outputs import FORMATS
     from pianotx.cluster.jobs import JobOptions
     from pianotx.cluster.ray_runner import run_on_ray
 

@@ -44,7 +44,7 @@ def transcribe_on_ray(
 ) -> bool:
     """Run the batch; True when no file failed."""
     from pianotx.audio.load import audio_seconds
-    from pianotx.cli.outputs import FORMATS
+    from pianotx.music.outputs import FORMATS
     from pianotx.cluster.jobs import JobOptions
     from pianotx.cluster.manifest import (
         MANIFEST_NAME, append, collect_tree, missing_targets, mirrored_jobs, record,

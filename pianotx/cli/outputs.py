@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
 
-if TYPE_CHECKING:
-    from pianotx.music.notes import Note, Pedal
+from pianotx.music.outputs import FORMATS, write_outputs  # noqa: F401  (the CLI's writers)
 
-FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json", "musicxml": ".musicxml"}
 KNOWN_SUFFIXES = (".mid", ".midi", ".csv", ".json", ".musicxml")
 
 
@@ -71,26 +68,3 @@ def _single_outputs(out: Path, formats: list[str]) -> dict[str, Path]:
         raise OutputError(f"-o {out} does not match --format {','.join(formats)}; "
                           f"name the file {out.with_suffix(FORMATS[formats[0]]).name}")
     return {f: out if f == given else out.with_suffix(FORMATS[f]) for f in formats}
-
-
-def write_outputs(
-    notes: Sequence[Note], pedals: Sequence[Pedal], targets: dict[str, Path], *,
-    tempo_bpm: float, overwrite: bool,
-) -> None:
-    """Write the notes and pedal presses in every planned format, each file atomically."""
-    from pianotx.files import write_bytes_atomic
-    from pianotx.music.midi import notes_to_midi, write_midi
-    from pianotx.music.notelist import as_written, to_csv, to_json
-
-    if "mid" in targets:
-        write_midi(notes_to_midi(notes, pedals=pedals, tempo_bpm=tempo_bpm), targets["mid"], overwrite=overwrite)
-    written = as_written(notes, pedals=pedals, tempo_bpm=tempo_bpm)
-    for name, render in (("csv", to_csv), ("json", to_json)):
-        if name in targets:
-            text = render(written.notes, pedals=written.pedals)
-            write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
-    if "musicxml" in targets:
-        from pianotx.score.chain import make_score
-        from pianotx.score.musicxml import write_musicxml
-
-        write_musicxml(make_score(notes, pedals), targets["musicxml"], overwrite=overwrite)

@@ -36,7 +36,7 @@ def run_job(model, job: Job, options: JobOptions) -> dict:  # type: ignore[no-un
     Outputs that already exist are kept (the job is resumed) unless ``options.overwrite``.
     """
     from pianotx.api import transcribe_file
-    from pianotx.cli.outputs import write_outputs
+    from pianotx.music.outputs import write_outputs
     from pianotx.engine.decode import apply_pedal_mode
 
     started = time.perf_counter()
