@@ -63,9 +63,15 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--split", default="all")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--onset-threshold", type=float, default=None,
+                        help="decode at this onset threshold instead of the model's")
     args = parser.parse_args()
     model = load_model(args.checkpoint or args.model or "fcnn-notes", engine="torch")
     decode = model.decode_config
+    if args.onset_threshold is not None:
+        import dataclasses
+
+        decode = dataclasses.replace(decode, onset_threshold=args.onset_threshold)
     items = load_items(args.data, split=None if args.split == "all" else args.split,
                        limit=args.limit)
     octaves: dict[int, np.ndarray] = {}  # octave -> [ref, ref hit, est, est hit]
