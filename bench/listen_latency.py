@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import mir_eval
 import numpy as np
 
 from pianotx import load_model
@@ -24,16 +23,12 @@ from pianotx.api import transcribe_samples
 from pianotx.audio.load import load_audio
 from pianotx.data.readers import load_reference
 from pianotx.evaluation.evaluate import load_items
-from pianotx.evaluation.metrics import ONSET_TOLERANCE_S, note_arrays
+from pianotx.evaluation.metrics import note_scores
 from pianotx.live.session import LiveSession, events_to_notes
 
 
 def onset_f1(ref, est) -> float:
-    if not ref or not est:
-        return 0.0
-    (ri, rp, _), (ei, ep, _) = note_arrays(ref), note_arrays(est)
-    return mir_eval.transcription.precision_recall_f1_overlap(
-        ri, rp, ei, ep, onset_tolerance=ONSET_TOLERANCE_S, offset_ratio=None)[2]
+    return note_scores(ref, est, metrics=("note",))["note/f1"]
 
 
 def main() -> None:

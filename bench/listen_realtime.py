@@ -29,26 +29,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 
 from pianotx import load_model
 from pianotx.api import transcribe_samples
 from pianotx.audio.load import load_audio
+from pianotx.config import SAMPLE_RATE
 from pianotx.data.readers import load_reference
 from pianotx.evaluation.evaluate import load_items
-from pianotx.evaluation.metrics import ONSET_TOLERANCE_S, note_arrays, note_scores
+from pianotx.evaluation.metrics import note_scores
 from pianotx.music.midi import read_midi
-
-RATE = 16000
-
-
-def onset_f1(ref, est) -> float:
-    if not ref or not est:
-        return 0.0
-    (ri, rp, _), (ei, ep, _) = note_arrays(ref), note_arrays(est)
-    return mir_eval.transcription.precision_recall_f1_overlap(
-        ri, rp, ei, ep, onset_tolerance=ONSET_TOLERANCE_S, offset_ratio=None)[2]
 
 
 def stream(audio: np.ndarray, out: Path, block_ms: float, args: list[str]) -> dict:
@@ -60,7 +50,7 @@ def stream(audio: np.ndarray, out: Path, block_ms: float, args: list[str]) -> di
     if b"listening" not in proc.stderr.readline():
         raise SystemExit(f"pianotx listen did not start: {proc.stderr.read().decode()}")
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
-    block = int(RATE * block_ms / 1000) * 2
+    block = int(SAMPLE_RATE * block_ms / 1000) * 2
     start = [0.0]
 
     def write() -> None:
@@ -125,7 +115,7 @@ def main() -> None:
         lm, om = note_scores(ref, live, metrics=metrics), note_scores(ref, offline, metrics=metrics)
         walls += got["wall"]
         owns += got["own"]
-        agree.append(onset_f1(offline, live))
+        agree.append(note_scores(offline, live, metrics=("note",))["note/f1"])
         live_m.append(lm)
         off_m.append(om)
         wall = np.asarray(got["wall"]) * 1000

@@ -37,7 +37,8 @@ def load_model(
         checkpoint; no torch import) or ``auto``: onnx when the export exists, onnxruntime
         is installed and the device is the CPU (``auto`` with no NVIDIA GPU visible).
     threads : int
-        ONNX Runtime threads (0: one per core); torch's are set with ``torch.set_num_threads``.
+        Inference threads on the CPU (0: the engine's default, one per core): ONNX Runtime's
+        for this session; for torch, ``torch.set_num_threads`` (process-wide).
     """
     import dataclasses
 
@@ -58,6 +59,10 @@ def load_model(
     from pianotx.model.checkpoint import load_checkpoint
     from pianotx.engine.torch_engine import pick_device
 
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     loaded = load_checkpoint(path, device=pick_device(device))
     if optimize:
         from pianotx.model.freqnet import for_inference

@@ -79,10 +79,6 @@ def listen(
             check_output(out, overwrite=overwrite)
         loaded = load_model(checkpoint if checkpoint is not None else model, device="cpu",
                             engine=engine, threads=threads)
-        if hasattr(loaded, "net") and threads:  # torch
-            import torch
-
-            torch.set_num_threads(threads)
         mode = pedal or loaded.decode_config.pedal
         LiveSession(loaded, pedal=mode)  # refuses a model that cannot stream, before any audio
         send = _port(port) if port else None

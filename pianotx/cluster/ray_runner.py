@@ -71,11 +71,7 @@ class _Transcriber:
         from pianotx.api import load_model
 
         self.model = load_model(model, device="cuda" if gpu else "cpu", engine=engine,
-                                threads=threads)
-        if hasattr(self.model, "net") and not gpu:  # torch: as many threads as CPUs reserved
-            import torch
-
-            torch.set_num_threads(threads)
+                                threads=threads)  # as many threads as CPUs reserved
 
     def run(self, job: Job, options: JobOptions) -> dict:
         return run_job(self.model, job, options)
