@@ -56,3 +56,34 @@ def test_velocity_counts_only_at_onsets_and_pedal_is_plain_bce():
     assert parts["velocity"] == pytest.approx(math.log1p(math.exp(-2.0)), rel=1e-5)
     assert parts["pedal"] == pytest.approx(math.log(2), rel=1e-5)  # beta does not weigh it
     assert total.item() == pytest.approx(sum(parts.values()), rel=1e-5)
+
+
+def test_soft_onset_weights_spread_each_onsets_softness_over_its_soft_target():
+    from pianotx.model.loss import soft_onset_weights
+
+    velocity = torch.zeros(1, 9, 2)
+    velocity[0, 4, 0] = 32 / 127  # soft: softness (0.5 - 0.252) / 0.5
+    velocity[0, 4, 1] = 100 / 127  # loud: weight 1
+    weights = soft_onset_weights(velocity, 2.0)
+    soft = 1.0 + 2.0 * (0.5 - 32 / 127) / 0.5
+    assert torch.allclose(weights[0, :, 0], torch.tensor([1, 1, soft, soft, soft, soft, soft, 1, 1]))
+    assert torch.equal(weights[0, :, 1], torch.ones(9))
+
+
+def test_soft_onset_weight_raises_only_the_onset_heads_loss_of_soft_notes():
+    logits = {"onset": torch.zeros(1, 9, 2), "frame": torch.zeros(1, 9, 2)}
+    targets = {"onset": torch.zeros(1, 9, 2), "frame": torch.ones(1, 9, 2),
+               "velocity": torch.zeros(1, 9, 2)}
+    targets["onset"][0, 4] = 1.0
+    targets["velocity"][0, 4] = torch.tensor([0.0, 1.0])  # key 0 velocity 0 (softest), key 1 loud
+    plain, plain_parts = transcription_loss(logits, targets, beta=0.2)
+    weighted, parts = transcription_loss(logits, targets, beta=0.2, soft_onset_weight=3.0)
+    assert parts["frame"] == plain_parts["frame"]
+    # velocity 0 marks no onset in the velocity roll, so key 0 keeps weight 1 as well
+    assert parts["onset"] == pytest.approx(plain_parts["onset"])
+    assert float(weighted) == pytest.approx(float(plain))
+    targets["velocity"][0, 4, 0] = 1 / 127
+    _, parts = transcription_loss(logits, targets, beta=0.2, soft_onset_weight=3.0)
+    positive = 0.2 / 0.05 * math.log(2.0) / 18  # one positive cell of 18 at logit 0
+    gain = 3.0 * (0.5 - 1 / 127) / 0.5
+    assert parts["onset"] == pytest.approx(plain_parts["onset"] + gain * positive, rel=1e-5)

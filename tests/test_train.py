@@ -114,8 +114,8 @@ def test_non_finite_loss_stops_with_a_clear_message(tiny_data, tmp_path, monkeyp
 
     real = pianotx.model.loss.transcription_loss
 
-    def nan_loss(logits, targets, *, beta=None):
-        total, parts = real(logits, targets, beta=beta)
+    def nan_loss(logits, targets, *, beta=None, **kwargs):
+        total, parts = real(logits, targets, beta=beta, **kwargs)
         return total * float("nan"), parts
 
     monkeypatch.setattr(pianotx.model.loss, "transcription_loss", nan_loss)

@@ -50,6 +50,10 @@ def train_command(
              "native bf16 (AMX or AVX-512 BF16), else fp32."),
     width: float = typer.Option(1.0, metavar="X", help="Channel multiplier (1.0 = the paper)."),
     beta: float = typer.Option(0.2, metavar="B", help="Weighted-BCE balance (the paper's best)."),
+    soft_onset_weight: float = typer.Option(
+        0.0, min=0.0, metavar="G",
+        help="Weigh the onset loss of soft notes up to 1+G (velocity 64 and above: 1; "
+             "needs --heads full)."),
     steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),
     epochs: Optional[int] = typer.Option(
         None, min=1, metavar="E", help="Passes over the training clips (default 1)."
@@ -145,6 +149,7 @@ def train_command(
             val_data=str(val_data) if val_data else None,
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
             stop_at=stop_at, harmonic=harmonic, precision=precision, snapshot_every=snapshot_every,
+            soft_onset_weight=soft_onset_weight,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"

@@ -20,7 +20,8 @@ PRIOR_POSITIVE = 0.05  # the paper's assumed share of active keys per frame
 
 
 def weighted_bce(
-    logits: torch.Tensor, targets: torch.Tensor, *, beta: float | None = None
+    logits: torch.Tensor, targets: torch.Tensor, *, beta: float | None = None,
+    positive_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean weighted BCE between ``logits`` and soft or hard ``targets`` in [0, 1].
 
@@ -29,6 +30,8 @@ def weighted_bce(
     logits, targets : torch.Tensor, same shape
     beta : float in (0, 1) or None
         The paper's balance factor; None gives plain (unweighted) BCE.
+    positive_weights : torch.Tensor or None
+        Per-cell factors on the positive term (same shape), e.g. :func:`soft_onset_weights`.
 
     Returns
     -------
@@ -36,14 +39,39 @@ def weighted_bce(
         ``-mean(w_pos * y * log(sigmoid(z)) + w_neg * (1 - y) * log(1 - sigmoid(z)))`` with
         ``w_pos = beta / 0.05`` and ``w_neg = (1 - beta) / 0.95``.
     """
-    if beta is None:
+    if beta is None and positive_weights is None:
         return F.binary_cross_entropy_with_logits(logits, targets)
-    if not 0.0 < beta < 1.0:
+    if beta is None:
+        w_pos, w_neg = 1.0, 1.0
+    elif not 0.0 < beta < 1.0:
         raise ConfigError(f"beta must lie strictly between 0 and 1, got {beta}")
-    w_pos = beta / PRIOR_POSITIVE
-    w_neg = (1.0 - beta) / (1.0 - PRIOR_POSITIVE)
+    else:
+        w_pos = beta / PRIOR_POSITIVE
+        w_neg = (1.0 - beta) / (1.0 - PRIOR_POSITIVE)
+    if positive_weights is not None:
+        w_pos = w_pos * positive_weights
     loss = w_pos * targets * F.softplus(-logits) + w_neg * (1.0 - targets) * F.softplus(logits)
     return loss.mean()
+
+
+SOFT_VELOCITY = 0.5  # onsets below velocity 64 / 127 count as soft for ``soft_onset_weight``
+SOFT_REACH = 2  # frames either side of a labelled onset that share its velocity (soft targets)
+
+
+def soft_onset_weights(velocity: torch.Tensor, gain: float) -> torch.Tensor:
+    """Per-cell weights of the onset head's positive term: ``1 + gain * softness``.
+
+    ``velocity`` is the velocity roll ``(..., frames, 88)`` (``velocity / 127`` at each
+    note's onset frame, 0 elsewhere). Each onset's velocity is spread over the
+    ``SOFT_REACH`` frames either side (where soft onset targets are also positive) and its
+    softness is ``clamp((0.5 - v) / 0.5, 0, 1)``: 0 at velocity 64 and above, 1 at velocity
+    0. Cells with no onset nearby get weight 1 (their positive term is 0 anyway).
+    """
+    frames_last = velocity.transpose(-1, -2).reshape(-1, 1, velocity.shape[-2])
+    near = F.max_pool1d(frames_last, 2 * SOFT_REACH + 1, stride=1, padding=SOFT_REACH)
+    near = near.reshape(velocity.transpose(-1, -2).shape).transpose(-1, -2)
+    softness = ((SOFT_VELOCITY - near) / SOFT_VELOCITY).clamp(0.0, 1.0) * (near > 0)
+    return 1.0 + gain * softness
 
 
 def transcription_loss(
@@ -51,17 +79,24 @@ def transcription_loss(
     targets: dict[str, torch.Tensor],
     *,
     beta: float | None = None,
+    soft_onset_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-head losses and the per-head values (for logging).
 
     Frame, onset and offset heads use :func:`weighted_bce`; the velocity head uses BCE
     against ``velocity / 127`` counted only at onset frames (where the velocity target is
     set, Kong et al.); the pedal head (about half its frames positive) plain BCE.
+    ``soft_onset_weight`` G > 0 multiplies the onset head's positive term by
+    :func:`soft_onset_weights` (up to 1 + G for the softest notes), so that quiet onsets,
+    which the frame head hears and the onset head misses, cost more to miss.
     """
     parts: dict[str, torch.Tensor] = {}
     for name, head_logits in logits.items():
         target = targets[name].to(head_logits.dtype)
-        if name == "pedal":
+        if name == "onset" and soft_onset_weight > 0 and "velocity" in targets:
+            weights = soft_onset_weights(targets["velocity"].to(head_logits.dtype), soft_onset_weight)
+            parts[name] = weighted_bce(head_logits, target, beta=beta, positive_weights=weights)
+        elif name == "pedal":
             parts[name] = F.binary_cross_entropy_with_logits(head_logits, target)
         elif name == "velocity":
             mask = (targets["velocity"] > 0).to(head_logits.dtype)
