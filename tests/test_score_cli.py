@@ -56,7 +56,8 @@ def test_score_of_the_bundled_example(tmp_path):
     out = tmp_path / "example.musicxml"
     result = run("score", EXAMPLE_MID, "-o", out)
     assert result.exit_code == 0, result.output
-    assert "99 notes" in result.stdout and "3/4" in result.stdout
+    # scripts/make_example.py's piece (seed 7) is generated in 4/4 at 143.8 BPM
+    assert "99 notes" in result.stdout and "of 4/4" in result.stdout and "quarter = 14" in result.stdout
     import partitura
 
     partitura.load_musicxml(str(out), validate=True)
@@ -206,3 +207,12 @@ def test_partitura_is_imported_without_its_soundfont_download(monkeypatch):
     require("partitura.score")
     assert sys.modules["fluidsynth"] is fake
     assert importlib.import_module("partitura.utils.fluidsynth").HAS_FLUIDSYNTH is False
+
+
+def test_score_with_the_previous_beat_tracker_and_a_wrong_one(tmp_path):
+    out = tmp_path / "example.musicxml"
+    result = run("score", EXAMPLE_MID, "-o", out, "--beats", "dp")
+    assert result.exit_code == 0, result.output
+    assert "99 notes" in result.stdout and out.exists()
+    result = run("score", EXAMPLE_MID, "-o", tmp_path / "x.musicxml", "--beats", "madmom")
+    assert result.exit_code == 1 and "unknown beat tracker 'madmom'" in result.output

@@ -21,6 +21,7 @@ from pianotx.score.marks import bar_dynamics, pedal_marks
 from pianotx.score.meter import Meter, estimate_meter
 from pianotx.score.quantize import DIVS, Placed, quantize, seconds_to_div
 from pianotx.score.spell import spell
+from pianotx.score.tracker import track
 from pianotx.score.voices import assign_voices, close_gaps
 
 
@@ -73,17 +74,29 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
     return ordered
 
 
-def analyse(notes: Sequence[Note], **beat_options: float) -> Analysis:
+TRACKERS = ("learned", "dp")
+
+
+def analyse(notes: Sequence[Note], *, tracker: str = "learned", **beat_options: float) -> Analysis:
     """Beats, meter and key of a performance.
 
-    ``beat_options`` (``centre_bpm``, ``tightness``, ``window_s`` ...) go to
-    :func:`~pianotx.score.beats.track_beats`; the defaults were chosen on ASAP's tuning part.
+    ``tracker`` "learned" is the shipped network with its bar-tracking DBN
+    (:func:`~pianotx.score.tracker.track`; ``beat_options``: ``min_bpm``, ``max_bpm``,
+    ``transition_lambda``); "dp" the onset-autocorrelation tracker and accent-based meter of
+    :mod:`~pianotx.score.beats` and :mod:`~pianotx.score.meter` (``beat_options``:
+    ``centre_bpm``, ``tightness``, ``window_s`` ...). Defaults were chosen on ASAP's tuning part.
     """
     ordered = check_notes(notes)
-    beats_s = track_beats(ordered, **beat_options)
+    if tracker == "learned":
+        beats_s, meter = track(ordered, **beat_options)
+    elif tracker == "dp":
+        beats_s = track_beats(ordered, **beat_options)
+        meter = estimate_meter(ordered, beats_s) if len(beats_s) >= 4 else None
+    else:
+        raise ScoreError(f"unknown beat tracker {tracker!r}: use one of {', '.join(TRACKERS)}")
     if len(beats_s) < 4:
         raise ScoreError(f"found only {len(beats_s)} beats; give a longer performance")
-    return Analysis(beats_s, estimate_meter(ordered, beats_s), estimate_key(ordered))
+    return Analysis(beats_s, meter, estimate_key(ordered))
 
 
 def _deduplicate(placed: list[Placed]) -> list[Placed]:

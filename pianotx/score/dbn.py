@@ -1,0 +1,159 @@
+"""Beats and bars from frame-wise beat/downbeat activations: a dynamic Bayesian network.
+
+A bar of ``B`` beats is a state space in which every beat has, for each beat interval ``tau``
+(frames per beat, log-spaced integers), ``tau`` position states (Krebs, Böck & Widmer, "An
+efficient state space model for joint tempo and meter tracking", ISMIR 2015). Within a beat the
+position advances one state a frame; from the last state of a beat the path moves to the first
+state of the next beat, changing its interval with probability proportional to
+``exp(-transition_lambda * |tau_new / tau_old - 1|)``. The first ``1 / observation_lambda`` of
+each beat observes the downbeat activation (beat 1) or the beat activation (beats 2..B), the rest
+observes neither (Böck, Krebs & Widmer, "Joint beat and downbeat tracking with recurrent neural
+networks", ISMIR 2016; madmom's ``DBNDownBeatTrackingProcessor``). Every bar length is decoded by
+Viterbi and the most probable path wins. Only beat-end -> beat-start transitions branch, so a
+frame costs one ``(B, K, K)`` maximum over the ``K`` intervals and a shift of the other states.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from pianotx.errors import ScoreError
+
+FLOOR = 1e-10  # smallest probability, so that no log is -inf
+
+
+class BarTrack(NamedTuple):
+    """Decoded beats: times, place in the bar (1 = downbeat), the bar length and its log probability."""
+
+    beats_s: np.ndarray
+    positions: np.ndarray
+    beats_per_bar: int
+    log_prob: float
+
+
+def beat_intervals(fps: float, min_bpm: float, max_bpm: float, num_tempi: int) -> np.ndarray:
+    """The beat intervals in frames: ``num_tempi`` log-spaced integers (deduplicated) between the
+    rounded intervals of ``max_bpm`` and ``min_bpm``."""
+    low = max(int(round(60.0 * fps / max_bpm)), 1)
+    high = max(int(round(60.0 * fps / min_bpm)), low)
+    grid = np.exp(np.linspace(np.log(low), np.log(high), num_tempi))
+    return np.unique(np.round(grid).astype(int))
+
+
+def tempo_log_transitions(intervals: np.ndarray, transition_lambda: float) -> np.ndarray:
+    """``(K, K)`` log probability of moving from interval ``i`` (row) to ``j`` at a beat boundary:
+    ``exp(-transition_lambda * |tau_j / tau_i - 1|)``, normalised over ``j``."""
+    ratio = intervals[None, :] / intervals[:, None]
+    log_prob = -transition_lambda * np.abs(ratio - 1.0)  # 0 on the diagonal: no overflow below
+    return log_prob - np.log(np.exp(log_prob).sum(axis=1, keepdims=True))
+
+
+def observation_log_densities(activations: np.ndarray, observation_lambda: int) -> np.ndarray:
+    """``(T, 3)`` log densities of a non-beat, a beat and a downbeat state in every frame."""
+    beat, down = activations[:, 0], activations[:, 1]
+    none = (1.0 - beat - down) / (observation_lambda - 1)
+    return np.log(np.maximum(np.stack([none, beat, down], axis=1), FLOOR))
+
+
+def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray, bar_length: int,
+             observation_lambda: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Beat frames, their beat numbers (1..B) and the log probability of the best path."""
+    n_tempi, n_frames = len(intervals), len(log_obs)
+    lengths = np.tile(intervals, bar_length)  # one segment of positions per (beat, interval)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    n_states = int(lengths.sum())
+    position = np.arange(n_states) - np.repeat(starts, lengths)
+    first_beat = np.repeat(np.arange(len(lengths)) < n_tempi, lengths)
+    on_beat = position * observation_lambda < np.repeat(lengths, lengths)
+    kind = np.where(on_beat, np.where(first_beat, 2, 1), 0)  # column of ``log_obs``
+    # row b: the last states of beat b - 1, which lead to the first states of beat b
+    previous_ends = np.roll((starts + lengths - 1).reshape(bar_length, n_tempi), 1, axis=0)
+
+    delta = log_obs[0, kind] - np.log(n_states)
+    shifted = np.empty_like(delta)
+    back = np.zeros((n_frames, bar_length, n_tempi), dtype=np.min_scalar_type(n_tempi - 1))
+    for t in range(1, n_frames):
+        candidates = delta[previous_ends][:, :, None] + log_trans  # (beat, from, to)
+        best = candidates.argmax(axis=1)
+        back[t] = best
+        shifted[1:] = delta[:-1]
+        shifted[starts] = np.take_along_axis(candidates, best[:, None, :], axis=1).ravel()
+        shifted += log_obs[t, kind]
+        delta, shifted = shifted, delta
+
+    state = int(np.argmax(delta))
+    segment = int(np.searchsorted(starts, state, side="right")) - 1
+    beat, tempo = divmod(segment, n_tempi)
+    t, pos = n_frames - 1, state - int(starts[segment])
+    frames, numbers = [], []
+    while t - pos >= 0:  # jump from beat start to beat start
+        start = t - pos
+        frames.append(start)
+        numbers.append(beat + 1)
+        if start == 0:
+            break
+        tempo = int(back[start, beat, tempo])
+        beat = (beat - 1) % bar_length
+        t, pos = start - 1, int(intervals[tempo]) - 1
+    return np.array(frames[::-1], dtype=int), np.array(numbers[::-1], dtype=int), float(delta[state])
+
+
+def track_bars(
+    activations: np.ndarray, *, fps: float, bar_lengths: Sequence[int] = (2, 3, 4),
+    min_bpm: float = 40.0, max_bpm: float = 240.0, num_tempi: int = 60,
+    transition_lambda: float = 100.0, observation_lambda: int = 16,
+    bar_log_prior: Sequence[float] | None = None,
+) -> BarTrack:
+    """Beats and their place in the bar from beat/downbeat activations.
+
+    Parameters
+    ----------
+    activations : ndarray, shape (T, 2)
+        Per frame, the probability of a beat that is not a downbeat (column 0) and of a
+        downbeat (column 1), as madmom's ``RNNDownBeatProcessor`` gives them.
+    fps : float
+        Frames per second of ``activations``.
+    bar_lengths : sequence of int
+        Candidate beats per bar; each is decoded and the most probable is kept.
+    min_bpm, max_bpm, num_tempi : float, float, int
+        Tempo range and the number of (log-spaced) beat intervals in it.
+    transition_lambda : float
+        Tempo stability: larger values make tempo changes between beats less likely.
+    observation_lambda : int
+        The first ``1 / observation_lambda`` of each beat observes the (down)beat activation.
+    bar_log_prior : sequence of float, optional
+        Added to the log probability of each bar length before choosing (default all 0).
+
+    Returns
+    -------
+    BarTrack
+        Beat times (frame / fps), positions 1..``beats_per_bar`` (1 = downbeat), the chosen bar
+        length and the Viterbi log probability of its path (without ``bar_log_prior``).
+    """
+    activations = np.asarray(activations, dtype=float)
+    if activations.ndim != 2 or activations.shape[1] != 2:
+        raise ScoreError(f"activations must have shape (frames, 2) (beat, downbeat), got "
+                         f"{activations.shape}")
+    if not np.all(np.isfinite(activations)):
+        raise ScoreError("activations contain NaN or infinite values")
+    if not fps > 0 or not 0 < min_bpm < max_bpm or observation_lambda < 2 or not bar_lengths \
+            or min(bar_lengths) < 1:
+        raise ScoreError("need fps > 0, 0 < min_bpm < max_bpm, observation_lambda >= 2 and at "
+                         "least one bar length, each >= 1")
+    prior = np.zeros(len(bar_lengths)) if bar_log_prior is None else np.asarray(bar_log_prior, float)
+    if prior.shape != (len(bar_lengths),):
+        raise ScoreError(f"bar_log_prior needs one value per bar length ({len(bar_lengths)}), "
+                         f"got {len(prior)}")
+    intervals = beat_intervals(fps, min_bpm, max_bpm, num_tempi)
+    if len(activations) < intervals[-1]:
+        raise ScoreError(f"{len(activations)} frames are fewer than one beat at {min_bpm} BPM "
+                         f"({intervals[-1]} frames at {fps} fps)")
+    log_obs = observation_log_densities(activations, observation_lambda)
+    log_trans = tempo_log_transitions(intervals, transition_lambda)
+    tracks = [_viterbi(log_obs, intervals, log_trans, int(length), observation_lambda)
+              for length in bar_lengths]
+    choice = int(np.argmax([track[2] + bonus for track, bonus in zip(tracks, prior)]))
+    frames, numbers, log_prob = tracks[choice]
+    return BarTrack(frames / float(fps), numbers, int(bar_lengths[choice]), log_prob)

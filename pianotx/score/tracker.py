@@ -1,0 +1,101 @@
+"""The learned beat tracker: notes -> beat/downbeat probabilities (ONNX Runtime) -> bars (DBN).
+
+The network (:mod:`pianotx.model.beatnet`, trained on ASAP's tuning part by
+:mod:`pianotx.training.beats`) ships as ``weights/beat-tracker.onnx`` and runs without
+torch; :func:`~pianotx.score.dbn.track_bars` turns its probabilities into beats with their
+place in the bar, choosing 2, 3 or 4 beats per bar; the beat's division (simple or
+compound) comes from where the onsets fall between the beats.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from pianotx.errors import CheckpointError
+from pianotx.music.notes import Note
+from pianotx.score.dbn import track_bars
+from pianotx.score.meter import Meter, beat_division
+from pianotx.score.rhythm import FPS, N_FEATURES, rhythm_features
+
+WEIGHTS_NAME = "beat-tracker.onnx"
+
+
+def tracker_path() -> Path:
+    """The shipped network's path."""
+    from pianotx.bundled import weights_dir
+
+    return weights_dir() / WEIGHTS_NAME
+
+
+@functools.lru_cache(maxsize=2)
+def _session(path: str):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # a small network: one thread is as fast and stays polite
+    try:
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise CheckpointError(f"cannot load the beat tracker {path} ({exc}); reinstall pianotx") from None
+    width = session.get_inputs()[0].shape[-1]
+    if width != N_FEATURES:
+        raise CheckpointError(f"the beat tracker {path} takes {width} features, not {N_FEATURES}; "
+                              "reinstall pianotx")
+    return session
+
+
+def tracker_metadata(path: Path | None = None) -> dict:
+    """The metadata (configs, training data) stored in the ONNX file."""
+    session = _session(str(path or tracker_path()))
+    return json.loads(session.get_modelmeta().custom_metadata_map.get("pianotx", "{}"))
+
+
+def beat_probabilities(notes: Sequence[Note], *, path: Path | None = None) -> np.ndarray:
+    """Per-frame probabilities ``(n_frames, 3)`` of no beat, beat and downbeat, at ``FPS``."""
+    features = rhythm_features(notes)
+    session = _session(str(path or tracker_path()))
+    return session.run(None, {"features": features[None]})[0][0]
+
+
+def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 40.0,
+          max_bpm: float = 240.0, transition_lambda: float = 15.0, observation_lambda: int = 8,
+          bar_log_prior: Sequence[float] = (0.0, 0.0, 0.0)) -> tuple[np.ndarray, Meter]:
+    """Beat times (s) and meter of a performance.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        The performance, sorted by onset.
+    min_bpm, max_bpm, transition_lambda, observation_lambda : float, float, float, int
+        Tempo range, tempo stability and beat width of the DBN
+        (:func:`~pianotx.score.dbn.track_bars`); ``transition_lambda`` and
+        ``observation_lambda`` were chosen on ASAP's held-out tuning folders (beat F1 66.6
+        against 60.1 with madmom's 100 and 16).
+    bar_log_prior : three floats
+        Log prior of 2, 3 and 4 beats per bar.
+
+    Returns
+    -------
+    beats_s : ndarray
+        Increasing beat times in seconds, none more than half a beat before the first onset
+        or after the last.
+    meter : Meter
+        Beats per bar and first downbeat from the DBN, the division from the onsets.
+    """
+    probabilities = beat_probabilities(notes, path=path)
+    bars = track_bars(probabilities[:, 1:], fps=FPS, bar_lengths=(2, 3, 4), min_bpm=min_bpm,
+                      max_bpm=max_bpm, transition_lambda=transition_lambda,
+                      observation_lambda=int(observation_lambda), bar_log_prior=bar_log_prior)
+    period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
+    onsets = [n.onset_s for n in notes]
+    keep = (bars.beats_s >= min(onsets) - period / 2) & (bars.beats_s <= max(onsets) + period / 2)
+    beats_s, positions = bars.beats_s[keep], bars.positions[keep]
+    first = np.flatnonzero(positions == 1)
+    meter = Meter(bars.beats_per_bar, beat_division(notes, beats_s) if len(beats_s) > 1 else 2,
+                  int(first[0]) if len(first) else 0)
+    return beats_s, meter

@@ -1,0 +1,230 @@
+"""Training the beat tracker's network on annotated performances (ASAP).
+
+Random crops of performances, changed the way a transcription or another pianist would
+change them (tempo, transposition, loudness, timing jitter, dropped notes, octave and
+twelfth doubles) -> rhythm features -> :class:`~pianotx.model.beatnet.BeatNet` ->
+cross-entropy against soft beat/downbeat classes. The loop keeps ``best.pt`` by the
+held-out loss; ``export_beatnet`` writes the ONNX file ``pianotx score`` runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from pianotx.data.asap import AnnotatedPerformance
+from pianotx.errors import TrainingError
+from pianotx.files import write_bytes_atomic
+from pianotx.model.beatnet import BeatNet, BeatNetConfig
+from pianotx.score.rhythm import FPS, beat_targets, frame_features
+
+
+@dataclass(frozen=True)
+class BeatTrainConfig:
+    """Everything that shapes a beat-tracker run; saved with its checkpoints."""
+
+    steps: int = 3000
+    batch_size: int = 16
+    crop_s: float = 30.0
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    seed: int = 0
+    val_every: int = 250
+    tempo_range: tuple[float, float] = (0.8, 1.25)  # time scale of a crop
+    transpose: int = 6  # semitones either way
+    max_drop: float = 0.15  # share of notes dropped, up to
+    max_extra: float = 0.10  # share of notes doubled at +12 or +19 semitones, up to
+    max_jitter_s: float = 0.015  # onset jitter (standard deviation), up to
+
+
+class Piece(NamedTuple):
+    """A performance as arrays: notes ``(n_notes,)`` and annotations."""
+
+    onset_s: np.ndarray
+    offset_s: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+
+
+def as_piece(performance: AnnotatedPerformance) -> Piece:
+    """The arrays of one annotated performance."""
+    notes = performance.notes
+    return Piece(np.array([n.onset_s for n in notes]), np.array([n.offset_s for n in notes]),
+                 np.array([n.pitch for n in notes]), np.array([n.velocity for n in notes], dtype=float),
+                 performance.annotations.beats_s, performance.annotations.downbeats_s)
+
+
+def _augment(piece: Piece, rng: np.random.Generator, config: BeatTrainConfig) -> Piece:
+    """A transcription-like variant of a piece (times scaled, notes moved, dropped, doubled)."""
+    scale = math.exp(rng.uniform(*np.log(config.tempo_range)))
+    n = len(piece.onset_s)
+    keep = rng.random(n) >= rng.uniform(0, config.max_drop)
+    onset = piece.onset_s + rng.normal(0, rng.uniform(0, config.max_jitter_s), n)
+    length = (piece.offset_s - piece.onset_s) * np.exp(rng.normal(0, 0.3, n))
+    pitch = piece.pitch + rng.integers(-config.transpose, config.transpose + 1)
+    velocity = piece.velocity * rng.uniform(0.7, 1.3) + rng.normal(0, 8, n)
+    extra = rng.random(n) < rng.uniform(0, config.max_extra)
+    up = rng.choice([12, 19], size=int(extra.sum()))
+    onset = np.concatenate([onset[keep], onset[extra]])
+    length = np.concatenate([length[keep], length[extra]])
+    pitch = np.concatenate([pitch[keep], pitch[extra] + up])
+    velocity = np.concatenate([velocity[keep], velocity[extra] * 0.6])
+    inside = (pitch >= 21) & (pitch <= 108)
+    onset, length = onset[inside] * scale, np.maximum(length[inside], 0.02) * scale
+    return Piece(onset, onset + length, pitch[inside], np.clip(velocity[inside], 1, 127),
+                 piece.beats_s * scale, piece.downbeats_s * scale)
+
+
+def crop_example(piece: Piece, start_s: float, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features ``(n_frames, F)``, targets ``(n_frames, 3)`` and a loss mask ``(n_frames,)``
+    of the excerpt starting at ``start_s``; frames outside the annotated beats are masked."""
+    end_s = start_s + n_frames / FPS
+    near = (piece.offset_s > start_s) & (piece.onset_s < end_s)
+    features = frame_features(piece.onset_s[near] - start_s, piece.offset_s[near] - start_s,
+                              piece.pitch[near], piece.velocity[near], n_frames)
+    beats = piece.beats_s - start_s
+    targets = beat_targets(beats, piece.downbeats_s - start_s, n_frames)
+    period = float(np.median(np.diff(piece.beats_s))) if len(piece.beats_s) > 1 else 1.0
+    times = np.arange(n_frames) / FPS
+    mask = (times >= beats[0] - period / 2) & (times <= beats[-1] + period / 2)
+    return features, targets, mask.astype(np.float32)
+
+
+def sample_batch(pieces: Sequence[Piece], rng: np.random.Generator,
+                 config: BeatTrainConfig) -> tuple[torch.Tensor, ...]:
+    """A batch of augmented crops, pieces drawn in proportion to their length."""
+    lengths = np.array([p.beats_s[-1] - p.beats_s[0] for p in pieces])
+    n_frames = int(config.crop_s * FPS)
+    out = []
+    for index in rng.choice(len(pieces), size=config.batch_size, p=lengths / lengths.sum()):
+        piece = _augment(pieces[index], rng, config)
+        start = rng.uniform(piece.beats_s[0] - 0.2 * config.crop_s, piece.beats_s[-1] - 0.5 * config.crop_s)
+        out.append(crop_example(piece, start, n_frames))
+    return tuple(torch.from_numpy(np.stack(column)) for column in zip(*out))
+
+
+def masked_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against soft class targets, averaged over the unmasked frames."""
+    per_frame = -(targets * torch.log_softmax(logits, dim=-1)).sum(-1)
+    return (per_frame * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def held_out_examples(pieces: Sequence[Piece], *, crop_s: float = 60.0) -> list[tuple]:
+    """Fixed, unaugmented crops (one per minute of each piece) for the held-out loss."""
+    n_frames = int(crop_s * FPS)
+    return [crop_example(p, start, n_frames) for p in pieces
+            for start in np.arange(p.beats_s[0], p.beats_s[-1] - crop_s / 2, crop_s)]
+
+
+def evaluate_loss(net: BeatNet, examples: Sequence[tuple]) -> float:
+    net.eval()
+    total, frames = 0.0, 0.0
+    with torch.no_grad():
+        for features, targets, mask in examples:
+            logits = net(torch.from_numpy(features)[None])
+            weight = float(mask.sum())
+            total += float(masked_loss(logits, torch.from_numpy(targets)[None],
+                                       torch.from_numpy(mask)[None])) * weight
+            frames += weight
+    net.train()
+    return total / max(frames, 1.0)
+
+
+def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
+                  config: BeatTrainConfig = BeatTrainConfig(),
+                  net_config: BeatNetConfig = BeatNetConfig(),
+                  on_event: Callable[[dict], None] | None = None) -> Path:
+    """Train on ``fit``, keep ``out/best.pt`` by the loss on ``check``; return its path.
+
+    Checkpoints are plain state dicts with both configs. ``out/metrics.jsonl`` logs the
+    training and held-out losses.
+    """
+    if not fit or not check:
+        raise TrainingError("the beat tracker needs training and held-out performances")
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    net = BeatNet(net_config)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
+
+    def rate(step: int) -> float:
+        warm = min(1.0, (step + 1) / config.warmup_steps)
+        return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / config.steps)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
+    examples = held_out_examples(check)
+    best, running, started = math.inf, [], time.perf_counter()
+    log = open(out / "metrics.jsonl", "a")
+    for step in range(1, config.steps + 1):
+        features, targets, mask = sample_batch(fit, rng, config)
+        loss = masked_loss(net(features), targets, mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        running.append(loss.item())
+        if step % config.val_every == 0 or step == config.steps:
+            record = {"step": step, "train_loss": float(np.mean(running)),
+                      "held_out_loss": evaluate_loss(net, examples),
+                      "minutes": (time.perf_counter() - started) / 60}
+            running = []
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            state = {"state_dict": net.state_dict(), "net_config": asdict(net_config),
+                     "train_config": asdict(config), "step": step}
+            torch.save(state, out / "last.pt")
+            if record["held_out_loss"] < best:
+                best = record["held_out_loss"]
+                torch.save(state, out / "best.pt")
+            if on_event:
+                on_event(record)
+    log.close()
+    return out / "best.pt"
+
+
+def load_beatnet(path: Path) -> BeatNet:
+    """A trained network from a checkpoint of :func:`train_beatnet` (strict)."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    net = BeatNet(BeatNetConfig(**saved["net_config"]))
+    net.load_state_dict(saved["state_dict"], strict=True)
+    return net.eval()
+
+
+def export_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None = None) -> None:
+    """Write the network as ONNX (``features (1, n_frames, F)`` -> ``probabilities
+    (1, n_frames, 3)``, softmax applied, frames dynamic), with ``metadata`` as JSON."""
+    import onnx
+
+    net = load_beatnet(checkpoint)
+
+    class Probabilities(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, features: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.net(features), dim=-1)
+
+    example = torch.zeros(1, 500, net.config.n_features)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
+        torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
+                          output_names=["probabilities"], opset_version=17, dynamo=False,
+                          dynamic_axes={"features": {1: "frames"}, "probabilities": {1: "frames"}})
+    model = onnx.load_from_string(buffer.getvalue())
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "pianotx", json.dumps(metadata or {})
+    write_bytes_atomic(Path(target), model.SerializeToString(), overwrite=True)

@@ -1,0 +1,105 @@
+"""The learned beat tracker: features, ASAP reading, training and export, the shipped network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pianotx.data.asap import asap_rows, held_out, part_of, read_annotations
+from pianotx.errors import DatasetError
+from pianotx.music.notes import Note
+from pianotx.score.rhythm import BANDS, N_FEATURES, beat_targets, rhythm_features
+from pianotx.score.tracker import beat_probabilities, track, tracker_metadata
+
+
+def test_features_of_a_bass_note_under_a_chord():
+    notes = [Note(0.1, 0.7, 60, 127), Note(0.1, 0.3, 36, 127), Note(0.5, 1.0, 64, 127)]
+    features = rhythm_features(notes)
+    assert features.shape == (51, N_FEATURES)
+    at_5 = features[5]
+    assert at_5[0] == pytest.approx(np.log1p(2))  # two onsets
+    assert at_5[1] == pytest.approx(2.0)  # their loudness
+    assert at_5[2] == pytest.approx((108 - 36) / 87)  # the lowest is C2
+    assert at_5[3] == 1.0  # one of them held 0.5 s or longer
+    assert list(at_5[4 : 4 + BANDS]) == [0, 1, 0, 1, 0, 0, 0, 0]  # C2 in band 1, C4 in band 3
+    assert at_5[4 + BANDS + 1] == at_5[4 + BANDS + 3] == pytest.approx(np.log1p(1))
+    assert at_5[4 + 2 * BANDS] == 1.0  # both are Cs
+    assert features[16, 4 + BANDS + 1] == 0.0  # the bass stopped at 0.3 s
+    assert features[30, 4 + 2 * BANDS + 4] == pytest.approx(0.5)  # C and E sound at 0.6 s
+    assert not features[6, :4].any()  # no onset between
+
+
+def test_beat_targets_spread_to_the_neighbouring_frames():
+    targets = beat_targets(np.array([0.1, 0.5]), np.array([0.1]), 30)
+    assert targets[5].tolist() == [0, 0, 1]
+    assert targets[4].tolist() == targets[6].tolist() == [0.5, 0, 0.5]
+    assert targets[25].tolist() == [0, 1, 0]
+    assert targets[10].tolist() == [1, 0, 0]
+    assert np.allclose(targets.sum(axis=1), 1.0)
+
+
+def test_asap_annotations_and_parts(tmp_path):
+    path = tmp_path / "a_annotations.txt"
+    path.write_text("1.0\t1.0\tdb,3/4,-2\n1.5\t1.5\tb\n2.0\t2.0\tb\n2.5\t2.5\tdb\n")
+    annotations = read_annotations(path)
+    assert annotations.beats_s.tolist() == [1.0, 1.5, 2.0, 2.5]
+    assert annotations.downbeats_s.tolist() == [1.0, 2.5]
+    assert (annotations.signature, annotations.fifths) == ("3/4", -2)
+    folders = [f"Composer/Piece_{i}" for i in range(200)]
+    tuning = [f for f in folders if part_of(f) == "tuning"]
+    assert 60 < len(tuning) < 140 and 10 < sum(map(held_out, tuning)) < 50
+    with pytest.raises(DatasetError, match="give an ASAP folder"):
+        asap_rows(tmp_path)
+
+
+def test_a_short_run_trains_exports_and_runs_without_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from dataclasses import replace
+
+    from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, load_beatnet, train_beatnet
+
+    beats = np.arange(1.0, 61.0, 0.5)
+    onsets = np.repeat(beats, 2)
+    piece = Piece(onsets, onsets + 0.3, np.tile([36, 60], len(beats)), np.full(len(onsets), 80.0),
+                  beats, beats[::4])
+    config = replace(BeatTrainConfig(), steps=2, batch_size=2, crop_s=10.0, val_every=1)
+    best = train_beatnet([piece], [piece], tmp_path, config=config)
+    assert (tmp_path / "last.pt").exists() and len((tmp_path / "metrics.jsonl").read_text().splitlines()) == 2
+    target = tmp_path / "beats.onnx"
+    export_beatnet(best, target, metadata={"step": 2})
+    probabilities = beat_probabilities([Note(0.5, 0.8, 60, 80), Note(1.0, 1.3, 62, 80)], path=target)
+    assert probabilities.shape == (66, 3) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert tracker_metadata(target) == {"step": 2}
+    with torch.no_grad():
+        net = load_beatnet(best)
+        features = torch.from_numpy(rhythm_features([Note(0.5, 0.8, 60, 80), Note(1.0, 1.3, 62, 80)]))
+        expected = torch.softmax(net(features[None]), dim=-1)[0].numpy()
+    assert np.abs(probabilities - expected).max() < 1e-4
+
+
+def test_the_shipped_tracker_finds_the_bars_of_a_march():
+    """4/4 at 100 BPM: a low bass note on every downbeat, a chord on the other beats."""
+    notes = []
+    for beat in range(48):
+        t = 0.5 + 0.6 * beat
+        if beat % 4 == 0:
+            notes.append(Note(t, t + 2.2, 36 if beat % 8 == 0 else 43, 100))
+        notes += [Note(t, t + 0.3, p, 70) for p in (64, 67, 72)]
+    beats_s, meter = track(notes)
+    expected = 0.5 + 0.6 * np.arange(48)
+    assert len(beats_s) == 48 and np.abs(beats_s - expected).max() < 0.03
+    assert (meter.beats_per_bar, meter.division, meter.first_downbeat) == (4, 2, 0)
+    assert "net_config" in tracker_metadata()
+
+
+def test_the_shipped_tracker_has_a_card_with_its_sha256():
+    import hashlib
+    import re
+
+    from pianotx.score.tracker import tracker_path
+
+    path = tracker_path()
+    card = path.with_suffix(".md").read_text()
+    assert re.search(rf"sha256[^0-9a-f]*{hashlib.sha256(path.read_bytes()).hexdigest()}", card)
+    assert "/work/" not in card and "/home/" not in card

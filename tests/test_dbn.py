@@ -1,0 +1,92 @@
+"""The beat/downbeat DBN on synthetic activations with known beats and bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pianotx.errors import ScoreError
+from pianotx.score.dbn import track_bars
+
+FPS = 50
+
+
+def activations(beat_frames: np.ndarray, beats_per_bar: int, n_frames: int,
+                first_position: int = 1) -> np.ndarray:
+    """A peak of 0.9 (0.45 on either side) in the downbeat column on every downbeat and in the
+    beat column on the other beats, 0.02 elsewhere; the first beat is ``first_position``."""
+    act = np.full((n_frames, 2), 0.02)
+    for i, frame in enumerate(beat_frames):
+        column = 1 if (first_position - 1 + i) % beats_per_bar == 0 else 0
+        act[frame, column] = 0.9
+        for side in (frame - 1, frame + 1):
+            if 0 <= side < n_frames:
+                act[side, column] = 0.45
+    return act
+
+
+def steady(bpm: float, seconds: float, start: int = 10) -> tuple[np.ndarray, int]:
+    period = int(round(60 * FPS / bpm))
+    frames = np.arange(start, int(seconds * FPS), period)
+    return frames, int(frames[-1]) + 5
+
+
+def truth_positions(n_beats: int, beats_per_bar: int, first_position: int) -> np.ndarray:
+    return (first_position - 1 + np.arange(n_beats)) % beats_per_bar + 1
+
+
+def check(track, frames: np.ndarray, positions: np.ndarray, tolerance: int) -> None:
+    found = np.rint(track.beats_s * FPS).astype(int)
+    assert len(found) == len(frames)
+    assert np.max(np.abs(found - frames)) <= tolerance
+    np.testing.assert_array_equal(track.positions, positions)
+
+
+def test_three_four_at_100_bpm() -> None:
+    frames, n_frames = steady(100, 40)
+    track = track_bars(activations(frames, 3, n_frames), fps=FPS)
+    assert track.beats_per_bar == 3
+    assert track.beats_s.dtype == float and np.all(np.diff(track.beats_s) > 0)
+    assert np.isfinite(track.log_prob)
+    check(track, frames, truth_positions(len(frames), 3, 1), tolerance=1)
+
+
+def test_four_four_with_a_pickup_and_two_beat_bars() -> None:
+    frames, n_frames = steady(120, 30, start=7)
+    track = track_bars(activations(frames, 4, n_frames, first_position=3), fps=FPS)
+    assert track.beats_per_bar == 4
+    check(track, frames, truth_positions(len(frames), 4, 3), tolerance=1)
+
+    frames, n_frames = steady(75, 30, start=20)
+    track = track_bars(activations(frames, 2, n_frames, first_position=2), fps=FPS)
+    assert track.beats_per_bar == 2
+    check(track, frames, truth_positions(len(frames), 2, 2), tolerance=1)
+
+
+def test_ritardando_from_120_to_80_bpm() -> None:
+    # tempo 120 - 40 t / 30 BPM for 30 s: the beat count is the integral of tempo / 60
+    seconds = np.linspace(0, 30, 30001)
+    phase = (120 * seconds - 20 * seconds**2 / 30) / 60
+    times = 0.2 + np.interp(np.arange(int(phase[-1]) + 1), phase, seconds)
+    frames = np.rint(times * FPS).astype(int)
+    track = track_bars(activations(frames, 4, int(frames[-1]) + 5), fps=FPS)
+    assert track.beats_per_bar == 4
+    check(track, frames, truth_positions(len(frames), 4, 1), tolerance=2)
+
+
+@pytest.mark.parametrize("act", [np.full(500, 0.1), np.full((500, 3), 0.1), np.full((50, 2), 0.1),
+                                 np.where(np.arange(1000)[:, None] == 7, np.nan, 0.1) * np.ones(2)])
+def test_bad_activations(act: np.ndarray) -> None:
+    with pytest.raises(ScoreError):
+        track_bars(act, fps=FPS)
+
+
+def test_bar_prior_can_force_the_bar_length() -> None:
+    frames, n_frames = steady(100, 20)
+    act = activations(frames, 3, n_frames)
+    three = track_bars(act, fps=FPS)
+    four = track_bars(act, fps=FPS, bar_log_prior=(0.0, 0.0, 1000.0))
+    assert four.beats_per_bar == 4 and four.log_prob < three.log_prob
+    assert np.all(np.diff(four.positions) % 4 == 1)
+    with pytest.raises(ScoreError):
+        track_bars(act, fps=FPS, bar_log_prior=(0.0, 1.0))
