@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 
 from pianotx.data.asap import asap_rows, held_out, load_performance
+from pianotx.model.beatnet import BeatNetConfig
+from pianotx.score.rhythm import TEMPO_BPM
 from pianotx.training.beats import BeatTrainConfig, as_piece, export_beatnet, train_beatnet
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
@@ -47,16 +49,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=BeatTrainConfig.steps)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--export", type=Path)
+    parser.add_argument("--plain", action="store_true",
+                        help="beat head only (the first shipped tracker); default: tempo and meter heads too")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
     args.out.mkdir(parents=True, exist_ok=True)
-    fit, check = load_tuning(roots, args.out / "tuning.pkl")
+    fit, check = load_tuning(roots, args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
     config = replace(BeatTrainConfig(), steps=args.steps)
     started = time.perf_counter()
-    best = train_beatnet(fit, check, args.out, config=config,
+    net_config = BeatNetConfig() if args.plain else BeatNetConfig(tempo_bins=len(TEMPO_BPM), meter_heads=True)
+    best = train_beatnet(fit, check, args.out, config=config, net_config=net_config,
                          on_event=lambda r: print(json.dumps(r), flush=True))
     print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:

@@ -40,11 +40,12 @@ def test_beat_targets_spread_to_the_neighbouring_frames():
 
 def test_asap_annotations_and_parts(tmp_path):
     path = tmp_path / "a_annotations.txt"
-    path.write_text("1.0\t1.0\tdb,3/4,-2\n1.5\t1.5\tb\n2.0\t2.0\tb\n2.5\t2.5\tdb\n")
+    path.write_text("1.0\t1.0\tdb,3/4,-2\n1.5\t1.5\tb\n2.0\t2.0\tb\n2.5\t2.5\tdb,6/8,\n")
     annotations = read_annotations(path)
     assert annotations.beats_s.tolist() == [1.0, 1.5, 2.0, 2.5]
     assert annotations.downbeats_s.tolist() == [1.0, 2.5]
     assert (annotations.signature, annotations.fifths) == ("3/4", -2)
+    assert annotations.signatures == ((1.0, "3/4"), (2.5, "6/8"))
     folders = [f"Composer/Piece_{i}" for i in range(200)]
     tuning = [f for f in folders if part_of(f) == "tuning"]
     assert 60 < len(tuning) < 140 and 10 < sum(map(held_out, tuning)) < 50
@@ -103,3 +104,43 @@ def test_the_shipped_tracker_has_a_card_with_its_sha256():
     card = path.with_suffix(".md").read_text()
     assert re.search(rf"sha256[^0-9a-f]*{hashlib.sha256(path.read_bytes()).hexdigest()}", card)
     assert "/work/" not in card and "/home/" not in card
+
+
+def test_tempo_and_meter_targets():
+    from pianotx.score.rhythm import TEMPO_BPM, meter_targets, tempo_targets
+
+    tempo = tempo_targets(np.array([1.0, 1.5, 2.0, 3.0]), 200)
+    assert tempo[40].sum() == tempo[160].sum() == 0.0  # before the first beat, after the last
+    assert TEMPO_BPM[tempo[60].argmax()] == pytest.approx(120, rel=0.03)
+    assert TEMPO_BPM[tempo[140].argmax()] == pytest.approx(60, rel=0.03)
+    meter = meter_targets([(1.0, "3/4"), (2.0, "6/8"), (3.0, "5/4")], 200)
+    assert meter[[0, 60, 120, 160]].tolist() == [[1, 0], [1, 0], [0, 1], [-1, -1]]
+
+
+def test_a_network_with_tempo_and_meter_heads_trains_exports_and_tracks(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from dataclasses import replace
+
+    from pianotx.model.beatnet import BeatNetConfig
+    from pianotx.score.rhythm import TEMPO_BPM
+    from pianotx.score.tracker import head_probabilities
+    from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet
+
+    beats = np.arange(1.0, 61.0, 0.5)
+    onsets = np.repeat(beats, 2)
+    piece = Piece(onsets, onsets + 0.3, np.tile([36, 60], len(beats)), np.full(len(onsets), 80.0),
+                  beats, beats[::3], ((1.0, "3/4"),))
+    config = replace(BeatTrainConfig(), steps=2, batch_size=2, crop_s=10.0, val_every=2)
+    net_config = BeatNetConfig(tempo_bins=len(TEMPO_BPM), meter_heads=True)
+    best = train_beatnet([piece], [piece], tmp_path, config=config, net_config=net_config)
+    record = __import__("json").loads((tmp_path / "metrics.jsonl").read_text())
+    assert {"held_out_loss", "held_out_tempo", "held_out_bar", "held_out_division"} <= set(record)
+    target = tmp_path / "beats.onnx"
+    export_beatnet(best, target)
+    notes = [Note(float(t), float(t) + 0.3, 60, 80) for t in beats[:40]]
+    heads = head_probabilities(notes, path=target)
+    assert {name: value.shape[1] for name, value in heads.items()} == {
+        "beat": 3, "tempo": len(TEMPO_BPM), "bar": 3, "division": 2}
+    beats_s, meter = track(notes, path=target)
+    assert meter.beats_per_bar in (2, 3, 4) and meter.division in (2, 3)

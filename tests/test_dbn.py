@@ -90,3 +90,21 @@ def test_bar_prior_can_force_the_bar_length() -> None:
     assert np.all(np.diff(four.positions) % 4 == 1)
     with pytest.raises(ScoreError):
         track_bars(act, fps=FPS, bar_log_prior=(0.0, 1.0))
+
+
+def test_a_tempo_prior_chooses_the_metrical_level():
+    """Equal peaks every 20 frames (150 BPM): plain decoding takes every peak; a prior that
+    favours 75 BPM takes every second one."""
+    frames = np.arange(10, 1500, 20)
+    act = np.full((1510, 2), 0.02)
+    act[frames, 0] = 0.45
+    act[frames, 1] = 0.45
+    plain = track_bars(act, fps=FPS, bar_lengths=(2,))
+    assert len(plain.beats_s) == len(frames)
+    slow = track_bars(act, fps=FPS, bar_lengths=(2,),
+                      tempo_log_prior=lambda bpm: -8.0 * np.abs(np.log2(bpm / 75.0)))
+    found = np.rint(slow.beats_s * FPS).astype(int)
+    assert len(found) in (len(frames) // 2, len(frames) // 2 + 1)
+    assert np.all(np.diff(found) == 40)
+    with pytest.raises(ScoreError, match="tempo_log_prior"):
+        track_bars(act, fps=FPS, tempo_log_prior=lambda bpm: np.zeros(3))

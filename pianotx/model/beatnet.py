@@ -24,6 +24,18 @@ class BeatNetConfig:
     kernel: int = 5
     levels: int = 9  # dilations 1, 2, 4, ... 2 ** (levels - 1)
     dropout: float = 0.1
+    tempo_bins: int = 0  # > 0: a tempo head over that many classes (score.rhythm.TEMPO_BPM)
+    meter_heads: bool = False  # beats per bar (2, 3, 4) and division (simple, compound)
+
+    @property
+    def head_sizes(self) -> dict[str, int]:
+        """Output channels of each head, in the order the network emits them."""
+        sizes = {"beat": 3}
+        if self.tempo_bins:
+            sizes["tempo"] = self.tempo_bins
+        if self.meter_heads:
+            sizes |= {"bar": 3, "division": 2}
+        return sizes
 
 
 class _Block(nn.Module):
@@ -39,7 +51,8 @@ class _Block(nn.Module):
 
 
 class BeatNet(nn.Module):
-    """``(batch, n_frames, n_features)`` features -> ``(batch, n_frames, 3)`` class logits."""
+    """``(batch, n_frames, n_features)`` features -> per-frame logits of the heads: beat
+    classes (no beat, beat, downbeat), and optionally tempo classes and the meter."""
 
     def __init__(self, config: BeatNetConfig = BeatNetConfig()) -> None:
         super().__init__()
@@ -48,8 +61,16 @@ class BeatNet(nn.Module):
         self.blocks = nn.Sequential(*(
             _Block(config.channels, config.kernel, 2 ** level, config.dropout)
             for level in range(config.levels)))
-        self.out = nn.Conv1d(config.channels, 3, 1)
+        self.out = nn.Conv1d(config.channels, sum(config.head_sizes.values()), 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_frames, channels)`` of every head, concatenated (see
+        :func:`split_heads`)."""
         x = nn.functional.elu(self.inp(features.transpose(1, 2)))
         return self.out(self.blocks(x)).transpose(1, 2)
+
+
+def split_heads(logits: torch.Tensor, config: BeatNetConfig) -> dict[str, torch.Tensor]:
+    """The concatenated logits cut into one tensor per head (``beat``: no beat, beat,
+    downbeat; ``tempo``; ``bar``: 2, 3, 4 beats; ``division``: simple, compound)."""
+    return dict(zip(config.head_sizes, torch.split(logits, list(config.head_sizes.values()), dim=-1)))

@@ -15,7 +15,7 @@ frame costs one ``(B, K, K)`` maximum over the ``K`` intervals and a shift of th
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -105,6 +105,7 @@ def track_bars(
     min_bpm: float = 40.0, max_bpm: float = 240.0, num_tempi: int = 60,
     transition_lambda: float = 100.0, observation_lambda: int = 16,
     bar_log_prior: Sequence[float] | None = None,
+    tempo_log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> BarTrack:
     """Beats and their place in the bar from beat/downbeat activations.
 
@@ -125,6 +126,10 @@ def track_bars(
         The first ``1 / observation_lambda`` of each beat observes the (down)beat activation.
     bar_log_prior : sequence of float, optional
         Added to the log probability of each bar length before choosing (default all 0).
+    tempo_log_prior : callable, optional
+        Maps tempi (BPM, an array) to log prior weights, added each time a beat starts at
+        that tempo (e.g. from a network's tempo estimate); the metrical level it favours
+        costs less at every beat.
 
     Returns
     -------
@@ -152,6 +157,11 @@ def track_bars(
                          f"({intervals[-1]} frames at {fps} fps)")
     log_obs = observation_log_densities(activations, observation_lambda)
     log_trans = tempo_log_transitions(intervals, transition_lambda)
+    if tempo_log_prior is not None:
+        weights = np.asarray(tempo_log_prior(60.0 * fps / intervals), dtype=float)
+        if weights.shape != intervals.shape or not np.all(np.isfinite(weights)):
+            raise ScoreError("tempo_log_prior must give one finite value per tempo")
+        log_trans = log_trans + weights[None, :]
     tracks = [_viterbi(log_obs, intervals, log_trans, int(length), observation_lambda)
               for length in bar_lengths]
     choice = int(np.argmax([track[2] + bonus for track, bonus in zip(tracks, prior)]))

@@ -98,3 +98,46 @@ def beat_targets(beats_s: np.ndarray, downbeats_s: np.ndarray, n_frames: int, *,
         targets[at[inside], cls] = weight
     targets[:, 0] = 1.0 - targets[:, 1:].sum(axis=1)
     return targets
+
+
+TEMPO_BPM = np.geomspace(30.0, 300.0, 41)  # the tempo head's classes, 12 per octave
+BAR_LENGTHS = (2, 3, 4)  # the meter head's classes of beats per bar
+
+
+def tempo_targets(beats_s: np.ndarray, n_frames: int, *, fps: int = FPS,
+                  sigma_bins: float = 1.0) -> np.ndarray:
+    """Soft tempo classes ``(n_frames, len(TEMPO_BPM))``: at each frame the local annotated
+    tempo (60 / the beat interval around it) as a Gaussian over the log-spaced classes, rows
+    summing to 1; rows outside the annotated beats are 0 (nothing to learn there)."""
+    beats = np.asarray(beats_s, dtype=float)
+    out = np.zeros((n_frames, len(TEMPO_BPM)), dtype=np.float32)
+    if len(beats) < 2:
+        return out
+    times = np.arange(n_frames) / fps
+    inside = (times >= beats[0]) & (times <= beats[-1])
+    middles = (beats[1:] + beats[:-1]) / 2
+    bpm = 60.0 / np.interp(times[inside], middles, np.diff(beats))
+    position = np.interp(np.log(bpm), np.log(TEMPO_BPM), np.arange(len(TEMPO_BPM)))
+    weights = np.exp(-0.5 * ((np.arange(len(TEMPO_BPM))[None, :] - position[:, None]) / sigma_bins) ** 2)
+    out[inside] = weights / weights.sum(axis=1, keepdims=True)
+    return out
+
+
+def meter_targets(signatures: Sequence[tuple[float, str]], n_frames: int, *,
+                  fps: int = FPS) -> np.ndarray:
+    """Meter classes ``(n_frames, 2)`` int: beats per bar as an index into ``BAR_LENGTHS``
+    and the division (0 simple, 1 compound: 6/8, 9/8, 12/8), from the time signature in
+    force at each frame (``(start_s, "6/8")`` pairs in time order); -1 where no signature
+    applies or its bar length is not a class (5/4, 7/8 ...)."""
+    out = np.full((n_frames, 2), -1, dtype=np.int64)
+    times = np.arange(n_frames) / fps
+    for i, (start_s, signature) in enumerate(signatures):
+        numerator = int(signature.split("/")[0])
+        compound = numerator in (6, 9, 12)
+        beats = numerator // 3 if compound else numerator
+        if beats not in BAR_LENGTHS:
+            continue
+        end_s = signatures[i + 1][0] if i + 1 < len(signatures) else np.inf
+        span = (times >= start_s) & (times < end_s) if i else times < end_s
+        out[span] = (BAR_LENGTHS.index(beats), int(compound))
+    return out

@@ -24,8 +24,8 @@ import torch
 from pianotx.data.asap import AnnotatedPerformance
 from pianotx.errors import TrainingError
 from pianotx.files import write_bytes_atomic
-from pianotx.model.beatnet import BeatNet, BeatNetConfig
-from pianotx.score.rhythm import FPS, beat_targets, frame_features
+from pianotx.model.beatnet import BeatNet, BeatNetConfig, split_heads
+from pianotx.score.rhythm import FPS, beat_targets, frame_features, meter_targets, tempo_targets
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class BeatTrainConfig:
     max_drop: float = 0.15  # share of notes dropped, up to
     max_extra: float = 0.10  # share of notes doubled at +12 or +19 semitones, up to
     max_jitter_s: float = 0.015  # onset jitter (standard deviation), up to
+    tempo_weight: float = 0.5  # of the tempo head's loss (networks with one)
+    meter_weight: float = 0.5  # of the bar-length and division heads' losses
 
 
 class Piece(NamedTuple):
@@ -55,6 +57,7 @@ class Piece(NamedTuple):
     velocity: np.ndarray
     beats_s: np.ndarray
     downbeats_s: np.ndarray
+    signatures: tuple[tuple[float, str], ...] = ()
 
 
 def as_piece(performance: AnnotatedPerformance) -> Piece:
@@ -62,7 +65,8 @@ def as_piece(performance: AnnotatedPerformance) -> Piece:
     notes = performance.notes
     return Piece(np.array([n.onset_s for n in notes]), np.array([n.offset_s for n in notes]),
                  np.array([n.pitch for n in notes]), np.array([n.velocity for n in notes], dtype=float),
-                 performance.annotations.beats_s, performance.annotations.downbeats_s)
+                 performance.annotations.beats_s, performance.annotations.downbeats_s,
+                 performance.annotations.signatures)
 
 
 def _augment(piece: Piece, rng: np.random.Generator, config: BeatTrainConfig) -> Piece:
@@ -83,12 +87,14 @@ def _augment(piece: Piece, rng: np.random.Generator, config: BeatTrainConfig) ->
     inside = (pitch >= 21) & (pitch <= 108)
     onset, length = onset[inside] * scale, np.maximum(length[inside], 0.02) * scale
     return Piece(onset, onset + length, pitch[inside], np.clip(velocity[inside], 1, 127),
-                 piece.beats_s * scale, piece.downbeats_s * scale)
+                 piece.beats_s * scale, piece.downbeats_s * scale,
+                 tuple((start * scale, sig) for start, sig in piece.signatures))
 
 
-def crop_example(piece: Piece, start_s: float, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features ``(n_frames, F)``, targets ``(n_frames, 3)`` and a loss mask ``(n_frames,)``
-    of the excerpt starting at ``start_s``; frames outside the annotated beats are masked."""
+def crop_example(piece: Piece, start_s: float, n_frames: int) -> tuple[np.ndarray, ...]:
+    """The excerpt starting at ``start_s``: features ``(n_frames, F)``, beat targets
+    ``(n_frames, 3)``, a loss mask ``(n_frames,)`` (frames outside the annotated beats are
+    masked), tempo targets ``(n_frames, K)`` and meter targets ``(n_frames, 2)``."""
     end_s = start_s + n_frames / FPS
     near = (piece.offset_s > start_s) & (piece.onset_s < end_s)
     features = frame_features(piece.onset_s[near] - start_s, piece.offset_s[near] - start_s,
@@ -98,7 +104,9 @@ def crop_example(piece: Piece, start_s: float, n_frames: int) -> tuple[np.ndarra
     period = float(np.median(np.diff(piece.beats_s))) if len(piece.beats_s) > 1 else 1.0
     times = np.arange(n_frames) / FPS
     mask = (times >= beats[0] - period / 2) & (times <= beats[-1] + period / 2)
-    return features, targets, mask.astype(np.float32)
+    signatures = tuple((at - start_s, sig) for at, sig in piece.signatures)
+    return (features, targets, mask.astype(np.float32), tempo_targets(beats, n_frames),
+            meter_targets(signatures, n_frames))
 
 
 def sample_batch(pieces: Sequence[Piece], rng: np.random.Generator,
@@ -120,6 +128,31 @@ def masked_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor)
     return (per_frame * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+def head_losses(logits: torch.Tensor, batch: Sequence[torch.Tensor],
+                net_config: BeatNetConfig) -> dict[str, torch.Tensor]:
+    """The loss of each head of ``net_config`` on a batch of :func:`crop_example` columns:
+    beats (soft classes, masked outside the annotations), tempo (soft classes, where
+    annotated) and bar length and division (classes, where the signature is one of them)."""
+    _, beat, mask, tempo, meter = batch
+    heads = split_heads(logits, net_config)
+    losses = {"beat": masked_loss(heads["beat"], beat, mask)}
+    if "tempo" in heads:
+        losses["tempo"] = masked_loss(heads["tempo"], tempo, (tempo.sum(-1) > 0).float())
+    if "bar" in heads:
+        for name, column in (("bar", 0), ("division", 1)):
+            target = meter[..., column]
+            known = (target >= 0).float()
+            one_hot = torch.nn.functional.one_hot(target.clamp(min=0), heads[name].shape[-1]).float()
+            losses[name] = masked_loss(heads[name], one_hot, mask * known)
+    return losses
+
+
+def total_loss(losses: dict[str, torch.Tensor], config: BeatTrainConfig) -> torch.Tensor:
+    weight = {"beat": 1.0, "tempo": config.tempo_weight, "bar": config.meter_weight,
+              "division": config.meter_weight}
+    return sum(weight[name] * value for name, value in losses.items())
+
+
 def held_out_examples(pieces: Sequence[Piece], *, crop_s: float = 60.0) -> list[tuple]:
     """Fixed, unaugmented crops (one per minute of each piece) for the held-out loss."""
     n_frames = int(crop_s * FPS)
@@ -127,25 +160,27 @@ def held_out_examples(pieces: Sequence[Piece], *, crop_s: float = 60.0) -> list[
             for start in np.arange(p.beats_s[0], p.beats_s[-1] - crop_s / 2, crop_s)]
 
 
-def evaluate_loss(net: BeatNet, examples: Sequence[tuple]) -> float:
+def evaluate_loss(net: BeatNet, examples: Sequence[tuple]) -> dict[str, float]:
+    """Frame-weighted mean of each head's loss over the held-out examples."""
     net.eval()
-    total, frames = 0.0, 0.0
+    totals: dict[str, float] = {}
+    frames = 0.0
     with torch.no_grad():
-        for features, targets, mask in examples:
-            logits = net(torch.from_numpy(features)[None])
-            weight = float(mask.sum())
-            total += float(masked_loss(logits, torch.from_numpy(targets)[None],
-                                       torch.from_numpy(mask)[None])) * weight
+        for example in examples:
+            batch = [torch.from_numpy(column)[None] for column in example]
+            weight = float(example[2].sum())
+            for name, value in head_losses(net(batch[0]), batch, net.config).items():
+                totals[name] = totals.get(name, 0.0) + float(value) * weight
             frames += weight
     net.train()
-    return total / max(frames, 1.0)
+    return {name: value / max(frames, 1.0) for name, value in totals.items()}
 
 
 def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
                   config: BeatTrainConfig = BeatTrainConfig(),
                   net_config: BeatNetConfig = BeatNetConfig(),
                   on_event: Callable[[dict], None] | None = None) -> Path:
-    """Train on ``fit``, keep ``out/best.pt`` by the loss on ``check``; return its path.
+    """Train on ``fit``, keep ``out/best.pt`` by the beat loss on ``check``; return its path.
 
     Checkpoints are plain state dicts with both configs. ``out/metrics.jsonl`` logs the
     training and held-out losses.
@@ -167,8 +202,8 @@ def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
     best, running, started = math.inf, [], time.perf_counter()
     log = open(out / "metrics.jsonl", "a")
     for step in range(1, config.steps + 1):
-        features, targets, mask = sample_batch(fit, rng, config)
-        loss = masked_loss(net(features), targets, mask)
+        batch = sample_batch(fit, rng, config)
+        loss = total_loss(head_losses(net(batch[0]), batch, net_config), config)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -176,8 +211,10 @@ def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
         scheduler.step()
         running.append(loss.item())
         if step % config.val_every == 0 or step == config.steps:
+            held = evaluate_loss(net, examples)
             record = {"step": step, "train_loss": float(np.mean(running)),
-                      "held_out_loss": evaluate_loss(net, examples),
+                      "held_out_loss": held["beat"],
+                      **{f"held_out_{name}": value for name, value in held.items() if name != "beat"},
                       "minutes": (time.perf_counter() - started) / 60}
             running = []
             log.write(json.dumps(record) + "\n")
@@ -204,26 +241,30 @@ def load_beatnet(path: Path) -> BeatNet:
 
 def export_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None = None) -> None:
     """Write the network as ONNX (``features (1, n_frames, F)`` -> ``probabilities
-    (1, n_frames, 3)``, softmax applied, frames dynamic), with ``metadata`` as JSON."""
+    (1, n_frames, 3)`` and, where the network has them, ``tempo``, ``bar`` and ``division``,
+    each a softmax; frames dynamic), with ``metadata`` as JSON."""
     import onnx
 
     net = load_beatnet(checkpoint)
+
+    names = ["probabilities" if name == "beat" else name for name in net.config.head_sizes]
 
     class Probabilities(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.net = net
 
-        def forward(self, features: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(self.net(features), dim=-1)
+        def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            heads = split_heads(self.net(features), net.config)
+            return tuple(torch.softmax(value, dim=-1) for value in heads.values())
 
     example = torch.zeros(1, 500, net.config.n_features)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
         torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
-                          output_names=["probabilities"], opset_version=17, dynamo=False,
-                          dynamic_axes={"features": {1: "frames"}, "probabilities": {1: "frames"}})
+                          output_names=names, opset_version=17, dynamo=False,
+                          dynamic_axes={name: {1: "frames"} for name in ["features", *names]})
     model = onnx.load_from_string(buffer.getvalue())
     entry = model.metadata_props.add()
     entry.key, entry.value = "pianotx", json.dumps(metadata or {})
