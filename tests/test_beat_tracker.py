@@ -144,3 +144,10 @@ def test_a_network_with_tempo_and_meter_heads_trains_exports_and_tracks(tmp_path
         "beat": 3, "tempo": len(TEMPO_BPM), "bar": 3, "division": 2}
     beats_s, meter = track(notes, path=target)
     assert meter.beats_per_bar in (2, 3, 4) and meter.division in (2, 3)
+
+
+def test_a_performance_too_short_for_a_bar_is_refused_in_words():
+    from pianotx.errors import ScoreError
+
+    with pytest.raises(ScoreError, match="lasts 0.5 s, too short to find beats and bars"):
+        track([Note(0.1 * i, 0.1 * i + 0.1, 60 + i, 80) for i in range(5)])

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pianotx.errors import CheckpointError
+from pianotx.errors import CheckpointError, ScoreError
 from pianotx.music.notes import Note
 from pianotx.score.dbn import track_bars
 from pianotx.score.meter import Meter, beat_division
@@ -108,6 +108,10 @@ def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 4
     meter : Meter
         Beats per bar and first downbeat from the DBN, the division from the onsets.
     """
+    span_s = max(n.offset_s for n in notes)
+    if span_s < 2 * 60.0 / min_bpm:
+        raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
+                         f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
     heads = head_probabilities(notes, path=path)
     prior = np.asarray(bar_log_prior, dtype=float)
     if "bar" in heads:
