@@ -32,17 +32,9 @@ import numpy as np
 from pianotx.data.asap import PARTS, asap_rows, load_performance
 from pianotx.score.chain import TRACKERS, analyse
 from pianotx.score.key import estimate_key
-from pianotx.score.meter import estimate_meter
+from pianotx.score.meter import estimate_meter, meter_of
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
-
-
-def meter_class(signature: str) -> tuple[int, int]:
-    """``"6/8"`` -> (2, 3): beats per bar and beat division (3: compound)."""
-    numerator, _ = (int(x) for x in signature.split("/"))
-    if numerator in (6, 9, 12):
-        return numerator // 3, 3
-    return numerator, 2
 
 
 def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -63,9 +55,9 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
     return {
         "beat_f": f_measure(truth.beats_s, beats_s),
         "downbeat_f": f_measure(truth.downbeats_s, beats_s[meter.first_downbeat :: meter.beats_per_bar]),
-        "meter": float(meter_class(truth.signature) == (meter.beats_per_bar, meter.division)),
+        "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division)),
         "key": float(truth.fifths == key.fifths),
-        "baseline_meter": float(meter_class(truth.signature) == (4, 2)),
+        "baseline_meter": float(meter_of(truth.signature) == (4, 2)),
         "baseline_key": float(truth.fifths == 0),
     }
 

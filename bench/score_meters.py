@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pianotx.music.midi import read_midi
 from pianotx.score.chain import TRACKERS, analyse
+from pianotx.score.meter import TIME_SIGNATURES, meter_of
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "vienna4x22"
 METERS = {"Chopin_op10_no3": (2, 2), "Mozart_K331_1st-mov": (2, 3), "Schubert_D783_no15": (3, 2),
@@ -38,22 +39,13 @@ def main() -> None:
         for path in sorted(args.folder.glob(f"{piece}_p*.mid")):
             analysis = analyse(read_midi(path).notes, tracker=args.tracker)
             found[analysis.meter.time_signature] += 1
-        right = sum(n for sig, n in found.items() if _meter_of(sig) == meter)
+        right = sum(n for sig, n in found.items() if meter_of(sig) == meter)
         total += sum(found.values())
         right_total += right
-        print(f"| {piece} | {_signature(meter)} | {right} / {sum(found.values())} | "
+        print(f"| {piece} | {TIME_SIGNATURES[meter]} | {right} / {sum(found.values())} | "
               f"{', '.join(f'{sig} x{n}' for sig, n in found.most_common())} |")
     print(f"| all | | **{right_total} / {total} ({100 * right_total / max(total, 1):.1f} %)** | "
           f"{time.perf_counter() - started:.0f} s |")
-
-
-def _meter_of(signature: str) -> tuple[int, int]:
-    numerator = int(signature.split("/")[0])
-    return (numerator // 3, 3) if numerator in (6, 9, 12) else (numerator, 2)
-
-
-def _signature(meter: tuple[int, int]) -> str:
-    return {(2, 2): "2/4", (3, 2): "3/4", (2, 3): "6/8"}[meter]
 
 
 if __name__ == "__main__":

@@ -61,15 +61,14 @@ SOFT_REACH = 2  # frames either side of a labelled onset that share its velocity
 def soft_onset_weights(velocity: torch.Tensor, gain: float) -> torch.Tensor:
     """Per-cell weights of the onset head's positive term: ``1 + gain * softness``.
 
-    ``velocity`` is the velocity roll ``(..., frames, 88)`` (``velocity / 127`` at each
+    ``velocity`` is the velocity roll ``(batch, frames, 88)`` (``velocity / 127`` at each
     note's onset frame, 0 elsewhere). Each onset's velocity is spread over the
     ``SOFT_REACH`` frames either side (where soft onset targets are also positive) and its
     softness is ``clamp((0.5 - v) / 0.5, 0, 1)``: 0 at velocity 64 and above, 1 at velocity
     0. Cells with no onset nearby get weight 1 (their positive term is 0 anyway).
     """
-    frames_last = velocity.transpose(-1, -2).reshape(-1, 1, velocity.shape[-2])
-    near = F.max_pool1d(frames_last, 2 * SOFT_REACH + 1, stride=1, padding=SOFT_REACH)
-    near = near.reshape(velocity.transpose(-1, -2).shape).transpose(-1, -2)
+    near = F.max_pool1d(velocity.transpose(1, 2), 2 * SOFT_REACH + 1, stride=1,
+                        padding=SOFT_REACH).transpose(1, 2)  # pools each key along time
     softness = ((SOFT_VELOCITY - near) / SOFT_VELOCITY).clamp(0.0, 1.0) * (near > 0)
     return 1.0 + gain * softness
 

@@ -169,7 +169,11 @@ def track_beats(
     periods = local_periods(envelope, period, window_frames=int(window_s * fps), hop_frames=fps)
     frames = dp_beats(envelope, periods, tightness=tightness)
     times = frames / fps
-    first = min(n.onset_s for n in notes)
-    last = max(n.onset_s for n in notes)
-    keep = (times >= first - 0.5 * period / fps) & (times <= last + 0.5 * period / fps)
-    return times[keep]
+    return times[within_notes(times, notes, period / fps)]
+
+
+def within_notes(beats_s: np.ndarray, notes: Sequence[Note], period_s: float) -> np.ndarray:
+    """Boolean mask of the beats no more than half a ``period_s`` before the first onset or
+    after the last (a tracker's path may run on where no note is played)."""
+    onsets = [n.onset_s for n in notes]
+    return (beats_s >= min(onsets) - period_s / 2) & (beats_s <= max(onsets) + period_s / 2)

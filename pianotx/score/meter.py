@@ -33,6 +33,13 @@ class Meter(NamedTuple):
         return TIME_SIGNATURES[(self.beats_per_bar, self.division)]
 
 
+def meter_of(signature: str) -> tuple[int, int]:
+    """``"6/8"`` -> (2, 3): beats per bar and beat division (3: compound, for numerators 6,
+    9 and 12), the inverse of ``TIME_SIGNATURES``; ``"2/2"`` -> (2, 2)."""
+    numerator = int(signature.split("/")[0])
+    return (numerator // 3, 3) if numerator in (6, 9, 12) else (numerator, 2)
+
+
 def beat_positions(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
     """Fractional beat index of each time; linear extrapolation with the edge periods."""
     beats_s = np.asarray(beats_s, dtype=float)

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from pianotx.music.notes import Note
+from pianotx.score.meter import meter_of
 
 FPS = 50  # frames per second of the tracker
 BANDS = 8  # register bands of 11 keys from A0
@@ -132,12 +133,10 @@ def meter_targets(signatures: Sequence[tuple[float, str]], n_frames: int, *,
     out = np.full((n_frames, 2), -1, dtype=np.int64)
     times = np.arange(n_frames) / fps
     for i, (start_s, signature) in enumerate(signatures):
-        numerator = int(signature.split("/")[0])
-        compound = numerator in (6, 9, 12)
-        beats = numerator // 3 if compound else numerator
+        beats, division = meter_of(signature)
         if beats not in BAR_LENGTHS:
             continue
         end_s = signatures[i + 1][0] if i + 1 < len(signatures) else np.inf
         span = (times >= start_s) & (times < end_s) if i else times < end_s
-        out[span] = (BAR_LENGTHS.index(beats), int(compound))
+        out[span] = (BAR_LENGTHS.index(beats), int(division == 3))
     return out

@@ -18,6 +18,7 @@ import numpy as np
 
 from pianotx.errors import CheckpointError, ScoreError
 from pianotx.music.notes import Note
+from pianotx.score.beats import within_notes
 from pianotx.score.dbn import track_bars
 from pianotx.score.meter import Meter, beat_division
 from pianotx.score.rhythm import BAR_LENGTHS, FPS, N_FEATURES, TEMPO_BPM, rhythm_features
@@ -106,7 +107,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 4
         Increasing beat times in seconds, none more than half a beat before the first onset
         or after the last.
     meter : Meter
-        Beats per bar and first downbeat from the DBN, the division from the onsets.
+        Beats per bar and first downbeat from the DBN; the division from the division head
+        where the network has one, else from the onsets.
     """
     span_s = max(n.offset_s for n in notes)
     if span_s < 2 * 60.0 / min_bpm:
@@ -122,8 +124,7 @@ def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 4
                       observation_lambda=int(observation_lambda), bar_log_prior=prior,
                       tempo_log_prior=tempo_prior)
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
-    onsets = [n.onset_s for n in notes]
-    keep = (bars.beats_s >= min(onsets) - period / 2) & (bars.beats_s <= max(onsets) + period / 2)
+    keep = within_notes(bars.beats_s, notes, period)
     beats_s, positions = bars.beats_s[keep], bars.positions[keep]
     first = np.flatnonzero(positions == 1)
     if "division" in heads:
