@@ -5,7 +5,11 @@
 # Usage: scripts/paper_retrain.sh DATA RUNS STEPS [CHAIN]
 #   e.g. scripts/paper_retrain.sh /work/data/perf-20h /work/runs/paper 1500 recording
 # Environment: VAL_DATA (default ../shared/data/maps-dev), THREADS (torch threads, default 1),
-#   ARCHS (default "fcnn crnn").
+#   ARCHS (default "fcnn crnn"), PRECISION (auto, fp32 or bf16; auto is bf16 on CPUs with
+#   native bf16), VAL_EVERY (default 250), VAL_PIECES (validation pieces, 0 = all; default 4),
+#   STOP_AT (end this invocation after that step: a budget cut; rerun with a larger one or
+#   none to go on; the run's metrics.jsonl logs its CPU hours), SHIP (0: train only; ship
+#   later from the checkout with SHIP=1 and the same arguments).
 set -euo pipefail
 data=${1:?dataset folder}; runs=${2:?runs folder}; steps=${3:?steps}; chain=${4:-recording}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,10 +22,12 @@ for arch in ${ARCHS:-fcnn crnn}; do
     resume=(); [ -f "$out/last.pt" ] && resume=(--resume)
     pianotx train --data "$data" --val-data "$val" --model "$arch" --heads frame --beta 0.2 \
       --steps "$steps" --batch-size 8 --segment-seconds 5 --augment --augment-chain "$chain" \
-      --val-every 250 --val-pieces 4 --ckpt-every 50 --workers 1 --seed 0 -q -o "$out" \
-      "${resume[@]}"
-    touch "$out/done"
+      --val-every "${VAL_EVERY:-250}" --val-pieces "${VAL_PIECES:-4}" --ckpt-every 50 \
+      --workers 1 --seed 0 --precision "${PRECISION:-auto}" ${STOP_AT:+--stop-at "$STOP_AT"} \
+      -q -o "$out" "${resume[@]}"
+    [ -n "${STOP_AT:-}" ] || touch "$out/done"
   fi
+  [ "${SHIP:-1}" = 1 ] || continue
   cp "$out/best.pt" "$runs/$arch-ship.pt"
   pianotx eval --data "$val" --split all --checkpoint "$runs/$arch-ship.pt" --sweep \
     --sweep-data "$val" --save-decode --json > "$runs/$arch-sweep.json"

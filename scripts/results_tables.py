@@ -4,6 +4,7 @@ Usage:
   python scripts/results_tables.py paper EPOCH1.json EPOCH2.json   # Tables 1 and 3
   python scripts/results_tables.py plain REPORT.json [...]         # one row per source
   python scripts/results_tables.py notes SEEN.json HELDOUT.json    # issue 6's target table
+  python scripts/results_tables.py curve RUN [KEY ...]             # a run's learning curve
 """
 
 from __future__ import annotations
@@ -93,11 +94,28 @@ def notes_table(seen_path: str, heldout_path: str) -> str:
     return "\n".join(lines)
 
 
+def curve_table(run: str, keys: list[str]) -> str:
+    """One row per validation of a training run (its metrics.jsonl): step, the CPU and wall
+    hours spent by then (runs from before the log kept them show "-"), and the scores."""
+    records = [json.loads(line) for line in open(f"{run}/metrics.jsonl") if line.strip()]
+    keys = keys or ["frame/f1"]
+    lines = ["| step | CPU-h | wall-h | " + " | ".join(keys) + " |", "|---" * (3 + len(keys)) + "|"]
+    for record in records:
+        if record.get("kind") != "val":
+            continue
+        hours = [f"{record[k]:.2f}" if k in record else "-" for k in ("cpu_h", "wall_h")]
+        lines.append(f"| {record['step']} | " + " | ".join(hours + [_pct(record.get(k)) for k in keys])
+                     + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "paper":
         first, means = paper_table(sys.argv[2], 1)
         second, _ = paper_table(sys.argv[3], 2, previous=means)
         print("### Table 1: after epoch 1\n\n" + first + "\n\n### Table 3: after epoch 2\n\n" + second)
+    elif sys.argv[1] == "curve":
+        print(curve_table(sys.argv[2], sys.argv[3:]))
     elif sys.argv[1] == "notes":
         print(notes_table(sys.argv[2], sys.argv[3]))
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+import torch
 
 from pianotx.errors import ConfigError, OutputError, TrainingError
 from pianotx.music.midi import notes_to_midi, write_midi
@@ -286,6 +287,17 @@ def test_stop_at_ends_early_and_resume_finishes_the_same_schedule(tiny_data, tmp
     assert (tmp_path / "cut" / "last.pt").is_file()
     rest = lrs_losses(tmp_path / "cut", resume=True)
     assert first + rest == full
+    # CPU and wall time add up across the resume: the log never goes back, and the
+    # weights' summary carries the total
+    log = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in log if r["kind"] == "train"]
+    assert [r["step"] for r in train_rows] == [1, 2, 3, 4, 5]
+    for key in ("cpu_h", "wall_h"):
+        spent = [r[key] for r in train_rows]
+        assert spent == sorted(spent) and spent[0] > 0
+    saved = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    assert saved["train_summary"]["cpu_h"] >= train_rows[-1]["cpu_h"]
+    assert saved["training"]["cpu_s"] == pytest.approx(saved["train_summary"]["cpu_h"] * 3600, abs=1)
 
 
 def test_val_data_picks_best_and_the_own_split_is_a_second_column(tiny_data, tmp_path):

@@ -16,6 +16,11 @@ from typing import Any
 
 import torch
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 from pianotx.training import runfolder
 from pianotx.config import DecodeConfig, ModelConfig, to_dict
 from pianotx.training.distributed import DistContext, barrier, wrap
@@ -57,6 +62,9 @@ class Run:
     loss_count: int = 0
     steps_per_s: float = 0.0
     tic: float = 0.0
+    cpu_s: float = 0.0  # CPU and wall seconds spent before this invocation (a resume's)
+    wall_s: float = 0.0
+    clock0: tuple[float, float] = (0.0, 0.0)  # process CPU and wall clocks at its start
 
     def emit(self, kind: str, **values: Any) -> None:
         """Report an event to the callback (main process only)."""
@@ -114,6 +122,7 @@ def run_loop(run: Run) -> None:
     """Train until ``stop_step(run)``, one epoch's crop loader at a time."""
     run.model.train()
     run.tic = time.perf_counter()
+    run.clock0 = (process_cpu_s(), run.tic)
     end = stop_step(run)
     while run.step < end:
         run.dataset.set_epoch(run.epoch)
@@ -200,9 +209,26 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
     run.tic = time.perf_counter()  # validation and saving do not count against steps/s
 
 
+def process_cpu_s() -> float:
+    """CPU seconds of this process (all its threads) and of its finished child processes
+    (data loader workers count once their epoch's loader ends)."""
+    if resource is None:  # not on Windows
+        return time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def spent_hours(run: Run) -> dict[str, float]:
+    """CPU and wall hours the run has spent so far, across resumes (validation included)."""
+    cpu0, wall0 = run.clock0
+    cpu = run.cpu_s + (process_cpu_s() - cpu0 if wall0 else 0.0)
+    wall = run.wall_s + (time.perf_counter() - wall0 if wall0 else 0.0)
+    return {"cpu_h": round(cpu / 3600, 6), "wall_h": round(wall / 3600, 6)}
+
+
 def _log(run: Run, **values: Any) -> None:
     record = {"kind": "train", "step": run.step, "epoch": _epochs(run),
-              "loss": run.loss_sum / max(run.loss_count, 1), **values}
+              "loss": run.loss_sum / max(run.loss_count, 1), **spent_hours(run), **values}
     run.loss_sum, run.loss_count = 0.0, 0
     run.records.append(record)
     if run.ctx.is_main:
@@ -232,7 +258,8 @@ def validate(run: Run) -> None:
             kept.update({prefix + k: v for k, v in scores.items()
                          if k.endswith("/f1") or k.startswith("frame/")})
         run.model.train()
-        record = {"kind": "val", "step": run.step, "epoch": _epochs(run), **kept}
+        record = {"kind": "val", "step": run.step, "epoch": _epochs(run), **spent_hours(run),
+                  **kept}
         run.records.append(record)
         runfolder.append_log(run.out_dir, record)
         if score > run.best_score:
@@ -257,6 +284,7 @@ def save(run: Run) -> None:
             "best_step": run.best_step, "reference_losses": list(run.reference_losses),
             "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
             "rng": runfolder.rng_state(), "world": run.ctx.world,
+            "cpu_s": spent_hours(run)["cpu_h"] * 3600, "wall_s": spent_hours(run)["wall_h"] * 3600,
         }
         data = checkpoint_dict(run.model, model_config=run.model_config,
                                feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
@@ -298,7 +326,7 @@ def summary(run: Run) -> dict[str, Any]:
     return {"steps": run.step, "epochs": _epochs(run), "data": cfg.data, "beta": cfg.beta,
             "lr": cfg.lr, "batch_size": cfg.batch_size * run.ctx.world,
             "segment_s": cfg.segment_s, "seed": cfg.seed, "best_metric": cfg.best_metric,
-            "best_score": run.best_score, "best_step": run.best_step}
+            "best_score": run.best_score, "best_step": run.best_step, **spent_hours(run)}
 
 
 def _epochs(run: Run) -> float:
@@ -320,6 +348,7 @@ def _restore(run: Run, saved: dict[str, Any]) -> None:
     run.batch_in_epoch = training["batch_in_epoch"]
     run.best_score, run.best_step = training["best_score"], training["best_step"]
     run.reference_losses = list(training["reference_losses"])
+    run.cpu_s, run.wall_s = training.get("cpu_s", 0.0), training.get("wall_s", 0.0)
     runfolder.set_rng_state(training["rng"])
     run.records = runfolder.read_log(run.out_dir, until_step=run.step)
 
