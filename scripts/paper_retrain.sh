@@ -8,8 +8,10 @@
 #   ARCHS (default "fcnn crnn"), PRECISION (auto, fp32 or bf16; auto is bf16 on CPUs with
 #   native bf16), VAL_EVERY (default 250), VAL_PIECES (validation pieces, 0 = all; default 4),
 #   STOP_AT (end this invocation after that step: a budget cut; rerun with a larger one or
-#   none to go on; the run's metrics.jsonl logs its CPU hours), SHIP (0: train only; ship
-#   later from the checkout with SHIP=1 and the same arguments).
+#   none to go on), CPU_HOURS (end this invocation once the run has spent that many CPU
+#   hours in all, as its metrics.jsonl counts them), SHIP (0: train only; ship
+#   later from the checkout with SHIP=1 and the same arguments; touch RUNS/ARCH/done first to
+#   ship a run that STOP_AT or CPU_HOURS ended without training it further).
 set -euo pipefail
 data=${1:?dataset folder}; runs=${2:?runs folder}; steps=${3:?steps}; chain=${4:-recording}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +26,9 @@ for arch in ${ARCHS:-fcnn crnn}; do
       --steps "$steps" --batch-size 8 --segment-seconds 5 --augment --augment-chain "$chain" \
       --val-every "${VAL_EVERY:-250}" --val-pieces "${VAL_PIECES:-4}" --ckpt-every 50 \
       --workers 1 --seed 0 --precision "${PRECISION:-auto}" ${STOP_AT:+--stop-at "$STOP_AT"} \
+      ${CPU_HOURS:+--cpu-hours "$CPU_HOURS"} \
       -q -o "$out" "${resume[@]}"
-    [ -n "${STOP_AT:-}" ] || touch "$out/done"
+    [ -n "${STOP_AT:-}${CPU_HOURS:-}" ] || touch "$out/done"
   fi
   [ "${SHIP:-1}" = 1 ] || continue
   cp "$out/best.pt" "$runs/$arch-ship.pt"

@@ -404,3 +404,16 @@ def test_bf16_run_keeps_snapshots_and_a_harmonic_model_warm_starts_from_a_plain_
     with pytest.raises(TrainingError, match="holds another model"):  # not the other way
         train(tiny_config(tiny_data, cache, steps=1, init_from=str(tmp_path / "warm" / "last.pt"),
                           **plain), out_dir=tmp_path / "back")
+
+
+def test_cpu_hours_ends_the_invocation_once_spent_and_resume_goes_on(tiny_data, tmp_path):
+    cache, out = tmp_path / "cache", tmp_path / "run"
+    # any step spends more than a nanohour: the budget ends the run after its first step
+    steps = losses_of(tiny_config(tiny_data, cache, val_pieces=0, cpu_hours=1e-12), out)
+    assert len(steps) == 1
+    saved = torch.load(out / "last.pt", weights_only=False)
+    assert saved["training"]["step"] == 1 and saved["training"]["cpu_s"] > 0
+    rest = losses_of(tiny_config(tiny_data, cache, val_pieces=0), out, resume=True)
+    assert len(rest) == 5
+    with pytest.raises(ConfigError, match="cpu_hours"):
+        tiny_config(tiny_data, cache, cpu_hours=0)

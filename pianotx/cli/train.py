@@ -117,6 +117,11 @@ def train_command(
         None, "--stop-at", min=1, metavar="N",
         help="End this invocation after step N (last.pt saved; --resume continues; the "
              "schedule still plans --steps)."),
+    cpu_hours: Optional[float] = typer.Option(
+        None, "--cpu-hours", metavar="H",
+        help="End this invocation once the run has spent H CPU hours in all (counted across "
+             "resumes, logged in metrics.jsonl; last.pt saved; --resume with a larger H "
+             "continues)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     as_json: bool = typer.Option(
         False, "--json", help="No progress; print one JSON summary (run folder, model, steps, "
@@ -148,7 +153,7 @@ def train_command(
             schedule=schedule, min_lr_ratio=min_lr_ratio, augment_chain=augment_chain,
             val_data=str(val_data) if val_data else None,
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
-            stop_at=stop_at, harmonic=harmonic, precision=precision, snapshot_every=snapshot_every,
+            stop_at=stop_at, cpu_hours=cpu_hours, harmonic=harmonic, precision=precision, snapshot_every=snapshot_every,
             soft_onset_weight=soft_onset_weight,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"

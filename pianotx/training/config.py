@@ -79,6 +79,7 @@ class TrainConfig:
     augment_chain: str = "basic"
     init_from: str | None = None  # warm start: weights of a checkpoint of the same model
     stop_at: int | None = None  # end this invocation at this step; the schedule keeps --steps
+    cpu_hours: float | None = None  # end this invocation once the run has spent this CPU time
     harmonic: bool = False  # the freq trunk's harmonic view (ModelConfig.harmonic)
     snapshot_every: int | None = None  # keep the weights every N steps as step_NNNNN.pt (SWA)
     precision: str = "auto"
@@ -106,6 +107,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
         if not (self.segment_s > 0 and self.lr > 0 and self.grad_clip >= 0):
             raise ConfigError("segment_s and lr must be > 0 and grad_clip >= 0")
+        if self.cpu_hours is not None and not self.cpu_hours > 0:
+            raise ConfigError(f"cpu_hours must be > 0, got {self.cpu_hours}")
         if self.train_hours is not None and not self.train_hours > 0:
             raise ConfigError(f"train_hours must be > 0, got {self.train_hours}")
         if not 0.0 < self.beta < 1.0:

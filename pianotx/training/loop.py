@@ -9,6 +9,7 @@ exactly the batches the uninterrupted run would have seen.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ def run_loop(run: Run) -> None:
             run.step += 1
             run.batch_in_epoch += 1
             after_step(run, loss, parts, grad_norm)
-            if run.step >= end:
+            if run.step >= end or over_budget(run):
                 return
         run.epoch += 1
         run.batch_in_epoch = 0
@@ -192,7 +193,7 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
     audio_s = run.steps_per_s * cfg.batch_size * run.ctx.world * cfg.segment_s
     run.emit("step", loss=loss, parts=parts, grad_norm=grad_norm, steps_per_s=run.steps_per_s,
              audio_s_per_s=audio_s, lr=run.scheduler.get_last_lr()[0])
-    final = run.step >= stop_step(run)
+    final = run.step >= stop_step(run) or over_budget(run)
     if run.step % cfg.log_every == 0 or final:
         _log(run, lr=run.scheduler.get_last_lr()[0], grad_norm=grad_norm)
     epoch_end = run.batch_in_epoch >= run.batches_per_epoch
@@ -210,12 +211,27 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
 
 
 def process_cpu_s() -> float:
-    """CPU seconds of this process (all its threads) and of its finished child processes
-    (data loader workers count once their epoch's loader ends)."""
+    """CPU seconds of this process (all its threads) and of its child processes: the data
+    loader workers, running (Linux's /proc) or ended."""
     if resource is None:  # not on Windows
         return time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
+    return time.process_time() + children.ru_utime + children.ru_stime + _live_children_cpu_s()
+
+
+def _live_children_cpu_s() -> float:
+    """CPU seconds of this process's running children, from /proc (0 where there is none)."""
+    me, ticks, total = os.getpid(), os.sysconf("SC_CLK_TCK"), 0
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == me:  # ppid; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def spent_hours(run: Run) -> dict[str, float]:
@@ -224,6 +240,13 @@ def spent_hours(run: Run) -> dict[str, float]:
     cpu = run.cpu_s + (process_cpu_s() - cpu0 if wall0 else 0.0)
     wall = run.wall_s + (time.perf_counter() - wall0 if wall0 else 0.0)
     return {"cpu_h": round(cpu / 3600, 6), "wall_h": round(wall / 3600, 6)}
+
+
+def over_budget(run: Run) -> bool:
+    """Whether the run has spent its ``cpu_hours`` (this invocation then ends: validated,
+    saved, resumable)."""
+    budget = run.config.cpu_hours
+    return budget is not None and spent_hours(run)["cpu_h"] >= budget
 
 
 def _log(run: Run, **values: Any) -> None:
