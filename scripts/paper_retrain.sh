@@ -38,4 +38,5 @@ for arch in ${ARCHS:-fcnn crnn}; do
   pianotx export "$here/weights/$arch.pt" -o "$here/weights/$arch.onnx" --overwrite
   pianotx eval --data "$val" --split all --model "$arch" --json > "$runs/$arch-maps.json"
   pianotx eval --data "$data" --split test --model "$arch" --json > "$runs/$arch-synth-test.json"
+  python "$here/scripts/make_golden.py" "$arch"
 done

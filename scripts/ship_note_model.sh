@@ -33,6 +33,6 @@ echo "$name" > weights/DEFAULT
 pianotx export "$name" --overwrite
 pianotx eval --data "$val" --split all --model "$name" --json > "$ship/$name-maps.json"
 pianotx eval --data "$synth" --split test --model "$name" --json > "$ship/$name-synth-test.json"
-python scripts/make_golden.py
+python scripts/make_golden.py "$name"
 pianotx plot examples/example.flac --ref examples/example.mid -o docs/images/example-roll.png \
   --overwrite

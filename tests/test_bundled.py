@@ -1,6 +1,6 @@
 """The models shipped in weights/: each loads strictly, has a model card whose sha256 is
-the file's, the default is one of them; and the default model's golden notes on the
-bundled example."""
+the file's, the default is one of them; and each model's golden notes on the bundled
+example."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pianotx.bundled import bundled_models, default_model_name, weights_dir
 from pianotx.model.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden" / "example-notes.json"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def test_every_bundled_model_loads_and_its_card_tells_its_sha256():
@@ -31,15 +31,16 @@ def test_every_bundled_model_loads_and_its_card_tells_its_sha256():
         assert path.stat().st_size < 10e6
 
 
-def test_default_model_on_the_example_gives_the_golden_notes():
+@pytest.mark.parametrize("name", sorted(bundled_models()))
+def test_each_bundled_model_on_the_example_gives_its_golden_notes(name):
     """Regression: pitches exactly, onsets and offsets within 10 ms, velocities within 3;
     a note or two may come and go near a threshold (count within 2)."""
     import pianotx
 
-    golden = json.loads(GOLDEN.read_text())
-    assert golden["model"] == default_model_name()
+    golden = json.loads((GOLDEN / f"example-{name}.json").read_text())
+    assert golden["model"] == name
     notes = pianotx.transcribe(ROOT / "examples" / "example.flac",
-                               model=pianotx.load_model(device="cpu")).notes
+                               model=pianotx.load_model(name, device="cpu")).notes
     want = [tuple(n) for n in golden["notes"]]
     assert abs(len(notes) - len(want)) <= 2
     unmatched = list(want)

@@ -15,24 +15,11 @@ from pianotx.config import PEDAL_MODES
 
 
 def collect_inputs(paths: list[Path]) -> list[Path]:
-    """Expand folders into their audio files (recursively, sorted); check files exist."""
-    from pianotx.audio.load import AUDIO_SUFFIXES
-    from pianotx.errors import AudioError
+    """Expand folders into their audio files (recursively, sorted, hidden ones skipped);
+    check files exist (``cluster.manifest.collect_tree``, without the relative paths)."""
+    from pianotx.cluster.manifest import collect_tree
 
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-            if not files:
-                raise AudioError(
-                    f"folder {path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})"
-                )
-            found.extend(files)
-        elif not path.exists():
-            raise AudioError(f"audio file not found: {path}; check the path")
-        else:
-            found.append(path)
-    return found
+    return [path for path, _ in collect_tree(paths)]
 
 
 @app.command()
