@@ -417,3 +417,13 @@ def test_cpu_hours_ends_the_invocation_once_spent_and_resume_goes_on(tiny_data, 
     assert len(rest) == 5
     with pytest.raises(ConfigError, match="cpu_hours"):
         tiny_config(tiny_data, cache, cpu_hours=0)
+
+
+def test_val_pieces_may_change_on_resume_only_where_it_does_not_pick_best():
+    from pianotx.config import to_dict
+    from pianotx.training.config import check_resume
+
+    with_val = dict(data="d", val_data="maps", val_pieces=0)
+    check_resume(to_dict(TrainConfig(**with_val)), TrainConfig(**{**with_val, "val_pieces": 4}))
+    with pytest.raises(TrainingError, match=r"val_pieces \(0 -> 4\)"):
+        check_resume(to_dict(TrainConfig(data="d", val_pieces=0)), TrainConfig(data="d", val_pieces=4))

@@ -171,8 +171,10 @@ def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:
         old = from_dict(TrainConfig, saved)
     except ConfigError as exc:
         raise TrainingError(f"the run's saved config is invalid ({exc}); start a new run") from None
+    # With --val-data, val_pieces only sizes the second (logged) column, not what picks best.pt
+    free = {"val_pieces"} if old.val_data and config.val_data else set()
     changed = [f"{k} ({getattr(old, k)!r} -> {getattr(config, k)!r})" for k in RESUME_FIXED
-               if _fixed_value(old, k) != _fixed_value(config, k)]
+               if k not in free and _fixed_value(old, k) != _fixed_value(config, k)]
     if config.schedule != "constant" and old.steps != config.steps:
         changed.append(f"steps ({old.steps!r} -> {config.steps!r}, part of the {config.schedule} schedule)")
     if changed:
