@@ -131,8 +131,7 @@ def run_loop(run: Run) -> None:
             loss, parts, grad_norm = train_step(run, batch)
             run.step += 1
             run.batch_in_epoch += 1
-            after_step(run, loss, parts, grad_norm)
-            if run.step >= end or over_budget(run):
+            if after_step(run, loss, parts, grad_norm):
                 return
         run.epoch += 1
         run.batch_in_epoch = 0
@@ -182,8 +181,9 @@ def check_loss(run: Run, loss: float, grad_norm: float) -> None:
         )
 
 
-def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
-    """Log, report, and validate and checkpoint when due."""
+def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> bool:
+    """Log, report, and validate and checkpoint when due; True when this invocation ends
+    here (its last step, or its CPU budget spent)."""
     now = time.perf_counter()
     rate = 1.0 / max(now - run.tic, 1e-9)
     run.steps_per_s = rate if run.steps_per_s == 0 else 0.9 * run.steps_per_s + 0.1 * rate
@@ -208,12 +208,13 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> None:
     if cfg.snapshot_every and run.step % cfg.snapshot_every == 0:
         save_weights(run, f"step_{run.step:05d}.pt")
     run.tic = time.perf_counter()  # validation and saving do not count against steps/s
+    return final
 
 
 def process_cpu_s() -> float:
     """CPU seconds of this process (all its threads) and of its child processes: the data
     loader workers, running (Linux's /proc) or ended."""
-    if resource is None:  # not on Windows
+    if resource is None:  # Windows: this process only
         return time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime + _live_children_cpu_s()
@@ -234,11 +235,17 @@ def _live_children_cpu_s() -> float:
     return total / ticks
 
 
-def spent_hours(run: Run) -> dict[str, float]:
-    """CPU and wall hours the run has spent so far, across resumes (validation included)."""
+def spent_s(run: Run) -> tuple[float, float]:
+    """CPU and wall seconds the run has spent so far, across resumes (validation included)."""
     cpu0, wall0 = run.clock0
-    cpu = run.cpu_s + (process_cpu_s() - cpu0 if wall0 else 0.0)
-    wall = run.wall_s + (time.perf_counter() - wall0 if wall0 else 0.0)
+    if not wall0:  # this invocation has not started training
+        return run.cpu_s, run.wall_s
+    return run.cpu_s + process_cpu_s() - cpu0, run.wall_s + time.perf_counter() - wall0
+
+
+def spent_hours(run: Run) -> dict[str, float]:
+    """:func:`spent_s` in hours, as logged (``cpu_h``, ``wall_h``)."""
+    cpu, wall = spent_s(run)
     return {"cpu_h": round(cpu / 3600, 6), "wall_h": round(wall / 3600, 6)}
 
 
@@ -246,7 +253,7 @@ def over_budget(run: Run) -> bool:
     """Whether the run has spent its ``cpu_hours`` (this invocation then ends: validated,
     saved, resumable)."""
     budget = run.config.cpu_hours
-    return budget is not None and spent_hours(run)["cpu_h"] >= budget
+    return budget is not None and spent_s(run)[0] >= budget * 3600
 
 
 def _log(run: Run, **values: Any) -> None:
@@ -307,7 +314,7 @@ def save(run: Run) -> None:
             "best_step": run.best_step, "reference_losses": list(run.reference_losses),
             "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
             "rng": runfolder.rng_state(), "world": run.ctx.world,
-            "cpu_s": spent_hours(run)["cpu_h"] * 3600, "wall_s": spent_hours(run)["wall_h"] * 3600,
+            **dict(zip(("cpu_s", "wall_s"), spent_s(run))),
         }
         data = checkpoint_dict(run.model, model_config=run.model_config,
                                feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
