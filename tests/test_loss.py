@@ -87,3 +87,28 @@ def test_soft_onset_weight_raises_only_the_onset_heads_loss_of_soft_notes():
     positive = 0.2 / 0.05 * math.log(2.0) / 18  # one positive cell of 18 at logit 0
     gain = 3.0 * (0.5 - 1 / 127) / 0.5
     assert parts["onset"] == pytest.approx(plain_parts["onset"] + gain * positive, rel=1e-5)
+
+
+def test_bass_weights_ramp_from_c3_down_to_c1():
+    from pianotx.model.loss import bass_weights
+
+    weights = bass_weights(88, 2.0)  # key k is MIDI 21 + k
+    assert weights[48 - 21] == 1.0 and weights[87] == 1.0  # C3 and C8
+    assert weights[36 - 21] == pytest.approx(2.0)  # C2: 1 + G / 2
+    assert weights[24 - 21] == pytest.approx(3.0) and weights[0] == pytest.approx(3.0)  # C1, A0
+
+
+def test_bass_weight_raises_the_frame_and_onset_loss_of_bass_keys_only():
+    from pianotx.model.loss import bass_weights
+
+    logits = {name: torch.zeros(1, 4, 88) for name in ("onset", "frame", "offset")}
+    targets = {name: torch.zeros(1, 4, 88) for name in logits}
+    for name in logits:
+        targets[name][0, 1, [0, 60]] = 1.0  # A0 and A5
+    _, plain = transcription_loss(logits, targets, beta=0.2)
+    _, parts = transcription_loss(logits, targets, beta=0.2, bass_weight=2.0)
+    positive = 0.2 / 0.05 * math.log(2.0) / (4 * 88)  # one positive cell at logit 0
+    for name in ("onset", "frame"):
+        assert parts[name] == pytest.approx(plain[name] + 2.0 * positive, rel=1e-5)
+    assert parts["offset"] == plain["offset"]
+    assert bass_weights(88, 0.0).eq(1.0).all()

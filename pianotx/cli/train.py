@@ -54,6 +54,10 @@ def train_command(
         0.0, min=0.0, metavar="G",
         help="Weigh the onset loss of soft notes up to 1+G (velocity 64 and above: 1; "
              "needs --heads full)."),
+    bass_weight: float = typer.Option(
+        0.0, min=0.0, metavar="G",
+        help="Weigh the frame and onset loss of bass keys up to 1+G (C3 and above: 1; "
+             "C2: 1+G/2; C1 and below: 1+G)."),
     steps: Optional[int] = typer.Option(None, min=1, metavar="N", help="Optimizer steps."),
     epochs: Optional[int] = typer.Option(
         None, min=1, metavar="E", help="Passes over the training clips (default 1)."
@@ -155,6 +159,7 @@ def train_command(
             init_from=str(init_from) if init_from else None, diff_input=diff_input, temporal_head=temporal_head,
             stop_at=stop_at, cpu_hours=cpu_hours, harmonic=harmonic, precision=precision, snapshot_every=snapshot_every,
             soft_onset_weight=soft_onset_weight,
+            bass_weight=bass_weight,
         )
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from pianotx.config import MIN_MIDI
 from pianotx.errors import ConfigError
 
 PRIOR_POSITIVE = 0.05  # the paper's assumed share of active keys per frame
@@ -73,12 +74,29 @@ def soft_onset_weights(velocity: torch.Tensor, gain: float) -> torch.Tensor:
     return 1.0 + gain * softness
 
 
+BASS_TOP = 48  # C3: keys below weigh more under ``bass_weight``
+BASS_SPAN = 24  # semitones over which the bass weight ramps from 1 up to 1 + G
+
+
+def bass_weights(n_keys: int, gain: float) -> torch.Tensor:
+    """Per-key weights ``(n_keys,)`` of the positive term for ``bass_weight``.
+
+    Key ``k`` is MIDI ``21 + k``; its weight is ``1 + gain * clamp((48 - midi) / 24, 0, 1)``:
+    1 from C3 up, ``1 + gain / 2`` at C2, ``1 + gain`` at C1 and below. The lowest two
+    octaves, whose fundamentals fall within one or two mel bins, are where the note model
+    misses most notes (``bench/misses.py``).
+    """
+    midi = torch.arange(n_keys, dtype=torch.float32) + MIN_MIDI
+    return 1.0 + gain * ((BASS_TOP - midi) / BASS_SPAN).clamp(0.0, 1.0)
+
+
 def transcription_loss(
     logits: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
     *,
     beta: float | None = None,
     soft_onset_weight: float = 0.0,
+    bass_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-head losses and the per-head values (for logging).
 
@@ -88,13 +106,21 @@ def transcription_loss(
     ``soft_onset_weight`` G > 0 multiplies the onset head's positive term by
     :func:`soft_onset_weights` (up to 1 + G for the softest notes), so that quiet onsets,
     which the frame head hears and the onset head misses, cost more to miss.
+    ``bass_weight`` G > 0 multiplies the positive term of the frame and onset heads by
+    :func:`bass_weights` (up to 1 + G below C1), so that missed bass notes cost more.
     """
     parts: dict[str, torch.Tensor] = {}
     for name, head_logits in logits.items():
         target = targets[name].to(head_logits.dtype)
+        weights = None
         if name == "onset" and soft_onset_weight > 0 and "velocity" in targets:
             weights = soft_onset_weights(targets["velocity"].to(head_logits.dtype), soft_onset_weight)
-            parts[name] = weighted_bce(head_logits, target, beta=beta, positive_weights=weights)
+        if name in ("frame", "onset") and bass_weight > 0:
+            bass = bass_weights(head_logits.shape[-1], bass_weight).to(head_logits)
+            weights = bass if weights is None else weights * bass
+        if weights is not None:
+            parts[name] = weighted_bce(head_logits, target, beta=beta,
+                                       positive_weights=weights.expand_as(head_logits))
         elif name == "pedal":
             parts[name] = F.binary_cross_entropy_with_logits(head_logits, target)
         elif name == "velocity":

@@ -24,7 +24,7 @@ RESUME_FIXED = ("data", "arch", "heads", "width", "beta", "batch_size", "segment
                 "augment", "lr", "warmup_steps", "grad_clip", "val_pieces", "train_hours",
                 "trunk", "soft_frames", "diff_input", "temporal_head", "optimizer",
                 "weight_decay", "schedule", "min_lr_ratio", "val_data", "augment_chain",
-                "harmonic", "soft_onset_weight")
+                "harmonic", "soft_onset_weight", "bass_weight")
 # With a decaying schedule the planned length is part of the schedule: fixed on resume too.
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adam", "adamw")
@@ -84,6 +84,7 @@ class TrainConfig:
     snapshot_every: int | None = None  # keep the weights every N steps as step_NNNNN.pt (SWA)
     precision: str = "auto"
     soft_onset_weight: float = 0.0  # onset positives up to 1 + G for soft notes (model.loss)
+    bass_weight: float = 0.0  # frame and onset positives up to 1 + G below C3 (model.loss)
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -113,8 +114,9 @@ class TrainConfig:
             raise ConfigError(f"train_hours must be > 0, got {self.train_hours}")
         if not 0.0 < self.beta < 1.0:
             raise ConfigError(f"beta must lie strictly between 0 and 1, got {self.beta}")
-        if not self.soft_onset_weight >= 0:
-            raise ConfigError(f"soft_onset_weight must be >= 0, got {self.soft_onset_weight}")
+        for name in ("soft_onset_weight", "bass_weight"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if min(self.workers, self.warmup_steps, self.seed, self.val_pieces) < 0:
             raise ConfigError("workers, warmup_steps, seed and val_pieces must be >= 0")
         self.model_config()  # validates arch, heads and width

@@ -151,7 +151,8 @@ def train_step(run: Run, batch: dict[str, torch.Tensor]) -> tuple[float, dict, f
         logits = run.net(mel)
     logits = {name: value.float() for name, value in logits.items()}
     loss, parts = transcription_loss(logits, targets, beta=run.config.beta,
-                                     soft_onset_weight=run.config.soft_onset_weight)
+                                     soft_onset_weight=run.config.soft_onset_weight,
+                                     bass_weight=run.config.bass_weight)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     max_norm = run.config.grad_clip or math.inf
