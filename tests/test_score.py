@@ -114,6 +114,25 @@ def test_triplets_get_their_own_grid_and_notation():
     assert [n.onset_div % 48 for n in last_bar] == list(range(0, 48, 4))
     text = to_musicxml(score)
     assert text.count("<actual-notes>3</actual-notes>") == 12
+    # one bracket per beat of three triplet eighths: the first opens it, the third closes it
+    assert text.count('<tuplet number="1" type="start"/>') == 4
+    assert text.count('<tuplet number="1" type="stop"/>') == 4
+
+
+def test_tuplet_brackets_only_where_a_voices_tuplet_pieces_fill_the_beat():
+    from types import SimpleNamespace
+
+    from pianotx.score.musicxml import tuplet_groups
+
+    def item(voice, start, end, tuplet=True):
+        duration = {"type": "eighth", "actual_notes": 3, "normal_notes": 2} if tuplet else {"type": "eighth"}
+        return (voice, start, end, SimpleNamespace(symbolic_duration=duration))
+
+    placed = [item(1, 0, 4), item(1, 4, 8), item(1, 8, 12),  # a full triplet beat
+              item(5, 0, 8), item(5, 8, 12),  # quarter + eighth triplet, lower staff
+              item(1, 12, 18, tuplet=False), item(1, 18, 24, tuplet=False),  # straight eighths
+              item(2, 24, 28), item(2, 28, 32)]  # two thirds of a beat: no bracket
+    assert tuplet_groups(placed, beat_divs=12) == [(0, 2), (3, 4)]
 
 
 def test_a_melody_below_middle_c_stays_in_the_right_hand():

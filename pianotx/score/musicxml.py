@@ -62,17 +62,44 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
         sign, line, octave = clef_for([n.pitch for n in score.notes if n.staff == staff], staff=staff)
         part.add(pscore.Clef(staff=staff, sign=sign, line=line, octave_change=octave), 0)
     part.add(pscore.Tempo(score.tempo_bpm, unit="q"), 0)
+    placed = []  # (voice, start, end, element) of every note piece and rest
     for index, note in enumerate(score.notes):
-        _add_note(part, pscore, music, note, f"n{index}", score)
+        placed += _add_note(part, pscore, music, note, f"n{index}", score)
     for div, mark in score.dynamics:
         part.add(pscore.ConstantLoudnessDirection(mark, staff=1), div)
     for start, end, voice in rests(score):
         for left, right in pieces(start, end, bar_divs=score.bar_divs, beat_divs=score.beat_divs):
-            part.add(pscore.Rest(voice=voice, staff=1 if voice <= 4 else 2,
-                                 symbolic_duration=music.estimate_symbolic_duration(right - left, score.divs)),
-                     left, right)
+            rest = pscore.Rest(voice=voice, staff=1 if voice <= 4 else 2,
+                               symbolic_duration=music.estimate_symbolic_duration(right - left, score.divs))
+            part.add(rest, left, right)
+            placed.append((voice, left, right, rest))
+    for first, last in tuplet_groups(placed, beat_divs=score.beat_divs):
+        part.add(pscore.Tuplet(placed[first][3], placed[last][3]), placed[first][1], placed[last][2])
     pscore.add_measures(part)
     return part
+
+
+def tuplet_groups(placed: Sequence[tuple[int, int, int, object]], *, beat_divs: int) -> list[tuple[int, int]]:
+    """Indices ``(first, last)`` into ``placed`` of each tuplet to bracket.
+
+    ``placed`` holds ``(voice, start, end, element)`` of every note piece and rest, each
+    with a ``symbolic_duration``. The pieces of one voice in one beat that carry a time
+    modification (triplets in a simple beat) form one tuplet when together they fill the
+    beat, as :func:`pieces` cuts them; the bracket runs from the earliest to the latest.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, (voice, start, _, element) in enumerate(placed):
+        if "actual_notes" in (element.symbolic_duration or {}):  # type: ignore[attr-defined]
+            groups.setdefault((voice, start // beat_divs), []).append(index)
+    result = []
+    for (_, beat), members in sorted(groups.items()):
+        first = min(members, key=lambda i: (placed[i][1], placed[i][2]))
+        last = max(members, key=lambda i: (placed[i][2], placed[i][1]))
+        covered = {(placed[i][1], placed[i][2]) for i in members}
+        if sum(end - start for start, end in covered) == beat_divs and \
+                placed[first][1] == beat * beat_divs:
+            result.append((first, last))
+    return result
 
 
 def rests(score: Score) -> list[tuple[int, int, int]]:
@@ -103,8 +130,10 @@ def rests(score: Score) -> list[tuple[int, int, int]]:
     return result
 
 
-def _add_note(part, pscore, music, note: ScoreNote, note_id: str, score: Score) -> None:  # type: ignore[no-untyped-def]
-    previous = None
+def _add_note(part, pscore, music, note: ScoreNote, note_id: str,  # type: ignore[no-untyped-def]
+              score: Score) -> list[tuple[int, int, int, object]]:
+    """Add ``note`` as tied pieces; returns ``(voice, start, end, piece)`` of each."""
+    previous, added = None, []
     spans = pieces(note.onset_div, note.onset_div + note.duration_div,
                    bar_divs=score.bar_divs, beat_divs=score.beat_divs)
     for number, (start, end) in enumerate(spans):
@@ -113,9 +142,11 @@ def _add_note(part, pscore, music, note: ScoreNote, note_id: str, score: Score) 
             voice=note.voice, staff=note.staff,
             symbolic_duration=music.estimate_symbolic_duration(end - start, score.divs))
         part.add(piece, start, end)
+        added.append((note.voice, start, end, piece))
         if previous is not None:
             previous.tie_next, piece.tie_prev = piece, previous
         previous = piece
+    return added
 
 
 def to_musicxml(score: Score, *, title: str = "Piano") -> str:
