@@ -107,7 +107,7 @@ def transcription_loss(
     :func:`soft_onset_weights` (up to 1 + G for the softest notes), so that quiet onsets,
     which the frame head hears and the onset head misses, cost more to miss.
     ``bass_weight`` G > 0 multiplies the positive term of the frame and onset heads by
-    :func:`bass_weights` (up to 1 + G below C1), so that missed bass notes cost more.
+    :func:`bass_weights` (up to 1 + G at C1 and below), so that missed bass notes cost more.
     """
     parts: dict[str, torch.Tensor] = {}
     for name, head_logits in logits.items():
