@@ -177,6 +177,10 @@ class DecodeConfig:
     # (real) and 52.6 -> 53.9 on synthetic validation; same-key re-onsets under 100 ms fall
     # from 10.7 % of the notes to 0.7 % (0.4 % in the references).
     onset_rearm: float = 0.25
+    # Key p's onset threshold is onset_threshold - onset_slope * (p - 60) / 12 (clipped to
+    # [0.05, 0.95]; see pianotx.engine.decode.key_onset_thresholds): a positive slope asks
+    # more of the bass keys and less of the treble. Chosen by the sweep of note models.
+    onset_slope: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
@@ -186,6 +190,8 @@ class DecodeConfig:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
+        if not -0.5 <= self.onset_slope <= 0.5:
+            raise ConfigError(f"onset_slope must lie in [-0.5, 0.5] per octave, got {self.onset_slope}")
         if not 0.0 <= self.onset_rearm < 1.0:
             raise ConfigError(f"onset_rearm must lie in [0, 1), got {self.onset_rearm}")
         if self.min_note_s < 0 or self.min_pedal_s < 0:

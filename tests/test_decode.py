@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, onset_peaks, peak_shift,
-                            rearmed_peaks)
+from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, key_onset_thresholds,
+                                   onset_peaks, peak_shift, rearmed_peaks)
+from pianotx.errors import ConfigError
 from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
 CFG = DecodeConfig(onset_threshold=0.5, frame_threshold=0.5, min_note_s=0.0)
@@ -58,6 +59,25 @@ def test_a_second_peak_without_a_dip_is_the_same_onset():
     notes = extract_notes({"frame": frame, "onset": roll({5: onset.tolist()})}, config=rearm,
                           frame_rate=100)
     assert [(n.onset_s, n.offset_s) for n in notes] == [(0.01, 0.06), (0.06, 0.08)]
+
+
+def test_the_onset_slope_tilts_each_keys_threshold_by_octaves_from_middle_c():
+    tilted = DecodeConfig(onset_threshold=0.5, onset_slope=0.1, min_note_s=0.0)
+    thresholds = key_onset_thresholds(tilted)
+    assert thresholds.shape == (88,)
+    # A0 (key 0) is 39 semitones below middle C (key 39), C8 (key 87) 48 above.
+    assert thresholds[[0, 27, 39, 51, 87]] == pytest.approx([0.825, 0.6, 0.5, 0.4, 0.1])
+    assert key_onset_thresholds(DecodeConfig(onset_threshold=0.9, onset_slope=0.5)).tolist()[:2] \
+        == [0.95, 0.95]  # clipped
+    assert set(key_onset_thresholds(CFG).tolist()) == {0.5}
+    # The same 0.55 peak on C3 (key 27), middle C and C5 (key 51): C3 needs 0.6.
+    columns = {27: [0, 0.55, 0], 39: [0, 0.55, 0], 51: [0, 0.55, 0]}
+    probs = {"frame": roll({k: [0, 0.9, 0.9] for k in columns}), "onset": roll(columns)}
+    flat = extract_notes(probs, config=CFG, frame_rate=100)
+    assert [n.pitch for n in flat] == [48, 60, 72]
+    assert [n.pitch for n in extract_notes(probs, config=tilted, frame_rate=100)] == [60, 72]
+    with pytest.raises(ConfigError, match="onset_slope"):
+        DecodeConfig(onset_slope=0.6)
 
 
 def test_onset_without_frame_lasts_min_length_and_frame_without_onset_is_ignored():

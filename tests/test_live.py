@@ -40,6 +40,29 @@ def _same(a, b) -> bool:
         and abs(x.offset_s - y.offset_s) < 1e-6 for x, y in zip(a, b))
 
 
+def _same_but_rearmed(live, offline) -> bool:
+    """The same notes, but where a key's onset probability peaked twice without a dip:
+    offline decoding moves the note's start to the higher, later peak (within a few frames),
+    live keeps the start it already sent (and its velocity)."""
+    def key(n):  # type: ignore[no-untyped-def]
+        return n.pitch, round(n.offset_s, 6)
+    if len(live) != len(offline):
+        return False
+    paired = dict(zip(map(key, offline), offline))
+    moved = 0
+    for note in live:
+        other = paired.get(key(note))
+        if other is None:
+            return False
+        if abs(note.onset_s - other.onset_s) >= 1e-6:
+            moved += 1
+            if not 0 < other.onset_s - note.onset_s <= 0.1:
+                return False
+        elif note.velocity != other.velocity:
+            return False
+    return moved <= 2
+
+
 @pytest.mark.parametrize("block", [137, 1600])
 def test_streamed_notes_equal_offline_notes(default_model, example_audio, block):
     from pianotx.api import transcribe_samples
@@ -52,7 +75,7 @@ def test_streamed_notes_equal_offline_notes(default_model, example_audio, block)
         events += session.feed(example_audio[i:i + block])
     events += session.finish()
     live = events_to_notes(events)
-    assert len(offline.notes) > 50 and _same(live.notes, offline.notes)
+    assert len(offline.notes) > 50 and _same_but_rearmed(live.notes, offline.notes)
     assert [tuple(map(float, p)) for p in live.pedals] == [tuple(map(float, p)) for p in offline.pedals]
 
 
@@ -79,6 +102,18 @@ def _rolls(n: int = 60) -> dict[str, np.ndarray]:
 def test_the_decoder_frame_by_frame_equals_offline_decoding(rows):
     probs = _rolls()
     config = DecodeConfig(onset_threshold=0.5, offset_threshold=0.3)
+    _same_live_and_offline(probs, config, rows, [21, 31, 41, 61, 31, 51])
+
+
+def test_the_live_decoder_tilts_onset_thresholds_as_offline_decoding_does():
+    probs = _rolls()
+    # 0.2 per octave: A0, G1 and F2 (keys 21, 31, 41; peaks 0.9, 0.9, 0.8) need 0.95, 0.95
+    # and 0.82; D#3 (51) 0.65; C#4 (61) 0.48.
+    config = DecodeConfig(onset_threshold=0.5, offset_threshold=0.3, onset_slope=0.2)
+    _same_live_and_offline(probs, config, 1, [61, 51])
+
+
+def _same_live_and_offline(probs, config, rows, pitches):  # type: ignore[no-untyped-def]
     want = decode_rolls(probs, config=config, frame_rate=100.0, refine=True).notes
     decoder = LiveDecoder(config=config, frame_rate=100.0, refine=True)
     events = []
@@ -86,7 +121,7 @@ def test_the_decoder_frame_by_frame_equals_offline_decoding(rows):
         events += decoder.push({k: v[i:i + rows] for k, v in probs.items()})
     events += decoder.close()
     got = events_to_notes(events).notes
-    assert [n.pitch for n in want] == [21, 31, 41, 61, 31, 51]
+    assert [n.pitch for n in want] == pitches
     # Key 40's second, higher peak came without a dip: offline moves the note's start to
     # it, live keeps the start it already sent; everything else is the same.
     assert _same([n for n in got if n.pitch != 61], [n for n in want if n.pitch != 61])

@@ -60,6 +60,10 @@ def eval_command(
     frame_threshold: Optional[float] = typer.Option(
         None, metavar="P", help="Override the model's frame threshold."
     ),
+    onset_slope: Optional[float] = typer.Option(
+        None, metavar="S",
+        help="Override the model's onset-threshold tilt per octave from middle C."
+    ),
     pedal: Optional[str] = typer.Option(
         None, "--pedal", metavar="MODE",
         help="Override the model's pedal mode: cc64, extend or none (see transcribe --pedal)."
@@ -90,6 +94,7 @@ def eval_command(
         sources += [("predictions", p) for p in pred_dir or []]
         overrides = {k: v for k, v in (("onset_threshold", onset_threshold),
                                        ("frame_threshold", frame_threshold),
+                                       ("onset_slope", onset_slope),
                                        ("pedal", pedal)) if v is not None}
         DecodeConfig(**overrides)  # range checks now, not after a model has loaded
         if sweep_data is not None and not sweep:

@@ -2,7 +2,8 @@
 
 Frame-only models (the paper's): a note is a run of frames above ``frame_threshold``;
 runs shorter than ``min_note_s`` are dropped as flicker. Models with an onset head: a note
-starts only at a local maximum of the onset probability above ``onset_threshold`` and lasts
+starts only at a local maximum of the onset probability above its key's onset threshold
+(``onset_threshold``, tilted by ``onset_slope`` per octave from middle C) and lasts
 until the frame probability falls below ``frame_threshold`` or the next onset of the same
 key, at least ``min_note_s``. Velocity is read from the velocity head at the onset frame,
 else ``default_velocity``. With ``refine`` (models trained on triangular onset/offset
@@ -17,9 +18,11 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from pianotx.config import MIN_MIDI, DecodeConfig
+from pianotx.config import MIN_MIDI, N_KEYS, DecodeConfig
 from pianotx.music.notes import Note, Pedal
 
+ONSET_LIMITS = (0.05, 0.95)  # per-key onset thresholds are clipped to this range
+MIDDLE_C = 60
 OFFSET_SEARCH = 2  # frames either side of a note's end searched for an offset peak
 HEAD_FRAMES = 4  # frames before a streamed chunk kept for peak, shift and run-start checks
 
@@ -136,6 +139,14 @@ def frame_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
+def key_onset_thresholds(config: DecodeConfig) -> np.ndarray:
+    """The onset threshold of each of the 88 keys, shape (88,): ``onset_threshold`` at middle
+    C, ``onset_slope`` lower per octave above it and higher per octave below, clipped to
+    :data:`ONSET_LIMITS`."""
+    octaves = (np.arange(N_KEYS) + MIN_MIDI - MIDDLE_C) / 12.0
+    return np.clip(config.onset_threshold - config.onset_slope * octaves, *ONSET_LIMITS)
+
+
 def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:
     """Frames where a 1-D onset probability is a local maximum at or above ``threshold``.
 
@@ -189,10 +200,12 @@ def extract_notes(
     """
     frame = probs["frame"] >= config.frame_threshold
     min_frames = int(round(config.min_note_s * frame_rate))
+    thresholds = key_onset_thresholds(config)
     notes = []
     for key in range(frame.shape[1]):
         if "onset" in probs:
-            spans = _onset_spans(probs["onset"][:, key], frame[:, key], config, min_frames)
+            spans = _onset_spans(probs["onset"][:, key], frame[:, key], config, min_frames,
+                                 threshold=float(thresholds[key]))
         else:
             starts, ends = frame_runs(frame[:, key])
             keep = ends - starts >= max(min_frames, 1)
@@ -228,11 +241,13 @@ def _refined_end(
 
 
 def _onset_spans(
-    onset: np.ndarray, active: np.ndarray, config: DecodeConfig, min_frames: int
+    onset: np.ndarray, active: np.ndarray, config: DecodeConfig, min_frames: int, *,
+    threshold: float,
 ) -> list[tuple[int, int]]:
-    """(start, end) frames of onset-gated notes on one key."""
-    peaks = onset_peaks(onset, config.onset_threshold)
-    peaks = rearmed_peaks(onset, peaks, config.onset_rearm * config.onset_threshold)
+    """(start, end) frames of onset-gated notes on one key whose onset threshold is
+    ``threshold``."""
+    peaks = onset_peaks(onset, threshold)
+    peaks = rearmed_peaks(onset, peaks, config.onset_rearm * threshold)
     if len(peaks) == 0:
         return []
     inactive = np.flatnonzero(~active)

@@ -3,10 +3,11 @@
 :class:`LiveDecoder` follows :func:`pianotx.engine.decode.extract_notes` frame by frame, so
 a streamed recording gives the notes offline decoding gives, as soon as each is certain:
 
-- a note starts at a local maximum of its key's onset probability at or above
-  ``onset_threshold`` (known one frame later), if the probability dipped below
-  ``onset_rearm * onset_threshold`` since the key's last kept peak (a higher peak without
-  such a dip replaces the kept one, as offline, but a note already sent keeps its start);
+- a note starts at a local maximum of its key's onset probability at or above the key's
+  onset threshold (``onset_threshold`` tilted by ``onset_slope``; known one frame later), if
+  the probability dipped below ``onset_rearm`` times that threshold since the key's last
+  kept peak (a higher peak without such a dip replaces the kept one, as offline, but a note
+  already sent keeps its start);
 - it ends at the first frame from ``start + 1`` whose frame probability is below
   ``frame_threshold``, at least ``min_note_s`` after its start, or at the key's next onset;
   with ``refine``, its end moves to an offset peak within two frames, so it is sent two
@@ -22,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pianotx.config import MIN_MIDI, N_KEYS, DecodeConfig
-from pianotx.engine.decode import OFFSET_SEARCH, peak_shift
+from pianotx.engine.decode import OFFSET_SEARCH, key_onset_thresholds, peak_shift
 
 # Rows kept: an offset search around a note's end and the neighbours of its peak.
 HISTORY = 2 * OFFSET_SEARCH + 4
@@ -49,7 +50,8 @@ class LiveDecoder:
         self.config, self.frame_rate, self.refine = config, frame_rate, refine
         self.min_frames = max(int(round(config.min_note_s * frame_rate)), 1)
         self.min_pedal = max(int(round(config.min_pedal_s * frame_rate)), 1)
-        self.level = config.onset_rearm * config.onset_threshold
+        self.threshold = key_onset_thresholds(config)  # per key
+        self.level = config.onset_rearm * self.threshold
         self.rows: list[dict[str, np.ndarray]] = []  # the last HISTORY rows
         self.first = 0  # recording frame of rows[0]
         self.start = np.full(N_KEYS, -1)  # open note's start frame, -1 when none
@@ -105,9 +107,9 @@ class LiveDecoder:
         onset = row["onset"]
         previous = self._row(c - 1)["onset"] if c - 1 >= self.first else np.full(N_KEYS, -np.inf)
         events: list[LiveEvent] = []
-        peaks = (onset >= cfg.onset_threshold) & (onset > previous) & (onset >= following)
+        peaks = (onset >= self.threshold) & (onset > previous) & (onset >= following)
         for key in np.flatnonzero(peaks):
-            if self.kept[key] < 0 or self.level <= 0 or self.since_min[key] < self.level:
+            if self.kept[key] < 0 or self.level[key] <= 0 or self.since_min[key] < self.level[key]:
                 if self.start[key] >= 0:  # the next onset ends the open note
                     self._close_note(int(key), self._end(int(key), limit=c))
                 events.append(self._open_note(int(key), c))
