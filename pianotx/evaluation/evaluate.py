@@ -29,8 +29,9 @@ DEFAULT_GRID = {
 }
 OFFSET_GRID = (0.2, 0.3, 0.5)  # offset thresholds tried by the default sweep of note models
 # Onset-threshold tilts per octave (DecodeConfig.onset_slope) tried by the default sweep of
-# note models; on maps-dev a tilt of 0.05-0.1 gained about a point of onset F1 over none.
-ONSET_SLOPE_GRID = (0.0, 0.05, 0.1)
+# note models; on maps-dev a tilt of 0.05-0.1 gained about a point of onset F1 over none
+# (python bench/onset_slope.py ../shared/data/maps-dev).
+ONSET_SLOPE_GRID = (0.0, 0.025, 0.05, 0.075, 0.1)
 
 
 class PieceResult(NamedTuple):
