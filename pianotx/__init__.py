@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 __all__ = ["Note", "Pedal", "PianotxError", "Transcription", "__version__", "load_model",
            "transcribe"]
 

@@ -177,10 +177,11 @@ class DecodeConfig:
     # (real) and 52.6 -> 53.9 on synthetic validation; same-key re-onsets under 100 ms fall
     # from 10.7 % of the notes to 0.7 % (0.4 % in the references).
     onset_rearm: float = 0.25
-    # Key p's onset threshold is onset_threshold - onset_slope * (p - 60) / 12 (clipped to
-    # [0.05, 0.95]; see pianotx.engine.decode.key_onset_thresholds): a positive slope asks
-    # more of the bass keys and less of the treble. Chosen by the sweep of note models.
-    onset_slope: float = 0.0
+    # Below middle C a key's onset threshold rises by this much per octave (key p:
+    # onset_threshold + onset_bass_slope * (60 - p) / 12, at most 0.95; see
+    # pianotx.engine.decode.key_onset_thresholds); from middle C up it is onset_threshold.
+    # Chosen by the sweep of note models: the bass estimates are the least precise.
+    onset_bass_slope: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
@@ -190,8 +191,9 @@ class DecodeConfig:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
-        if not -0.5 <= self.onset_slope <= 0.5:
-            raise ConfigError(f"onset_slope must lie in [-0.5, 0.5] per octave, got {self.onset_slope}")
+        if not 0.0 <= self.onset_bass_slope <= 0.5:
+            raise ConfigError(f"onset_bass_slope must lie in [0, 0.5] per octave, got "
+                              f"{self.onset_bass_slope}")
         if not 0.0 <= self.onset_rearm < 1.0:
             raise ConfigError(f"onset_rearm must lie in [0, 1), got {self.onset_rearm}")
         if self.min_note_s < 0 or self.min_pedal_s < 0:

@@ -152,8 +152,8 @@ Steinway B samples), which training never hears. The checkpoint was chosen on {c
 
 onset threshold {decode.onset_threshold}, frame threshold {decode.frame_threshold},
 offset threshold {decode.offset_threshold}, pedal threshold {decode.pedal_threshold},
-minimum note {decode.min_note_s} s, onset re-arm {decode.onset_rearm}, onset-threshold tilt
-{decode.onset_slope} per octave from middle C, pedal mode {decode.pedal}.
+minimum note {decode.min_note_s} s, onset re-arm {decode.onset_rearm}, onset threshold
+{decode.onset_bass_slope} higher per octave below middle C, pedal mode {decode.pedal}.
 
 ## Metrics
 

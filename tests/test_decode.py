@@ -61,14 +61,15 @@ def test_a_second_peak_without_a_dip_is_the_same_onset():
     assert [(n.onset_s, n.offset_s) for n in notes] == [(0.01, 0.06), (0.06, 0.08)]
 
 
-def test_the_onset_slope_tilts_each_keys_threshold_by_octaves_from_middle_c():
-    tilted = DecodeConfig(onset_threshold=0.5, onset_slope=0.1, min_note_s=0.0)
+def test_the_bass_slope_raises_onset_thresholds_by_octaves_below_middle_c():
+    tilted = DecodeConfig(onset_threshold=0.5, onset_bass_slope=0.1, min_note_s=0.0)
     thresholds = key_onset_thresholds(tilted)
     assert thresholds.shape == (88,)
     # A0 (key 0) is 39 semitones below middle C (key 39), C8 (key 87) 48 above.
-    assert thresholds[[0, 27, 39, 51, 87]] == pytest.approx([0.825, 0.6, 0.5, 0.4, 0.1])
-    assert key_onset_thresholds(DecodeConfig(onset_threshold=0.9, onset_slope=0.5)).tolist()[:2] \
-        == [0.95, 0.95]  # clipped
+    assert thresholds[[0, 27, 38, 39, 51, 87]] == pytest.approx(
+        [0.825, 0.6, 0.5 + 0.1 / 12, 0.5, 0.5, 0.5])
+    steep = DecodeConfig(onset_threshold=0.9, onset_bass_slope=0.5)
+    assert key_onset_thresholds(steep).tolist()[:2] == [0.95, 0.95]  # clipped
     assert set(key_onset_thresholds(CFG).tolist()) == {0.5}
     # The same 0.55 peak on C3 (key 27), middle C and C5 (key 51): C3 needs 0.6.
     columns = {27: [0, 0.55, 0], 39: [0, 0.55, 0], 51: [0, 0.55, 0]}
@@ -76,8 +77,8 @@ def test_the_onset_slope_tilts_each_keys_threshold_by_octaves_from_middle_c():
     flat = extract_notes(probs, config=CFG, frame_rate=100)
     assert [n.pitch for n in flat] == [48, 60, 72]
     assert [n.pitch for n in extract_notes(probs, config=tilted, frame_rate=100)] == [60, 72]
-    with pytest.raises(ConfigError, match="onset_slope"):
-        DecodeConfig(onset_slope=0.6)
+    with pytest.raises(ConfigError, match="onset_bass_slope"):
+        DecodeConfig(onset_bass_slope=-0.1)
 
 
 def test_onset_without_frame_lasts_min_length_and_frame_without_onset_is_ignored():

@@ -165,12 +165,12 @@ def test_sweep_predicts_once_and_picks_the_best_threshold(dataset, monkeypatch) 
     assert [round(score, 3) for _, score in result.table] == [0.8, 1.0, 0.0]
 
 
-def test_the_default_sweep_of_a_note_model_tries_onset_slopes(dataset, monkeypatch) -> None:
+def test_the_default_sweep_of_a_note_model_tries_onset_bass_slopes(dataset, monkeypatch) -> None:
     _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
     items = evaluate.load_items(dataset, split="test")
     result = evaluate.sweep_thresholds(_fake_model(), items)
-    assert {"onset_threshold", "frame_threshold", "onset_slope"} <= set(result.swept)
-    assert result.score == 1.0 and result.decode.onset_slope in evaluate.ONSET_SLOPE_GRID
+    assert {"onset_threshold", "frame_threshold", "onset_bass_slope"} <= set(result.swept)
+    assert result.score == 1.0 and result.decode.onset_bass_slope in evaluate.ONSET_BASS_SLOPE_GRID
 
 
 def _cli(*args: str):

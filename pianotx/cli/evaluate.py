@@ -60,9 +60,9 @@ def eval_command(
     frame_threshold: Optional[float] = typer.Option(
         None, metavar="P", help="Override the model's frame threshold."
     ),
-    onset_slope: Optional[float] = typer.Option(
+    onset_bass_slope: Optional[float] = typer.Option(
         None, metavar="S",
-        help="Override the model's onset-threshold tilt per octave from middle C."
+        help="Override the model's onset-threshold rise per octave below middle C."
     ),
     pedal: Optional[str] = typer.Option(
         None, "--pedal", metavar="MODE",
@@ -94,7 +94,7 @@ def eval_command(
         sources += [("predictions", p) for p in pred_dir or []]
         overrides = {k: v for k, v in (("onset_threshold", onset_threshold),
                                        ("frame_threshold", frame_threshold),
-                                       ("onset_slope", onset_slope),
+                                       ("onset_bass_slope", onset_bass_slope),
                                        ("pedal", pedal)) if v is not None}
         DecodeConfig(**overrides)  # range checks now, not after a model has loaded
         if sweep_data is not None and not sweep:

@@ -45,10 +45,10 @@ def transcribe(
              "the model has an .onnx export)."),
     onset_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
     frame_threshold: Optional[float] = typer.Option(None, help="Override the model's default."),
-    onset_slope: Optional[float] = typer.Option(
+    onset_bass_slope: Optional[float] = typer.Option(
         None, metavar="S",
-        help="Override the model's onset-threshold tilt: the threshold falls by S per octave "
-             "above middle C and rises by S per octave below (0: the same for every key)."),
+        help="Override the model's bass onset threshold: S higher per octave below middle C "
+             "(0: the same threshold for every key)."),
     pedal: Optional[str] = typer.Option(
         None, "--pedal", metavar="MODE",
         help="Predicted sustain pedal: cc64 (CC64 events), extend (note lengths held by "
@@ -94,7 +94,8 @@ def transcribe(
             base = load_model(name, device="cpu", engine=engine).decode_config  # fails here, once
             if not transcribe_on_ray(
                     audio, out, address=ray, formats=wanted, model=name, engine=engine,
-                    decode=_decode_config(base, onset_threshold, frame_threshold, onset_slope),
+                    decode=_decode_config(base, onset_threshold, frame_threshold,
+                                          onset_bass_slope),
                     pedal=pedal,
                     tempo_bpm=tempo or 120.0, batch_size=batch_size, overwrite=overwrite,
                     workers=jobs if jobs > 1 else 0, gpus_per_worker=gpus_per_worker,
@@ -109,7 +110,7 @@ def transcribe(
                              engine=engine)
                   for name in _devices(device, jobs)]
         decode = _decode_config(models[0].decode_config, onset_threshold, frame_threshold,
-                                 onset_slope)
+                                 onset_bass_slope)
 
     def one(index: int) -> bool:
         try:
@@ -147,7 +148,7 @@ def _devices(device: str, jobs: int) -> list[str]:
     return [device]
 
 
-def _decode_config(base, onset_threshold, frame_threshold, onset_slope):  # type: ignore[no-untyped-def]
+def _decode_config(base, onset_threshold, frame_threshold, bass_slope):  # type: ignore[no-untyped-def]
     import dataclasses
 
     changes = {}
@@ -155,8 +156,8 @@ def _decode_config(base, onset_threshold, frame_threshold, onset_slope):  # type
         changes["onset_threshold"] = onset_threshold
     if frame_threshold is not None:
         changes["frame_threshold"] = frame_threshold
-    if onset_slope is not None:
-        changes["onset_slope"] = onset_slope
+    if bass_slope is not None:
+        changes["onset_bass_slope"] = bass_slope
     return dataclasses.replace(base, **changes)
 
 

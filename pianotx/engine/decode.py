@@ -3,7 +3,7 @@
 Frame-only models (the paper's): a note is a run of frames above ``frame_threshold``;
 runs shorter than ``min_note_s`` are dropped as flicker. Models with an onset head: a note
 starts only at a local maximum of the onset probability above its key's onset threshold
-(``onset_threshold``, tilted by ``onset_slope`` per octave from middle C) and lasts
+(``onset_threshold``, raised by ``onset_bass_slope`` per octave below middle C) and lasts
 until the frame probability falls below ``frame_threshold`` or the next onset of the same
 key, at least ``min_note_s``. Velocity is read from the velocity head at the onset frame,
 else ``default_velocity``. With ``refine`` (models trained on triangular onset/offset
@@ -140,11 +140,12 @@ def frame_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def key_onset_thresholds(config: DecodeConfig) -> np.ndarray:
-    """The onset threshold of each of the 88 keys, shape (88,): ``onset_threshold`` at middle
-    C, ``onset_slope`` lower per octave above it and higher per octave below, clipped to
+    """The onset threshold of each of the 88 keys, shape (88,): ``onset_threshold`` from
+    middle C up, ``onset_bass_slope`` higher per octave below it, clipped to
     :data:`ONSET_LIMITS`."""
-    octaves = (np.arange(N_KEYS) + MIN_MIDI - MIDDLE_C) / 12.0
-    return np.clip(config.onset_threshold - config.onset_slope * octaves, *ONSET_LIMITS)
+    octaves_below = np.maximum(MIDDLE_C - MIN_MIDI - np.arange(N_KEYS), 0) / 12.0
+    return np.clip(config.onset_threshold + config.onset_bass_slope * octaves_below,
+                   *ONSET_LIMITS)
 
 
 def onset_peaks(onset: np.ndarray, threshold: float) -> np.ndarray:

@@ -28,10 +28,10 @@ DEFAULT_GRID = {
     "frame_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
 OFFSET_GRID = (0.2, 0.3, 0.5)  # offset thresholds tried by the default sweep of note models
-# Onset-threshold tilts per octave (DecodeConfig.onset_slope) tried by the default sweep of
-# note models; on maps-dev a tilt of 0.05-0.1 gained about a point of onset F1 over none
-# (python bench/onset_slope.py ../shared/data/maps-dev).
-ONSET_SLOPE_GRID = (0.0, 0.025, 0.05, 0.075, 0.1)
+# Onset-threshold rises per octave below middle C (DecodeConfig.onset_bass_slope) tried by
+# the default sweep of note models; on maps-dev 0.1-0.15 gained more than a point of onset
+# F1 over none (python bench/onset_bass_slope.py ../shared/data/maps-dev).
+ONSET_BASS_SLOPE_GRID = (0.0, 0.05, 0.1, 0.15, 0.2)
 
 
 class PieceResult(NamedTuple):
@@ -300,7 +300,7 @@ def sweep_thresholds(
 
     Models with an onset head maximize note (onset) F1, and among the grid points that
     tie on it onset+offset F1; the default grid then also tries offset thresholds and
-    onset-threshold tilts (:data:`OFFSET_GRID`, :data:`ONSET_SLOPE_GRID`).
+    onset-threshold rises in the bass (:data:`OFFSET_GRID`, :data:`ONSET_BASS_SLOPE_GRID`).
     Frame-only models maximize frame F1 and ignore ``onset_threshold``. Remaining ties go
     to the earlier grid point.
 
@@ -345,7 +345,7 @@ def sweep_thresholds(
     if metric == "frame/f1":
         grid.pop("onset_threshold", None)
     elif default:
-        grid["onset_slope"] = ONSET_SLOPE_GRID
+        grid["onset_bass_slope"] = ONSET_BASS_SLOPE_GRID
         if "offset" in heads:
             grid["offset_threshold"] = OFFSET_GRID
     free = [name for name in ONSET_FREE if name in grid and len(grid[name]) > 1]

@@ -4,7 +4,8 @@
 a streamed recording gives the notes offline decoding gives, as soon as each is certain:
 
 - a note starts at a local maximum of its key's onset probability at or above the key's
-  onset threshold (``onset_threshold`` tilted by ``onset_slope``; known one frame later), if
+  onset threshold (``onset_threshold``, raised below middle C by ``onset_bass_slope``;
+  known one frame later), if
   the probability dipped below ``onset_rearm`` times that threshold since the key's last
   kept peak (a higher peak without such a dip replaces the kept one, as offline, but a note
   already sent keeps its start);

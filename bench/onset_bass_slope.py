@@ -1,13 +1,13 @@
-"""Print how tilting the onset threshold by register (DecodeConfig.onset_slope) changes
-note-onset F1, with a leave-one-piece-out estimate of what choosing the tilt is worth.
+"""Print how raising the onset threshold below middle C (DecodeConfig.onset_bass_slope)
+changes note-onset F1, with a leave-one-piece-out estimate of what choosing it is worth.
 
-Run: ``python bench/onset_slope.py DATA [--model NAME|--checkpoint PATH] [--split S]
-[--limit N] [--thresholds 0.5,0.55,0.6,0.65] [--slopes 0,0.025,0.05,0.075,0.1]``.
-Each piece is predicted once and decoded at every (onset threshold, slope) pair with the
-model's other thresholds. Prints the mean onset F1 of each pair; then, for each piece, the
-pair chosen on the other pieces (flat: slope 0 only; tilted: any slope) scored on that
-piece, averaged: what a tilt chosen on this data is worth on pieces it was not chosen on;
-and onset recall / precision by register at the best flat and best tilted pairs.
+Run: ``python bench/onset_bass_slope.py DATA [--model NAME|--checkpoint PATH] [--split S]
+[--limit N] [--thresholds 0.45,0.5,0.55,0.6,0.65] [--slopes 0,0.05,0.1,0.15,0.2]``.
+Each piece is predicted once and decoded at every (onset threshold, bass slope) pair with
+the model's other thresholds. Prints the mean onset F1 of each pair; then, for each piece,
+the pair chosen on the other pieces (flat: slope 0 only; raised: any slope) scored on that
+piece, averaged: what a slope chosen on this data is worth on pieces it was not chosen on;
+and onset recall / precision by register at the best flat and best raised pairs.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--split", default=None)
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--thresholds", default="0.5,0.55,0.6,0.65")
-    parser.add_argument("--slopes", default="0,0.025,0.05,0.075,0.1")
+    parser.add_argument("--thresholds", default="0.45,0.5,0.55,0.6,0.65")
+    parser.add_argument("--slopes", default="0,0.05,0.1,0.15,0.2")
     args = parser.parse_args()
     model = load_model(args.checkpoint or args.model, device="cpu", engine="torch")
     pairs = list(itertools.product([float(v) for v in args.thresholds.split(",")],
@@ -75,21 +75,22 @@ def main() -> None:
         n_ref[p] = np.bincount([n.pitch for n in ref], minlength=128)
         for k, (threshold, slope) in enumerate(pairs):
             decode = dataclasses.replace(model.decode_config, onset_threshold=threshold,
-                                         onset_slope=slope)
+                                         onset_bass_slope=slope)
             est = extract_notes(probs, config=decode, frame_rate=100,
                                 refine=model.model_config.soft_frames > 0)
             n_est[k, p] = np.bincount([n.pitch for n in est], minlength=128)
             correct[k, p] = matched_by_key(ref, est)
     piece_f1 = f1(correct.sum(-1), n_est.sum(-1), n_ref.sum(-1))  # (pairs, pieces)
     mean = piece_f1.mean(1)
-    print(f"{len(items)} pieces; mean note-onset F1 (%) by onset threshold and slope per octave")
+    print(f"{len(items)} pieces; mean note-onset F1 (%) by onset threshold and its rise per "
+          "octave below middle C")
     print("| threshold | " + " | ".join(f"slope {s}" for s in dict.fromkeys(s for _, s in pairs)) + " |")
     for threshold in dict.fromkeys(t for t, _ in pairs):
         row = [f"{100 * mean[k]:.2f}" for k, (t, _) in enumerate(pairs) if t == threshold]
         print(f"| {threshold} | " + " | ".join(row) + " |")
     flat = [k for k, (_, s) in enumerate(pairs) if s == 0]
     every = list(range(len(pairs)))
-    for label, allowed in (("flat", flat), ("tilted", every)):
+    for label, allowed in (("flat", flat), ("raised", every)):
         held = []
         for p in range(len(items)):
             others = np.delete(piece_f1[allowed], p, axis=1).mean(1)
