@@ -182,6 +182,16 @@ class DecodeConfig:
     # pianotx.engine.decode.key_onset_thresholds); from middle C up it is onset_threshold.
     # Chosen by the sweep of note models: the bass estimates are the least precise.
     onset_bass_slope: float = 0.0
+    # Frame-started notes (models with an onset head): where the frame probability stays at
+    # or above frame_note_level for at least frame_note_min_s, with no onset-gated note of
+    # its key starting within FRAME_NOTE_GAP frames of that run's start and an onset
+    # probability of at least frame_note_onset within FRAME_NOTE_REACH frames of it, a note
+    # starts there and ends as onset-gated notes do (see pianotx.engine.decode.frame_spans);
+    # 0 disables. The onset head misses notes the frame head hears (on maps-dev the missed
+    # notes' onset probability has a median of 0.17, their frame probability 0.94).
+    frame_note_min_s: float = 0.0
+    frame_note_level: float = 0.6
+    frame_note_onset: float = 0.2
 
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
@@ -194,6 +204,12 @@ class DecodeConfig:
         if not 0.0 <= self.onset_bass_slope <= 0.5:
             raise ConfigError(f"onset_bass_slope must lie in [0, 0.5] per octave, got "
                               f"{self.onset_bass_slope}")
+        for name in ("frame_note_level", "frame_note_onset"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"{name} must lie strictly between 0 and 1, got "
+                                  f"{getattr(self, name)}")
+        if self.frame_note_min_s < 0:
+            raise ConfigError(f"frame_note_min_s must be >= 0, got {self.frame_note_min_s}")
         if not 0.0 <= self.onset_rearm < 1.0:
             raise ConfigError(f"onset_rearm must lie in [0, 1), got {self.onset_rearm}")
         if self.min_note_s < 0 or self.min_pedal_s < 0:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pianotx.config import DecodeConfig
-from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, key_onset_thresholds,
-                                   onset_peaks, peak_shift, rearmed_peaks)
+from pianotx.engine.decode import (decode_rolls, extract_notes, frame_runs, frame_spans,
+                                   key_onset_thresholds, onset_peaks, peak_shift, rearmed_peaks)
 from pianotx.errors import ConfigError
 from pianotx.music.notes import Note, Pedal, notes_to_rolls
 
@@ -81,6 +81,34 @@ def test_the_bass_slope_raises_onset_thresholds_by_octaves_below_middle_c():
         DecodeConfig(onset_bass_slope=-0.1)
 
 
+def test_frame_runs_without_an_onset_peak_become_notes_with_onset_evidence():
+    # Key 0: an onset-gated note at frame 2 and a later run from 20 with onset 0.3 at 21
+    # (where the note starts), cut by the next onset-gated note at 30. Key 1: a run from 5 beside an onset note at 10
+    # (within FRAME_NOTE_GAP). Key 2: a run from 4 with no onset evidence (0.1). Key 3: 3
+    # frames only.
+    n = 40
+    frame, onset = np.zeros((n, 88), np.float32), np.zeros((n, 88), np.float32)
+    frame[2:8, 0], onset[2, 0] = 0.9, 0.9
+    frame[20:40, 0], onset[21, 0], onset[30, 0] = 0.9, 0.3, 0.9
+    frame[5:25, 1], onset[10, 1] = 0.9, 0.9
+    frame[4:30, 2], onset[4, 2] = 0.9, 0.1
+    frame[10:13, 3], onset[10, 3] = 0.9, 0.3
+    probs = {"frame": frame, "onset": onset}
+    config = DecodeConfig(min_note_s=0.0, frame_note_min_s=0.05, frame_note_onset=0.2)
+    notes = extract_notes(probs, config=config, frame_rate=100, refine=True)
+    assert [(n.pitch, round(n.onset_s, 2), round(n.offset_s, 2)) for n in notes] == [
+        (21, 0.02, 0.08), (22, 0.1, 0.25), (21, 0.21, 0.3), (21, 0.3, 0.4)]
+    assert frame_spans(onset[:, 0], frame[:, 0], frame[:, 0] >= 0.5, [(2, 8), (30, 40)],
+                       config=config, run_frames=5, min_frames=0) == [(21, 30)]
+    # A run at frame_note_level (0.6) that the frame threshold (0.95) already ends: the
+    # note lasts min_frames from the run's start (20).
+    strict = DecodeConfig(min_note_s=0.0, frame_threshold=0.95, frame_note_min_s=0.05)
+    assert frame_spans(onset[:, 0], frame[:, 0], frame[:, 0] >= 0.95, [(2, 8)],
+                       config=strict, run_frames=5, min_frames=3) == [(21, 23)]
+    flat = extract_notes(probs, config=DecodeConfig(min_note_s=0.0), frame_rate=100)
+    assert len(flat) == len(notes) - 1
+
+
 def test_onset_without_frame_lasts_min_length_and_frame_without_onset_is_ignored():
     frame = roll({0: [0, 0, 0, 0, 0], 1: [0.9] * 5})
     onset = roll({0: [0, 0.9, 0, 0, 0], 1: [0] * 5})
@@ -142,7 +170,8 @@ def test_pedal_runs_decode_with_min_length():
 
 
 @pytest.mark.parametrize("chunk_size", [7, 100, 1000])
-def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
+@pytest.mark.parametrize("frame_notes", [False, True])
+def test_streamed_decoding_equals_decoding_the_whole(chunk_size, frame_notes):
     """Chunks of any size, decoded 50 frames at a time with a 40-frame tail, give the very
     notes and presses of one pass (every note and press here is shorter than the tail)."""
     from pianotx.engine.decode import stream_decode
@@ -156,7 +185,15 @@ def test_streamed_decoding_equals_decoding_the_whole(chunk_size):
     probs = {"frame": np.clip(rolls.frame + noise, 0, 1), "onset": np.clip(rolls.onset + noise, 0, 1),
              "offset": rolls.offset, "velocity": rolls.velocity, "pedal": rolls.pedal}
     config = DecodeConfig(min_note_s=0.0)
+    if frame_notes:  # 30 frame runs without an onset peak, 0.1 s each
+        for t, key in zip(rng.integers(0, 470, 30), rng.integers(0, 88, 30)):
+            probs["frame"][t:t + 10, key] = 0.9
+        config = DecodeConfig(min_note_s=0.0, frame_note_min_s=0.08, frame_note_onset=0.25)
+        flat = decode_rolls(probs, config=DecodeConfig(min_note_s=0.0), frame_rate=100,
+                            refine=True)
     whole = decode_rolls(probs, config=config, frame_rate=100, refine=True)
+    if frame_notes:
+        assert len(whole.notes) >= len(flat.notes) + 10
     chunks = [(i, {k: v[i : i + chunk_size] for k, v in probs.items()})
               for i in range(0, 480, chunk_size)]
     streamed = stream_decode(chunks, config=config, frame_rate=100, refine=True,

@@ -169,7 +169,8 @@ def test_the_default_sweep_of_a_note_model_tries_onset_bass_slopes(dataset, monk
     _patch_inference(monkeypatch, FakeRolls(spurious_onset=0.35))
     items = evaluate.load_items(dataset, split="test")
     result = evaluate.sweep_thresholds(_fake_model(), items)
-    assert {"onset_threshold", "frame_threshold", "onset_bass_slope"} <= set(result.swept)
+    assert {"onset_threshold", "frame_threshold", "onset_bass_slope",
+            "frame_note_min_s"} <= set(result.swept)
     assert result.score == 1.0 and result.decode.onset_bass_slope in evaluate.ONSET_BASS_SLOPE_GRID
 
 

@@ -24,7 +24,10 @@ from pianotx.music.notes import Note, Pedal
 ONSET_LIMITS = (0.05, 0.95)  # per-key onset thresholds are clipped to this range
 MIDDLE_C = 60
 OFFSET_SEARCH = 2  # frames either side of a note's end searched for an offset peak
-HEAD_FRAMES = 4  # frames before a streamed chunk kept for peak, shift and run-start checks
+FRAME_NOTE_GAP = 8  # a frame run starting this close to an onset-gated note is that note
+FRAME_NOTE_REACH = 3  # frames either side of a frame run's start searched for onset evidence
+# Frames before a streamed chunk kept for peak, shift, run-start and frame-note checks.
+HEAD_FRAMES = FRAME_NOTE_GAP + 8
 
 
 class Transcription(NamedTuple):
@@ -201,12 +204,20 @@ def extract_notes(
     """
     frame = probs["frame"] >= config.frame_threshold
     min_frames = int(round(config.min_note_s * frame_rate))
+    frame_note_frames = int(round(config.frame_note_min_s * frame_rate))
     thresholds = key_onset_thresholds(config)
     notes = []
     for key in range(frame.shape[1]):
+        from_frames: set[int] = set()
         if "onset" in probs:
             spans = _onset_spans(probs["onset"][:, key], frame[:, key], config, min_frames,
                                  threshold=float(thresholds[key]))
+            if frame_note_frames > 0:
+                extra = frame_spans(probs["onset"][:, key], probs["frame"][:, key],
+                                    frame[:, key], spans, config=config,
+                                    run_frames=frame_note_frames, min_frames=min_frames)
+                from_frames = {start for start, _ in extra}
+                spans = sorted(spans + extra)
         else:
             starts, ends = frame_runs(frame[:, key])
             keep = ends - starts >= max(min_frames, 1)
@@ -216,7 +227,8 @@ def extract_notes(
                 continue
             on, off = float(start + first_frame), float(end + first_frame)
             if refine and "onset" in probs:
-                on += peak_shift(probs["onset"][:, key], start)
+                if start not in from_frames:  # a run's first frame is no onset peak
+                    on += peak_shift(probs["onset"][:, key], start)
                 if "offset" in probs:
                     frame_at, shift = _refined_end(probs["offset"][:, key], end, config,
                                                    lower=on - first_frame + 1.0)
@@ -224,6 +236,50 @@ def extract_notes(
             notes.append(Note(on / frame_rate, off / frame_rate, MIN_MIDI + key,
                               _velocity(probs, start, key, config)))
     return sorted(notes, key=lambda n: (n.onset_s, n.pitch))
+
+
+def frame_spans(
+    onset: np.ndarray, frame: np.ndarray, active: np.ndarray,
+    onset_spans: list[tuple[int, int]], *, config: DecodeConfig, run_frames: int,
+    min_frames: int,
+) -> list[tuple[int, int]]:
+    """(start, end) frames of frame-started notes on one key.
+
+    Where ``frame`` rises to ``config.frame_note_level`` for at least ``run_frames``
+    frames, no onset-gated note (``onset_spans``) starts within :data:`FRAME_NOTE_GAP`
+    frames and ``onset`` reaches ``config.frame_note_onset`` within
+    :data:`FRAME_NOTE_REACH` frames, a note starts at that onset maximum (the first on a
+    tie). It ends as an onset-gated note does, counted from the run's start: at the first
+    frame after it where ``active`` (the frame threshold) is off, at least ``min_frames``
+    long, and before the key's next onset-gated note.
+    """
+    onset_starts = np.array(sorted(start for start, _ in onset_spans), dtype=int)
+    inactive = np.flatnonzero(~active)
+    spans = []
+    for start, end in zip(*frame_runs(frame >= config.frame_note_level)):
+        if end - start < run_frames:
+            continue
+        if len(onset_starts) and np.abs(onset_starts - start).min() <= FRAME_NOTE_GAP:
+            continue
+        lo = max(start - FRAME_NOTE_REACH, 0)
+        near = onset[lo:start + FRAME_NOTE_REACH + 1]
+        if near.max() < config.frame_note_onset:
+            continue
+        later = onset_starts[onset_starts > start]
+        limit = int(later[0]) if len(later) else len(active)
+        begin = lo + int(np.argmax(near))
+        end = _span_end(int(start), inactive, limit, min_frames)
+        spans.append((begin, max(end, begin + 1)))
+    return spans
+
+
+def _span_end(start: int, inactive: np.ndarray, limit: int, min_frames: int) -> int:
+    """The end of a note starting at ``start``: the first inactive frame after it, at
+    least ``min_frames`` (and one) frames on, at most ``limit``."""
+    k = np.searchsorted(inactive, start + 1)
+    end = inactive[k] if k < len(inactive) else limit
+    end = min(max(end, start + max(min_frames, 1)), limit)
+    return int(max(end, start + 1))
 
 
 def _refined_end(
@@ -255,11 +311,8 @@ def _onset_spans(
     n_frames = len(active)
     spans = []
     for i, start in enumerate(peaks):
-        limit = peaks[i + 1] if i + 1 < len(peaks) else n_frames
-        k = np.searchsorted(inactive, start + 1)
-        end = inactive[k] if k < len(inactive) else n_frames
-        end = min(max(end, start + max(min_frames, 1)), limit, n_frames)
-        spans.append((int(start), int(max(end, start + 1))))
+        limit = int(peaks[i + 1]) if i + 1 < len(peaks) else n_frames
+        spans.append((int(start), _span_end(int(start), inactive, limit, min_frames)))
     return spans
 
 

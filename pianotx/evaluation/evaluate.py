@@ -32,6 +32,9 @@ OFFSET_GRID = (0.2, 0.3, 0.5)  # offset thresholds tried by the default sweep of
 # the default sweep of note models; on maps-dev 0.1-0.15 gained more than a point of onset
 # F1 over none (python bench/onset_bass_slope.py ../shared/data/maps-dev).
 ONSET_BASS_SLOPE_GRID = (0.0, 0.05, 0.1, 0.15, 0.2)
+# Frame-started notes (DecodeConfig.frame_note_min_s) off and on in the default sweep of
+# note models; on maps-dev they added 3-4 points of onset F1.
+FRAME_NOTE_GRID = (0.0, 0.1)
 
 
 class PieceResult(NamedTuple):
@@ -300,7 +303,8 @@ def sweep_thresholds(
 
     Models with an onset head maximize note (onset) F1, and among the grid points that
     tie on it onset+offset F1; the default grid then also tries offset thresholds and
-    onset-threshold rises in the bass (:data:`OFFSET_GRID`, :data:`ONSET_BASS_SLOPE_GRID`).
+    onset-threshold rises in the bass, and frame-started notes off and on
+    (:data:`OFFSET_GRID`, :data:`ONSET_BASS_SLOPE_GRID`, :data:`FRAME_NOTE_GRID`).
     Frame-only models maximize frame F1 and ignore ``onset_threshold``. Remaining ties go
     to the earlier grid point.
 
@@ -346,6 +350,7 @@ def sweep_thresholds(
         grid.pop("onset_threshold", None)
     elif default:
         grid["onset_bass_slope"] = ONSET_BASS_SLOPE_GRID
+        grid["frame_note_min_s"] = FRAME_NOTE_GRID
         if "offset" in heads:
             grid["offset_threshold"] = OFFSET_GRID
     free = [name for name in ONSET_FREE if name in grid and len(grid[name]) > 1]
