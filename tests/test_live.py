@@ -16,6 +16,7 @@ from pianotx.config import DecodeConfig
 from pianotx.engine.decode import decode_rolls
 from pianotx.live.decoder import LiveDecoder
 from pianotx.live.session import LiveSession, events_to_notes
+from pianotx.music.notes import Note
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.flac"
 
@@ -109,6 +110,34 @@ def test_the_live_decoder_raises_bass_onset_thresholds_as_offline_decoding_does(
     # need 0.95, 0.95 and 0.82; D#3 (51) 0.65; C#4 (61) 0.5.
     config = DecodeConfig(onset_threshold=0.5, offset_threshold=0.3, onset_bass_slope=0.2)
     _same_live_and_offline(probs, config, 1, [61, 51])
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_the_live_decoder_sends_the_frame_started_notes_offline_decoding_finds(rows):
+    from pianotx.music.notes import notes_to_rolls
+
+    rng = np.random.default_rng(1)
+    truth = [Note(float(t), float(t + rng.uniform(0.05, 0.3)), int(rng.integers(21, 109)),
+                  int(rng.integers(1, 128))) for t in np.sort(rng.uniform(0, 4.5, 60))]
+    rolls = notes_to_rolls(truth, 480, soft_frames=2)
+    noise = rng.uniform(0, 0.3, (480, 88)).astype(np.float32)
+    frame = np.clip(rolls.frame + noise, 0, 1)
+    for t, key in zip(rng.integers(0, 475, 40), rng.integers(0, 88, 40)):
+        frame[t:t + int(rng.integers(5, 30)), key] = 0.9  # frame runs without onset peaks
+    probs = {"frame": frame, "onset": np.clip(rolls.onset + noise, 0, 1),
+             "offset": rolls.offset, "velocity": rolls.velocity}
+    config = DecodeConfig(frame_threshold=0.5, frame_note_min_s=0.1, frame_note_level=0.6,
+                          frame_note_onset=0.25, min_note_s=0.03)
+    want = decode_rolls(probs, config=config, frame_rate=100.0, refine=True).notes
+    plain = decode_rolls(probs, config=DecodeConfig(frame_threshold=0.5, min_note_s=0.03),
+                         frame_rate=100.0, refine=True).notes
+    assert len(want) >= len(plain) + 10
+    decoder = LiveDecoder(config=config, frame_rate=100.0, refine=True)
+    events = []
+    for i in range(0, 480, rows):
+        events += decoder.push({k: v[i:i + rows] for k, v in probs.items()})
+    events += decoder.close()
+    assert _same_but_rearmed(events_to_notes(events).notes, want)
 
 
 def _same_live_and_offline(probs, config, rows, pitches):  # type: ignore[no-untyped-def]

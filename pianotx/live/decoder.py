@@ -13,6 +13,10 @@ a streamed recording gives the notes offline decoding gives, as soon as each is 
   ``frame_threshold``, at least ``min_note_s`` after its start, or at the key's next onset;
   with ``refine``, its end moves to an offset peak within two frames, so it is sent two
   frames after its end;
+- with ``frame_note_min_s``, a frame-started note (see
+  :func:`pianotx.engine.decode.frame_spans`) is sent once its run has lasted that long and
+  ``FRAME_NOTE_GAP + 1`` frames have passed (about 0.1 s after it began), with the onset
+  time it has offline;
 - pedal presses are runs of the pedal probability at or above ``pedal_threshold``, sent
   once ``min_pedal_s`` long and again when they end.
 """
@@ -24,7 +28,8 @@ from typing import NamedTuple
 import numpy as np
 
 from pianotx.config import MIN_MIDI, N_KEYS, DecodeConfig
-from pianotx.engine.decode import OFFSET_SEARCH, key_onset_thresholds, peak_shift
+from pianotx.engine.decode import (FRAME_NOTE_GAP, FRAME_NOTE_REACH, OFFSET_SEARCH,
+                                   key_onset_thresholds, peak_shift)
 
 # Rows kept: an offset search around a note's end and the neighbours of its peak.
 HISTORY = 2 * OFFSET_SEARCH + 4
@@ -53,7 +58,15 @@ class LiveDecoder:
         self.min_pedal = max(int(round(config.min_pedal_s * frame_rate)), 1)
         self.threshold = key_onset_thresholds(config)  # per key
         self.level = config.onset_rearm * self.threshold
-        self.rows: list[dict[str, np.ndarray]] = []  # the last HISTORY rows
+        # Frame-started notes: decided ``delay`` frames after their run starts.
+        self.run_frames = int(round(config.frame_note_min_s * frame_rate))
+        self.delay = max(self.run_frames, FRAME_NOTE_GAP + 1)
+        self.history = max(HISTORY, self.delay + FRAME_NOTE_REACH + 2)
+        self.run_start = np.full(N_KEYS, -1)  # start of the key's run at frame_note_level
+        self.runs: list[list[int]] = []  # undecided runs: [key, start, end or -1]
+        self.onset_starts: list[list[int]] = [[] for _ in range(N_KEYS)]  # recent ones
+        self.frame_notes: dict[int, list[int]] = {}  # key -> [run start, inactive, note, begin]
+        self.rows: list[dict[str, np.ndarray]] = []  # the last ``history`` rows
         self.first = 0  # recording frame of rows[0]
         self.start = np.full(N_KEYS, -1)  # open note's start frame, -1 when none
         self.onset_time = np.zeros(N_KEYS)
@@ -79,7 +92,7 @@ class LiveDecoder:
             if len(self.rows) >= 2:
                 events += self._settle(self.frames - 2, following=self.rows[-1]["onset"])
             events += self._finish_closing(self.frames)
-            if len(self.rows) > HISTORY:
+            if len(self.rows) > self.history:
                 self.rows.pop(0)
                 self.first += 1
         return events
@@ -90,8 +103,12 @@ class LiveDecoder:
         events: list[LiveEvent] = []
         if self.rows:
             events += self._settle(n - 1, following=np.full(N_KEYS, -np.inf))
+        for run in list(self.runs):  # runs the recording's end cut before their decision
+            events += self._decide_run(run, n)
         for key in np.flatnonzero(self.start >= 0):
             self._close_note(int(key), self._end(int(key), limit=n))
+        for key in list(self.frame_notes):
+            self._close_frame_note(key, limit=n)
         events += self._finish_closing(None)
         if self.pedal_start >= 0:
             if n - self.pedal_start >= self.min_pedal:
@@ -120,6 +137,8 @@ class LiveDecoder:
                 self.kept[key], self.kept_value[key] = c, onset[key]
         # The lowest onset probability since each key's kept peak (from it, where it is c).
         self.since_min = np.where(self.kept == c, onset, np.minimum(self.since_min, onset))
+        if self.run_frames > 0:
+            events += self._frame_note_step(c, row)
         off = (self.start >= 0) & (self.start < c) & (self.inactive < 0) & (row["frame"] < cfg.frame_threshold)
         self.inactive[off] = c
         for key in np.flatnonzero((self.start >= 0) & (self.inactive >= 0)):
@@ -130,6 +149,69 @@ class LiveDecoder:
             events += self._pedal(c, row["pedal"][0] >= cfg.pedal_threshold)
         return events
 
+    def _frame_note_step(self, c: int, row: dict[str, np.ndarray]) -> list[LiveEvent]:
+        """Frame-started notes at frame ``c`` (after its onsets): end open ones, track runs
+        at ``frame_note_level``, decide the runs that started ``delay`` frames ago."""
+        events: list[LiveEvent] = []
+        for key, (start, inactive, _, _) in list(self.frame_notes.items()):
+            if self.start[key] == c:  # an onset-gated note of the key starts here
+                self._close_frame_note(key, limit=c)
+            elif inactive < 0 and row["frame"][key] < self.config.frame_threshold:
+                self.frame_notes[key][1] = inactive = c
+            if (key in self.frame_notes and inactive >= 0
+                    and max(inactive, start + self.min_frames) <= c):
+                self._close_frame_note(key, limit=c)
+        on = row["frame"] >= self.config.frame_note_level
+        for key in np.flatnonzero(on & (self.run_start < 0)):
+            self.run_start[key] = c
+            self.runs.append([int(key), c, -1])
+        ended = ~on & (self.run_start >= 0)
+        for run in self.runs:
+            if run[2] < 0 and ended[run[0]] and run[1] == self.run_start[run[0]]:
+                run[2] = c
+        self.run_start[ended] = -1
+        self.runs = [r for r in self.runs if r[2] < 0 or r[2] - r[1] >= self.run_frames]
+        for run in [r for r in self.runs if r[1] + self.delay == c]:
+            events += self._decide_run(run, c + 1)
+        return events
+
+    def _decide_run(self, run: list[int], available: int) -> list[LiveEvent]:
+        """Open the frame-started note of ``run`` (rows before ``available`` known) if it
+        is one, as :func:`pianotx.engine.decode.frame_spans` decides."""
+        self.runs.remove(run)
+        key, start, end = run
+        if (end if end >= 0 else available) - start < self.run_frames:
+            return []
+        starts = [s for s in self.onset_starts[key] if s >= start - FRAME_NOTE_GAP]
+        if any(s <= start + FRAME_NOTE_GAP for s in starts):
+            return []
+        lo, hi = max(start - FRAME_NOTE_REACH, 0), min(start + FRAME_NOTE_REACH + 1, available)
+        near = np.array([self._row(f)["onset"][key] for f in range(lo, hi)])
+        if near.max() < self.config.frame_note_onset:
+            return []
+        begin = lo + int(np.argmax(near))
+        inactive = next((f for f in range(start + 1, available)
+                         if self._row(f)["frame"][key] < self.config.frame_threshold), -1)
+        row = self._row(begin)
+        velocity = (int(np.clip(round(float(row["velocity"][key]) * 127), 1, 127))
+                    if "velocity" in row else self.config.default_velocity)
+        if key in self.frame_notes:  # the key's previous one (frame threshold below the
+            self._close_frame_note(key, limit=start)  # run level) ends where this run starts
+        note, self.count = self.count, self.count + 1
+        self.frame_notes[key] = [start, inactive, note, begin]
+        later = [s for s in starts if s > start]
+        if later:
+            self._close_frame_note(key, limit=later[0])
+        elif inactive >= 0 and max(inactive, start + self.min_frames) < available:
+            self._close_frame_note(key, limit=available)
+        return [LiveEvent("note_on", begin / self.frame_rate, MIN_MIDI + key, velocity, note)]
+
+    def _close_frame_note(self, key: int, *, limit: int) -> None:
+        start, inactive, note, begin = self.frame_notes.pop(key)
+        end = inactive if 0 <= inactive < limit else limit
+        end = max(min(max(end, start + self.min_frames), limit), begin + 1)
+        self.closing.append((key, end, begin / self.frame_rate, note))
+
     def _end(self, key: int, *, limit: int) -> int:
         """The open note's end when ``limit`` (the key's next onset, or the recording's
         end) cuts it: its first inactive frame, at least ``min_frames`` after its start."""
@@ -138,6 +220,9 @@ class LiveDecoder:
 
     def _open_note(self, key: int, c: int) -> LiveEvent:
         self.start[key], self.inactive[key], self.kept[key] = c, -1, c
+        recent = self.onset_starts[key]
+        recent.append(c)
+        del recent[:-8]  # frame-note checks look FRAME_NOTE_GAP frames back
         self.kept_value[key] = self._row(c)["onset"][key]
         time = float(c)
         if self.refine and 0 < c < self.frames - 1:  # offline: no shift at either end
