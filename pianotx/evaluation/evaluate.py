@@ -30,7 +30,7 @@ DEFAULT_GRID = {
 OFFSET_GRID = (0.2, 0.3, 0.5)  # offset thresholds tried by the default sweep of note models
 # Onset-threshold rises per octave below middle C (DecodeConfig.onset_bass_slope) tried by
 # the default sweep of note models; on maps-dev 0.1-0.15 gained more than a point of onset
-# F1 over none (python bench/onset_bass_slope.py ../shared/data/maps-dev).
+# F1 over none (python bench/decode_options.py ../shared/data/maps-dev).
 ONSET_BASS_SLOPE_GRID = (0.0, 0.05, 0.1, 0.15, 0.2)
 # Frame-started notes (DecodeConfig.frame_note_min_s) off and on in the default sweep of
 # note models; on maps-dev they added 3-4 points of onset F1.

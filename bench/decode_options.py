@@ -1,13 +1,16 @@
-"""Print how raising the onset threshold below middle C (DecodeConfig.onset_bass_slope)
-changes note-onset F1, with a leave-one-piece-out estimate of what choosing it is worth.
+"""Print how the onset decoding options change note-onset F1: the onset threshold, its rise
+per octave below middle C (DecodeConfig.onset_bass_slope) and frame-started notes
+(DecodeConfig.frame_note_min_s), with leave-one-piece-out estimates of what choosing them
+is worth.
 
-Run: ``python bench/onset_bass_slope.py DATA [--model NAME|--checkpoint PATH] [--split S]
-[--limit N] [--thresholds 0.45,0.5,0.55,0.6,0.65] [--slopes 0,0.05,0.1,0.15,0.2]``.
-Each piece is predicted once and decoded at every (onset threshold, bass slope) pair with
-the model's other thresholds. Prints the mean onset F1 of each pair; then, for each piece,
-the pair chosen on the other pieces (flat: slope 0 only; raised: any slope) scored on that
-piece, averaged: what a slope chosen on this data is worth on pieces it was not chosen on;
-and onset recall / precision by register at the best flat and best raised pairs.
+Run: ``python bench/decode_options.py DATA [--model NAME|--checkpoint PATH] [--split S]
+[--limit N] [--thresholds 0.45,0.5,0.55,0.6,0.65] [--slopes 0,0.05,0.1,0.15,0.2]
+[--frame-notes 0,0.1]``. Each piece is predicted once and decoded at every (onset
+threshold, bass slope, frame-note length) point with the model's other thresholds. Prints
+the mean onset F1 of each point; then, for each family (flat: slope 0 and no frame notes;
+raised: any slope, no frame notes; all), the point chosen on the other pieces scored on
+each piece left out, averaged: what the options chosen on this data are worth on pieces
+they were not chosen on; and onset recall / precision by register at each family's best.
 """
 
 from __future__ import annotations
@@ -60,10 +63,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--thresholds", default="0.45,0.5,0.55,0.6,0.65")
     parser.add_argument("--slopes", default="0,0.05,0.1,0.15,0.2")
+    parser.add_argument("--frame-notes", default="0,0.1")
     args = parser.parse_args()
     model = load_model(args.checkpoint or args.model, device="cpu", engine="torch")
     pairs = list(itertools.product([float(v) for v in args.thresholds.split(",")],
-                                   [float(v) for v in args.slopes.split(",")]))
+                                   [float(v) for v in args.slopes.split(",")],
+                                   [float(v) for v in args.frame_notes.split(",")]))
     items = load_items(args.data, split=args.split, limit=args.limit)
     # matches, estimates per pair, piece and MIDI pitch; references per piece and pitch
     correct = np.zeros((len(pairs), len(items), 128))
@@ -73,30 +78,33 @@ def main() -> None:
         probs = predict_rolls(model, load_audio(item.audio_path))
         ref, _ = load_reference(item)
         n_ref[p] = np.bincount([n.pitch for n in ref], minlength=128)
-        for k, (threshold, slope) in enumerate(pairs):
+        for k, (threshold, slope, frame_notes) in enumerate(pairs):
             decode = dataclasses.replace(model.decode_config, onset_threshold=threshold,
-                                         onset_bass_slope=slope)
+                                         onset_bass_slope=slope, frame_note_min_s=frame_notes)
             est = extract_notes(probs, config=decode, frame_rate=100,
                                 refine=model.model_config.soft_frames > 0)
             n_est[k, p] = np.bincount([n.pitch for n in est], minlength=128)
             correct[k, p] = matched_by_key(ref, est)
     piece_f1 = f1(correct.sum(-1), n_est.sum(-1), n_ref.sum(-1))  # (pairs, pieces)
     mean = piece_f1.mean(1)
-    print(f"{len(items)} pieces; mean note-onset F1 (%) by onset threshold and its rise per "
-          "octave below middle C")
-    print("| threshold | " + " | ".join(f"slope {s}" for s in dict.fromkeys(s for _, s in pairs)) + " |")
-    for threshold in dict.fromkeys(t for t, _ in pairs):
-        row = [f"{100 * mean[k]:.2f}" for k, (t, _) in enumerate(pairs) if t == threshold]
+    print(f"{len(items)} pieces; mean note-onset F1 (%) by onset threshold, its rise per "
+          "octave below middle C and frame-started notes (minimum run, s)")
+    columns = list(dict.fromkeys((s, f) for _, s, f in pairs))
+    print("| threshold | " + " | ".join(f"slope {s}, frame notes {f}" for s, f in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for threshold in dict.fromkeys(t for t, _, _ in pairs):
+        row = [f"{100 * mean[k]:.2f}" for k, (t, _, _) in enumerate(pairs) if t == threshold]
         print(f"| {threshold} | " + " | ".join(row) + " |")
-    flat = [k for k, (_, s) in enumerate(pairs) if s == 0]
+    flat = [k for k, (_, s, f) in enumerate(pairs) if s == 0 and f == 0]
+    raised = [k for k, (_, s, f) in enumerate(pairs) if f == 0]
     every = list(range(len(pairs)))
-    for label, allowed in (("flat", flat), ("raised", every)):
+    for label, allowed in (("flat", flat), ("raised", raised), ("all", every)):
         held = []
         for p in range(len(items)):
             others = np.delete(piece_f1[allowed], p, axis=1).mean(1)
             held.append(piece_f1[allowed[int(np.argmax(others))], p])
         best = allowed[int(np.argmax(mean[allowed]))]
-        print(f"{label}: best pair {pairs[best]} {100 * mean[best]:.2f}; chosen on the other "
+        print(f"{label}: best point {pairs[best]} {100 * mean[best]:.2f}; chosen on the other "
               f"pieces, scored on each left out: {100 * np.mean(held):.2f}")
         for lo, hi, name in REGISTERS:
             c = correct[best, :, lo:hi + 1].sum()
