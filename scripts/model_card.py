@@ -153,7 +153,8 @@ Steinway B samples), which training never hears. The checkpoint was chosen on {c
 onset threshold {decode.onset_threshold}, frame threshold {decode.frame_threshold},
 offset threshold {decode.offset_threshold}, pedal threshold {decode.pedal_threshold},
 minimum note {decode.min_note_s} s, onset re-arm {decode.onset_rearm}, onset threshold
-{decode.onset_bass_slope} higher per octave below middle C, pedal mode {decode.pedal}.
+{decode.onset_bass_slope} higher per octave below middle C, pedal mode {decode.pedal};
+frame-started notes {_frame_notes(decode)}.
 
 ## Metrics
 
@@ -186,6 +187,13 @@ def _chosen(summary: dict) -> str:
                 f"({summary.get('best_metric')} {summary.get('best_score', 0):.4f})")
     return (f"best validation {summary.get('best_metric')} {summary.get('best_score', 0):.4f} "
             f"at step {summary.get('best_step')} (this checkpoint)")
+
+
+def _frame_notes(decode) -> str:  # type: ignore[no-untyped-def]
+    if decode.frame_note_min_s <= 0:
+        return "off"
+    return (f"on (frame runs at {decode.frame_note_level} or more lasting "
+            f"{decode.frame_note_min_s} s, onset evidence {decode.frame_note_onset})")
 
 
 def _onnx_line(name: str) -> str:
