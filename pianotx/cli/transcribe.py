@@ -148,7 +148,9 @@ def _devices(device: str, jobs: int) -> list[str]:
     return [device]
 
 
-def _decode_config(base, onset_threshold, frame_threshold, bass_slope):  # type: ignore[no-untyped-def]
+def _decode_config(  # type: ignore[no-untyped-def]
+    base, onset_threshold, frame_threshold, bass_slope
+):
     import dataclasses
 
     changes = {}
