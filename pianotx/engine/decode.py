@@ -316,7 +316,12 @@ def _onset_spans(
     return spans
 
 
+def head_velocity(value: float) -> int:
+    """MIDI velocity (1-127) from the velocity head's output (0-1)."""
+    return int(np.clip(round(float(value) * 127), 1, 127))
+
+
 def _velocity(probs: dict[str, np.ndarray], frame: int, key: int, config: DecodeConfig) -> int:
     if "velocity" not in probs:
         return config.default_velocity
-    return int(np.clip(round(float(probs["velocity"][frame, key]) * 127), 1, 127))
+    return head_velocity(probs["velocity"][frame, key])

@@ -5,10 +5,9 @@ a streamed recording gives the notes offline decoding gives, as soon as each is 
 
 - a note starts at a local maximum of its key's onset probability at or above the key's
   onset threshold (``onset_threshold``, raised below middle C by ``onset_bass_slope``;
-  known one frame later), if
-  the probability dipped below ``onset_rearm`` times that threshold since the key's last
-  kept peak (a higher peak without such a dip replaces the kept one, as offline, but a note
-  already sent keeps its start);
+  known one frame later), if the probability dipped below ``onset_rearm`` times that
+  threshold since the key's last kept peak (a higher peak without such a dip replaces the
+  kept one, as offline, but a note already sent keeps its start);
 - it ends at the first frame from ``start + 1`` whose frame probability is below
   ``frame_threshold``, at least ``min_note_s`` after its start, or at the key's next onset;
   with ``refine``, its end moves to an offset peak within two frames, so it is sent two
@@ -29,7 +28,7 @@ import numpy as np
 
 from pianotx.config import MIN_MIDI, N_KEYS, DecodeConfig
 from pianotx.engine.decode import (FRAME_NOTE_GAP, FRAME_NOTE_REACH, OFFSET_SEARCH,
-                                   key_onset_thresholds, peak_shift)
+                                   head_velocity, key_onset_thresholds, peak_shift)
 
 # Rows kept: an offset search around a note's end and the neighbours of its peak.
 HISTORY = 2 * OFFSET_SEARCH + 4
@@ -127,7 +126,8 @@ class LiveDecoder:
         events: list[LiveEvent] = []
         peaks = (onset >= self.threshold) & (onset > previous) & (onset >= following)
         for key in np.flatnonzero(peaks):
-            if self.kept[key] < 0 or self.level[key] <= 0 or self.since_min[key] < self.level[key]:
+            level = self.level[key]
+            if self.kept[key] < 0 or level <= 0 or self.since_min[key] < level:
                 if self.start[key] >= 0:  # the next onset ends the open note
                     self._close_note(int(key), self._end(int(key), limit=c))
                 events.append(self._open_note(int(key), c))
@@ -192,9 +192,7 @@ class LiveDecoder:
         begin = lo + int(np.argmax(near))
         inactive = next((f for f in range(start + 1, available)
                          if self._row(f)["frame"][key] < self.config.frame_threshold), -1)
-        row = self._row(begin)
-        velocity = (int(np.clip(round(float(row["velocity"][key]) * 127), 1, 127))
-                    if "velocity" in row else self.config.default_velocity)
+        velocity = self._velocity(begin, key)
         if key in self.frame_notes:  # the key's previous one (frame threshold below the
             self._close_frame_note(key, limit=start)  # run level) ends where this run starts
         note, self.count = self.count, self.count + 1
@@ -228,11 +226,16 @@ class LiveDecoder:
         if self.refine and 0 < c < self.frames - 1:  # offline: no shift at either end
             time += peak_shift(np.array([self._row(f)["onset"][key] for f in (c - 1, c, c + 1)]), 1)
         self.onset_time[key] = time / self.frame_rate
-        velocity = (int(np.clip(round(float(self._row(c)["velocity"][key]) * 127), 1, 127))
-                    if "velocity" in self._row(c) else self.config.default_velocity)
+        velocity = self._velocity(c, key)
         self.note[key], self.count = self.count, self.count + 1
         return LiveEvent("note_on", float(self.onset_time[key]), MIN_MIDI + key, velocity,
                          int(self.note[key]))
+
+    def _velocity(self, frame: int, key: int) -> int:
+        """The key's velocity read at ``frame``, as offline decoding reads it."""
+        row = self._row(frame)
+        return head_velocity(row["velocity"][key]) if "velocity" in row else \
+            self.config.default_velocity
 
     def _close_note(self, key: int, end: int) -> None:
         self.closing.append((key, end, float(self.onset_time[key]), int(self.note[key])))
