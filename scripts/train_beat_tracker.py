@@ -1,6 +1,7 @@
 """Train the beat tracker on ASAP's tuning part and export it (issue 23).
 
-Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N]
+Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N] [--channels N]
+           [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE]
            [--export weights/beat-tracker.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
@@ -51,24 +52,38 @@ def main() -> None:
     parser.add_argument("--export", type=Path)
     parser.add_argument("--plain", action="store_true",
                         help="beat head only (the first shipped tracker); default: tempo and meter heads too")
+    parser.add_argument("--no-tempo", action="store_true", help="meter heads without the tempo head")
+    parser.add_argument("--channels", type=int, default=BeatNetConfig.channels)
+    parser.add_argument("--gru", type=int, default=0, help="units of a bidirectional GRU on top (0: none)")
+    parser.add_argument("--seed", type=int, default=BeatTrainConfig.seed)
+    parser.add_argument("--cache", type=Path, help="the parsed tuning part (default OUT/tuning-v2.pkl)")
+    parser.add_argument("--decode", type=json.loads, default={},
+                        help='DBN settings chosen on the held-out folders, stored with the export '
+                             '(JSON, e.g. \'{"transition_lambda": 15}\'; see score.tracker.decode_settings)')
+    parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
     args.out.mkdir(parents=True, exist_ok=True)
-    fit, check = load_tuning(roots, args.out / "tuning-v2.pkl")
+    fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
-    config = replace(BeatTrainConfig(), steps=args.steps)
+    config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed)
     started = time.perf_counter()
-    net_config = BeatNetConfig() if args.plain else BeatNetConfig(tempo_bins=len(TEMPO_BPM), meter_heads=True)
-    best = train_beatnet(fit, check, args.out, config=config, net_config=net_config,
-                         on_event=lambda r: print(json.dumps(r), flush=True))
-    print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
+    net_config = BeatNetConfig(channels=args.channels, gru=args.gru, meter_heads=not args.plain,
+                               tempo_bins=0 if args.plain or args.no_tempo else len(TEMPO_BPM))
+    if args.export_only:
+        best = args.out / "best.pt"
+    else:
+        best = train_beatnet(fit, check, args.out, config=config, net_config=net_config,
+                             on_event=lambda r: print(json.dumps(r), flush=True))
+        print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         saved = torch.load(best, map_location="cpu", weights_only=True)
         export_beatnet(best, args.export, metadata={
             "net_config": saved["net_config"], "train_config": saved["train_config"],
-            "step": saved["step"], "data": [f"DATA/{root.name} (tuning part)" for root in roots]})
+            "step": saved["step"], "data": [f"DATA/{root.name} (tuning part)" for root in roots],
+            "decode": args.decode})
         print(f"exported {args.export}", flush=True)
 
 

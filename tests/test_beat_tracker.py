@@ -146,6 +146,33 @@ def test_a_network_with_tempo_and_meter_heads_trains_exports_and_tracks(tmp_path
     assert meter.beats_per_bar in (2, 3, 4) and meter.division in (2, 3)
 
 
+def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from dataclasses import replace
+
+    from pianotx.errors import ScoreError
+    from pianotx.model.beatnet import BeatNetConfig
+    from pianotx.score.tracker import decode_settings, head_probabilities
+    from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet
+
+    beats = np.arange(1.0, 41.0, 0.5)
+    piece = Piece(beats, beats + 0.3, np.full(len(beats), 60), np.full(len(beats), 80.0),
+                  beats, beats[::2], ((1.0, "2/4"),))
+    config = replace(BeatTrainConfig(), steps=2, batch_size=2, crop_s=10.0, val_every=2)
+    best = train_beatnet([piece], [piece], tmp_path, config=config,
+                         net_config=BeatNetConfig(channels=8, levels=3, gru=4, meter_heads=True))
+    target = tmp_path / "beats.onnx"
+    export_beatnet(best, target, metadata={"decode": {"transition_lambda": 30.0}})
+    notes = [Note(float(t), float(t) + 0.3, 60, 80) for t in beats]
+    # one frame past the last offset (40.8 s at 50 frames/s)
+    assert head_probabilities(notes, path=target)["beat"].shape == (2041, 3)
+    settings = decode_settings(target, max_bpm=200.0)
+    assert (settings["transition_lambda"], settings["max_bpm"], settings["min_bpm"]) == (30.0, 200.0, 40.0)
+    with pytest.raises(ScoreError, match="unknown beat-tracker setting 'tempo'"):
+        track(notes, path=target, tempo=3)
+
+
 def test_a_performance_too_short_for_a_bar_is_refused_in_words():
     from pianotx.errors import ScoreError
 

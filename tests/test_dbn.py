@@ -108,3 +108,21 @@ def test_a_tempo_prior_chooses_the_metrical_level():
     assert np.all(np.diff(found) == 40)
     with pytest.raises(ScoreError, match="tempo_log_prior"):
         track_bars(act, fps=FPS, tempo_log_prior=lambda bpm: np.zeros(3))
+
+
+def test_observation_threshold_keeps_weaker_offbeats_out():
+    """Beats of 0.6 every 40 frames (75 BPM) and off-beat peaks of 0.25 between them:
+    madmom's threshold (1 / 8) takes the off-beats too (150 BPM); a threshold of 0.3 keeps
+    to the beats."""
+    frames = np.arange(10, 1500, 40)
+    act = np.full((1500, 2), 0.02)
+    act[frames, 0] = 0.6
+    act[frames[:-1] + 20, 0] = 0.25
+    fast = track_bars(act, fps=FPS, bar_lengths=(2,), observation_lambda=8)
+    assert np.all(np.diff(np.rint(fast.beats_s * FPS)) == 20)
+    slow = track_bars(act, fps=FPS, bar_lengths=(2,), observation_lambda=8,
+                      observation_threshold=0.3)
+    found = np.rint(slow.beats_s * FPS).astype(int)
+    np.testing.assert_array_equal(found, frames)
+    with pytest.raises(ScoreError, match="observation_threshold"):
+        track_bars(act, fps=FPS, observation_threshold=1.0)

@@ -26,6 +26,7 @@ class BeatNetConfig:
     dropout: float = 0.1
     tempo_bins: int = 0  # > 0: a tempo head over that many classes (score.rhythm.TEMPO_BPM)
     meter_heads: bool = False  # beats per bar (2, 3, 4) and division (simple, compound)
+    gru: int = 0  # > 0: a bidirectional GRU of that many units a direction after the convolutions
 
     @property
     def head_sizes(self) -> dict[str, int]:
@@ -61,13 +62,18 @@ class BeatNet(nn.Module):
         self.blocks = nn.Sequential(*(
             _Block(config.channels, config.kernel, 2 ** level, config.dropout)
             for level in range(config.levels)))
-        self.out = nn.Conv1d(config.channels, sum(config.head_sizes.values()), 1)
+        self.gru = (nn.GRU(config.channels, config.gru, batch_first=True, bidirectional=True)
+                    if config.gru else None)
+        width = 2 * config.gru if config.gru else config.channels
+        self.out = nn.Conv1d(width, sum(config.head_sizes.values()), 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_frames, channels)`` of every head, concatenated (see
         :func:`split_heads`)."""
-        x = nn.functional.elu(self.inp(features.transpose(1, 2)))
-        return self.out(self.blocks(x)).transpose(1, 2)
+        x = self.blocks(nn.functional.elu(self.inp(features.transpose(1, 2))))
+        if self.gru is not None:
+            x = self.gru(x.transpose(1, 2))[0].transpose(1, 2)
+        return self.out(x).transpose(1, 2)
 
 
 def split_heads(logits: torch.Tensor, config: BeatNetConfig) -> dict[str, torch.Tensor]:

@@ -50,15 +50,23 @@ def tempo_log_transitions(intervals: np.ndarray, transition_lambda: float) -> np
     return log_prob - np.log(np.exp(log_prob).sum(axis=1, keepdims=True))
 
 
-def observation_log_densities(activations: np.ndarray, observation_lambda: int) -> np.ndarray:
-    """``(T, 3)`` log densities of a non-beat, a beat and a downbeat state in every frame."""
+def observation_log_densities(activations: np.ndarray, observation_lambda: int,
+                              threshold: float | None = None) -> np.ndarray:
+    """``(T, 3)`` log densities of a non-beat, a beat and a downbeat state in every frame.
+
+    A non-beat state observes ``(1 - beat - down)`` scaled so that a beat state is the more
+    likely where the (down)beat activation exceeds ``threshold``; madmom's density, ``(1 -
+    beat - down) / (observation_lambda - 1)``, is ``threshold = 1 / observation_lambda``.
+    """
     beat, down = activations[:, 0], activations[:, 1]
-    none = (1.0 - beat - down) / (observation_lambda - 1)
+    if threshold is None:
+        threshold = 1.0 / observation_lambda
+    none = (1.0 - beat - down) * threshold / (1.0 - threshold)
     return np.log(np.maximum(np.stack([none, beat, down], axis=1), FLOOR))
 
 
 def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray, bar_length: int,
-             observation_lambda: int) -> tuple[np.ndarray, np.ndarray, float]:
+             observation_lambda: int, beat_width: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Beat frames, their beat numbers (1..B) and the log probability of the best path."""
     n_tempi, n_frames = len(intervals), len(log_obs)
     lengths = np.tile(intervals, bar_length)  # one segment of positions per (beat, interval)
@@ -66,7 +74,10 @@ def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray, 
     n_states = int(lengths.sum())
     position = np.arange(n_states) - np.repeat(starts, lengths)
     first_beat = np.repeat(np.arange(len(lengths)) < n_tempi, lengths)
-    on_beat = position * observation_lambda < np.repeat(lengths, lengths)
+    if beat_width is None:
+        on_beat = position * observation_lambda < np.repeat(lengths, lengths)
+    else:
+        on_beat = position < beat_width
     kind = np.where(on_beat, np.where(first_beat, 2, 1), 0)  # column of ``log_obs``
     # row b: the last states of beat b - 1, which lead to the first states of beat b
     previous_ends = np.roll((starts + lengths - 1).reshape(bar_length, n_tempi), 1, axis=0)
@@ -106,6 +117,8 @@ def track_bars(
     transition_lambda: float = 100.0, observation_lambda: int = 16,
     bar_log_prior: Sequence[float] | None = None,
     tempo_log_prior: Callable[[np.ndarray], np.ndarray] | None = None,
+    observation_threshold: float | None = None,
+    beat_width: int | None = None,
 ) -> BarTrack:
     """Beats and their place in the bar from beat/downbeat activations.
 
@@ -130,6 +143,10 @@ def track_bars(
         Maps tempi (BPM, an array) to log prior weights, added each time a beat starts at
         that tempo (e.g. from a network's tempo estimate); the metrical level it favours
         costs less at every beat.
+    observation_threshold : float, optional
+        The activation above which a frame favours a beat state over a non-beat state
+        (default ``1 / observation_lambda``, madmom's); higher values keep activations
+        between the beats from pulling the path to a faster metrical level.
 
     Returns
     -------
@@ -155,14 +172,16 @@ def track_bars(
     if len(activations) < intervals[-1]:
         raise ScoreError(f"{len(activations)} frames are fewer than one beat at {min_bpm} BPM "
                          f"({intervals[-1]} frames at {fps} fps)")
-    log_obs = observation_log_densities(activations, observation_lambda)
+    if observation_threshold is not None and not 0 < observation_threshold < 1:
+        raise ScoreError(f"observation_threshold must be between 0 and 1, got {observation_threshold}")
+    log_obs = observation_log_densities(activations, observation_lambda, observation_threshold)
     log_trans = tempo_log_transitions(intervals, transition_lambda)
     if tempo_log_prior is not None:
         weights = np.asarray(tempo_log_prior(60.0 * fps / intervals), dtype=float)
         if weights.shape != intervals.shape or not np.all(np.isfinite(weights)):
             raise ScoreError("tempo_log_prior must give one finite value per tempo")
         log_trans = log_trans + weights[None, :]
-    tracks = [_viterbi(log_obs, intervals, log_trans, int(length), observation_lambda)
+    tracks = [_viterbi(log_obs, intervals, log_trans, int(length), observation_lambda, beat_width)
               for length in bar_lengths]
     choice = int(np.argmax([track[2] + bonus for track, bonus in zip(tracks, prior)]))
     frames, numbers, log_prob = tracks[choice]

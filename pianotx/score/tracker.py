@@ -79,27 +79,43 @@ def _tempo_prior(tempo: np.ndarray, weight: float):
     return lambda bpm: weight * np.log(np.interp(np.log(bpm), np.log(TEMPO_BPM), mean) + 1e-3)
 
 
-def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 40.0,
-          max_bpm: float = 240.0, transition_lambda: float = 15.0, observation_lambda: int = 8,
-          bar_log_prior: Sequence[float] = (0.0, 0.0, 0.0), tempo_weight: float = 1.0,
-          meter_weight: float = 1.0) -> tuple[np.ndarray, Meter]:
+DECODE_DEFAULTS = {
+    "min_bpm": 40.0, "max_bpm": 240.0, "transition_lambda": 15.0, "observation_lambda": 8,
+    "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
+    "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5,
+}
+
+
+def decode_settings(path: Path | None = None, **options) -> dict:
+    """The DBN settings for a network: :data:`DECODE_DEFAULTS`, then those stored with the
+    network (its metadata's ``decode``, chosen on ASAP's held-out tuning folders), then
+    ``options``; an unknown name is a :class:`ScoreError`."""
+    stored = tracker_metadata(path).get("decode", {})
+    unknown = sorted(set(stored) - set(DECODE_DEFAULTS)) + sorted(set(options) - set(DECODE_DEFAULTS))
+    if unknown:
+        raise ScoreError(f"unknown beat-tracker setting {unknown[0]!r}; use one of "
+                         f"{', '.join(DECODE_DEFAULTS)}")
+    return DECODE_DEFAULTS | stored | {k: v for k, v in options.items() if v is not None}
+
+
+def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tuple[np.ndarray, Meter]:
     """Beat times (s) and meter of a performance.
 
     Parameters
     ----------
     notes : sequence of Note
         The performance, sorted by onset.
-    min_bpm, max_bpm, transition_lambda, observation_lambda : float, float, float, int
-        Tempo range, tempo stability and beat width of the DBN
-        (:func:`~pianotx.score.dbn.track_bars`); ``transition_lambda`` and
-        ``observation_lambda`` were chosen on ASAP's held-out tuning folders (beat F1 66.6
-        against 60.1 with madmom's 100 and 16).
-    bar_log_prior : three floats
-        Log prior of 2, 3 and 4 beats per bar.
-    tempo_weight, meter_weight : float
-        For networks with tempo and meter heads: the weight of the tempo head's estimate (a
-        log prior over tempi for the DBN) and of the bar-length head's (added to
-        ``bar_log_prior``); the division then comes from the division head.
+    path : Path, optional
+        The network (default: the shipped one).
+    **options
+        DBN settings over those stored with the network (:func:`decode_settings`):
+        ``min_bpm``, ``max_bpm``, ``transition_lambda``, ``observation_lambda``,
+        ``observation_threshold``, ``beat_width`` (:func:`~pianotx.score.dbn.track_bars`);
+        ``bar_log_prior`` (three floats: 2, 3 and 4 beats per bar); for networks with tempo
+        and meter heads ``tempo_weight`` and ``meter_weight`` (the weight of the tempo head's
+        estimate as a log prior over tempi, and of the bar-length head's as a prior over bar
+        lengths) and ``division_threshold`` (the division head's mean probability of a
+        compound beat above which the beat is compound).
 
     Returns
     -------
@@ -110,25 +126,32 @@ def track(notes: Sequence[Note], *, path: Path | None = None, min_bpm: float = 4
         Beats per bar and first downbeat from the DBN; the division from the division head
         where the network has one, else from the onsets.
     """
+    settings = decode_settings(path, **options)
+    min_bpm = float(settings["min_bpm"])
     span_s = max(n.offset_s for n in notes)
     if span_s < 2 * 60.0 / min_bpm:
         raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
     heads = head_probabilities(notes, path=path)
-    prior = np.asarray(bar_log_prior, dtype=float)
+    prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:
-        prior = prior + meter_weight * np.log(heads["bar"].mean(axis=0) + 1e-3)
-    tempo_prior = _tempo_prior(heads["tempo"], tempo_weight) if "tempo" in heads else None
+        prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)
+    tempo_prior = (_tempo_prior(heads["tempo"], settings["tempo_weight"])
+                   if "tempo" in heads and settings["tempo_weight"] else None)
+    width = settings["beat_width"]
     bars = track_bars(heads["beat"][:, 1:], fps=FPS, bar_lengths=BAR_LENGTHS, min_bpm=min_bpm,
-                      max_bpm=max_bpm, transition_lambda=transition_lambda,
-                      observation_lambda=int(observation_lambda), bar_log_prior=prior,
-                      tempo_log_prior=tempo_prior)
+                      max_bpm=float(settings["max_bpm"]),
+                      transition_lambda=float(settings["transition_lambda"]),
+                      observation_lambda=int(settings["observation_lambda"]), bar_log_prior=prior,
+                      tempo_log_prior=tempo_prior,
+                      observation_threshold=settings["observation_threshold"],
+                      beat_width=None if width is None else int(width))
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
     keep = within_notes(bars.beats_s, notes, period)
     beats_s, positions = bars.beats_s[keep], bars.positions[keep]
     first = np.flatnonzero(positions == 1)
     if "division" in heads:
-        division = 3 if heads["division"].mean(axis=0)[1] > 0.5 else 2
+        division = 3 if heads["division"].mean(axis=0)[1] > settings["division_threshold"] else 2
     else:
         division = beat_division(notes, beats_s) if len(beats_s) > 1 else 2
     meter = Meter(bars.beats_per_bar, division, int(first[0]) if len(first) else 0)
