@@ -166,7 +166,12 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
     export_beatnet(best, target, metadata={"decode": {"transition_lambda": 30.0}})
     notes = [Note(float(t), float(t) + 0.3, 60, 80) for t in beats]
     # one frame past the last offset (40.8 s at 50 frames/s)
-    assert head_probabilities(notes, path=target)["beat"].shape == (2041, 3)
+    plain = head_probabilities(notes, path=target)["beat"]
+    assert plain.shape == (2041, 3)
+    # heard at 0.8 and 1.25 times the speed too: the same frames, still distributions
+    scaled = head_probabilities(notes, path=target, time_scales=(0.8, 1.0, 1.25))["beat"]
+    assert scaled.shape == (2041, 3) and np.allclose(scaled.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(scaled, plain, atol=1e-4)
     settings = decode_settings(target, max_bpm=200.0)
     assert (settings["transition_lambda"], settings["max_bpm"], settings["min_bpm"]) == (30.0, 200.0, 40.0)
     with pytest.raises(ScoreError, match="unknown beat-tracker setting 'tempo'"):

@@ -56,16 +56,32 @@ def tracker_metadata(path: Path | None = None) -> dict:
     return json.loads(session.get_modelmeta().custom_metadata_map.get("pianotx", "{}"))
 
 
-def head_probabilities(notes: Sequence[Note], *, path: Path | None = None) -> dict[str, np.ndarray]:
+def head_probabilities(notes: Sequence[Note], *, path: Path | None = None,
+                       time_scales: Sequence[float] = (1.0,)) -> dict[str, np.ndarray]:
     """Per-frame probabilities of each head of the network, at ``FPS``: ``beat`` ``(n_frames,
     3)`` (no beat, beat, downbeat), and where it has them ``tempo`` ``(n_frames,
     len(TEMPO_BPM))``, ``bar`` ``(n_frames, 3)`` (2, 3, 4 beats) and ``division``
-    ``(n_frames, 2)`` (simple, compound)."""
-    features = rhythm_features(notes)
+    ``(n_frames, 2)`` (simple, compound).
+
+    With several ``time_scales`` the network also hears the performance played slower or
+    faster (note times multiplied by each scale); each output is mapped back to the
+    performance's frames and the probabilities are averaged.
+    """
     session = _session(str(path or tracker_path()))
     names = [output.name for output in session.get_outputs()]
-    values = session.run(names, {"features": features[None]})
-    return {"beat" if name == "probabilities" else name: value[0] for name, value in zip(names, values)}
+    n_frames = rhythm_features(notes).shape[0]
+    total: dict[str, np.ndarray] = {}
+    for scale in time_scales:
+        scaled = [Note(n.onset_s * scale, n.offset_s * scale, n.pitch, n.velocity) for n in notes]
+        features = rhythm_features(scaled) if scale != 1.0 else rhythm_features(notes)
+        values = session.run(names, {"features": features[None]})
+        at = np.arange(n_frames) * scale  # each performance frame's place in the scaled output
+        for name, value in zip(names, values):
+            frames = np.arange(len(value[0]))
+            mapped = np.stack([np.interp(at, frames, column) for column in value[0].T], axis=1)
+            key = "beat" if name == "probabilities" else name
+            total[key] = total.get(key, 0.0) + mapped / len(time_scales)
+    return total
 
 
 def beat_probabilities(notes: Sequence[Note], *, path: Path | None = None) -> np.ndarray:
@@ -82,7 +98,7 @@ def _tempo_prior(tempo: np.ndarray, weight: float):
 DECODE_DEFAULTS = {
     "min_bpm": 40.0, "max_bpm": 240.0, "transition_lambda": 15.0, "observation_lambda": 8,
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
-    "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5,
+    "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
 }
 
 
@@ -115,7 +131,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
         and meter heads ``tempo_weight`` and ``meter_weight`` (the weight of the tempo head's
         estimate as a log prior over tempi, and of the bar-length head's as a prior over bar
         lengths) and ``division_threshold`` (the division head's mean probability of a
-        compound beat above which the beat is compound).
+        compound beat above which the beat is compound); ``time_scales``
+        (:func:`head_probabilities`).
 
     Returns
     -------
@@ -132,7 +149,7 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
     if span_s < 2 * 60.0 / min_bpm:
         raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
-    heads = head_probabilities(notes, path=path)
+    heads = head_probabilities(notes, path=path, time_scales=tuple(settings["time_scales"]))
     prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:
         prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)
