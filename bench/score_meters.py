@@ -4,7 +4,7 @@ Chopin Op. 10/3 is in 2/4, Mozart K. 331 (1st movement) in 6/8, Schubert D. 783 
 3/4, Chopin Op. 38 in 6/8. Meter is beats per bar and the beat's division, as in
 ``bench/score_asap.py`` (6/8 = two compound beats).
 
-Usage: python bench/score_meters.py [VIENNA_DIR] [--tracker learned|dp]
+Usage: python bench/score_meters.py [VIENNA_DIR] [--tracker learned|dp] [--weights X.onnx]
 Prints a Markdown table: per piece, how many performances got the meter right and the
 meters found.
 """
@@ -29,7 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--tracker", choices=TRACKERS, default="learned")
+    parser.add_argument("--weights", type=Path, help="the learned tracker's ONNX file (default: shipped)")
     args = parser.parse_args()
+    options = {"path": args.weights} if args.weights else {}
     print(f"| piece | meter | right ({args.tracker}) | found |")
     print("|---|---|---|---|")
     total = right_total = 0
@@ -37,7 +39,7 @@ def main() -> None:
     for piece, meter in METERS.items():
         found = collections.Counter()
         for path in sorted(args.folder.glob(f"{piece}_p*.mid")):
-            analysis = analyse(read_midi(path).notes, tracker=args.tracker)
+            analysis = analyse(read_midi(path).notes, tracker=args.tracker, **options)
             found[analysis.meter.time_signature] += 1
         right = sum(n for sig, n in found.items() if meter_of(sig) == meter)
         total += sum(found.values())

@@ -1,7 +1,8 @@
 """Train the beat tracker on ASAP's tuning part and export it (issue 23).
 
 Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N] [--channels N]
-           [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE]
+           [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
+           [--export-only] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
@@ -61,6 +62,8 @@ def main() -> None:
                         help='DBN settings chosen on the held-out folders, stored with the export '
                              '(JSON, e.g. \'{"transition_lambda": 15}\'; see score.tracker.decode_settings)')
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
+    parser.add_argument("--ensemble", type=Path, nargs="+", default=[],
+                        help="other runs' checkpoints exported with OUT/best.pt as one ensemble")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
@@ -79,10 +82,11 @@ def main() -> None:
                              on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
-        saved = torch.load(best, map_location="cpu", weights_only=True)
-        export_beatnet(best, args.export, metadata={
-            "net_config": saved["net_config"], "train_config": saved["train_config"],
-            "step": saved["step"], "data": [f"DATA/{root.name} (tuning part)" for root in roots],
+        members = [best, *args.ensemble]
+        saved = [torch.load(path, map_location="cpu", weights_only=True) for path in members]
+        export_beatnet(members, args.export, metadata={
+            "net_config": [s["net_config"] for s in saved], "train_config": [s["train_config"] for s in saved],
+            "step": [s["step"] for s in saved], "data": [f"DATA/{root.name} (tuning part)" for root in roots],
             "decode": args.decode})
         print(f"exported {args.export}", flush=True)
 

@@ -172,6 +172,10 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
     scaled = head_probabilities(notes, path=target, time_scales=(0.8, 1.0, 1.25))["beat"]
     assert scaled.shape == (2041, 3) and np.allclose(scaled.sum(axis=1), 1.0, atol=1e-5)
     assert not np.allclose(scaled, plain, atol=1e-4)
+    # an ensemble of a network with itself gives that network's probabilities
+    pair = tmp_path / "pair.onnx"
+    export_beatnet([best, best], pair)
+    assert np.allclose(head_probabilities(notes, path=pair)["beat"], plain, atol=1e-5)
     settings = decode_settings(target, max_bpm=200.0)
     assert (settings["transition_lambda"], settings["max_bpm"], settings["min_bpm"]) == (30.0, 200.0, 40.0)
     with pytest.raises(ScoreError, match="unknown beat-tracker setting 'tempo'"):

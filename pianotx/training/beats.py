@@ -239,26 +239,36 @@ def load_beatnet(path: Path) -> BeatNet:
     return net.eval()
 
 
-def export_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None = None) -> None:
+def export_beatnet(checkpoint: Path | Sequence[Path], target: Path, *, metadata: dict | None = None) -> None:
     """Write the network as ONNX (``features (1, n_frames, F)`` -> ``probabilities
     (1, n_frames, 3)`` and, where the network has them, ``tempo``, ``bar`` and ``division``,
-    each a softmax; frames dynamic), with ``metadata`` as JSON."""
+    each a softmax; frames dynamic), with ``metadata`` as JSON. Several checkpoints (with the
+    same heads) make one ensemble: each head's probabilities are their mean."""
     import onnx
 
-    net = load_beatnet(checkpoint)
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    nets = [load_beatnet(Path(path)) for path in paths]
+    heads = nets[0].config.head_sizes
+    if any(net.config.head_sizes != heads or net.config.n_features != nets[0].config.n_features
+           for net in nets):
+        raise TrainingError("an ensemble needs networks with the same features and heads")
 
-    names = ["probabilities" if name == "beat" else name for name in net.config.head_sizes]
+    names = ["probabilities" if name == "beat" else name for name in heads]
 
     class Probabilities(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = net
+            self.nets = torch.nn.ModuleList(nets)
 
         def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            heads = split_heads(self.net(features), net.config)
-            return tuple(torch.softmax(value, dim=-1) for value in heads.values())
+            total = None
+            for net in self.nets:
+                logits = split_heads(net(features), net.config).values()
+                probs = [torch.softmax(value, dim=-1) for value in logits]
+                total = probs if total is None else [a + b for a, b in zip(total, probs)]
+            return tuple(value / len(self.nets) for value in total)
 
-    example = torch.zeros(1, 500, net.config.n_features)
+    example = torch.zeros(1, 500, nets[0].config.n_features)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
