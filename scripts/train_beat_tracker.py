@@ -85,8 +85,9 @@ def main() -> None:
         members = [best, *args.ensemble]
         saved = [torch.load(path, map_location="cpu", weights_only=True) for path in members]
         export_beatnet(members, args.export, metadata={
-            "net_config": [s["net_config"] for s in saved], "train_config": [s["train_config"] for s in saved],
-            "step": [s["step"] for s in saved], "data": [f"DATA/{root.name} (tuning part)" for root in roots],
+            "net_config": [s["net_config"] for s in saved],
+            "train_config": [s["train_config"] for s in saved], "step": [s["step"] for s in saved],
+            "data": [f"DATA/{root.name} (tuning part)" for root in roots],
             "decode": args.decode})
         print(f"exported {args.export}", flush=True)
 
