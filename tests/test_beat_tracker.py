@@ -106,6 +106,14 @@ def test_the_shipped_tracker_has_a_card_with_its_sha256():
     assert "/work/" not in card and "/home/" not in card
 
 
+def test_the_shipped_tracker_hears_each_performance_at_three_tempi():
+    from pianotx.score.tracker import decode_settings
+
+    settings = decode_settings()
+    assert settings["time_scales"] == [0.8, 1.0, 1.25]
+    assert decode_settings(time_scales=(1.0,))["time_scales"] == (1.0,)
+
+
 def test_tempo_and_meter_targets():
     from pianotx.score.rhythm import TEMPO_BPM, meter_targets, tempo_targets
 
