@@ -149,9 +149,7 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
     if span_s < 2 * 60.0 / min_bpm:
         raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
-    scales = settings["time_scales"]
-    scales = (float(scales),) if isinstance(scales, (int, float)) else tuple(scales)
-    heads = head_probabilities(notes, path=path, time_scales=scales)
+    heads = head_probabilities(notes, path=path, time_scales=np.atleast_1d(settings["time_scales"]))
     prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:
         prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)
