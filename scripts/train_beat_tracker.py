@@ -4,11 +4,14 @@ Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--
            [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
            [--export-only] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
+       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--export weights/beat-notes.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
 beside the checkout), keeps the tuning part (``pianotx.data.asap.part_of``; the test part is
 never read) and holds out about one piece folder in six of it (by another hash of the
 folder) for the held-out loss that picks ``OUT/best.pt``. Progress lines go to stdout.
+``--notes`` trains the note network (:mod:`pianotx.training.notebeats`) instead of the frame
+network.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from pathlib import Path
 import torch
 
 from pianotx.data.asap import asap_rows, held_out, load_performance
-from pianotx.model.beatnet import BeatNetConfig
+from pianotx.model.beatnet import BeatNetConfig, NoteBeatNetConfig
 from pianotx.score.rhythm import TEMPO_BPM
 from pianotx.training.beats import BeatTrainConfig, as_piece, export_beatnet, train_beatnet
+from pianotx.training.notebeats import export_note_beatnet, train_note_beatnet
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
 
@@ -61,6 +65,8 @@ def main() -> None:
     parser.add_argument("--decode", type=json.loads, default={},
                         help='DBN settings chosen on the held-out folders, stored with the export '
                              '(JSON, e.g. \'{"transition_lambda": 15}\'; see score.tracker.decode_settings)')
+    parser.add_argument("--notes", action="store_true",
+                        help="train the note network (warm-up 200 steps, held-out loss every 500)")
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
     parser.add_argument("--ensemble", type=Path, nargs="+", default=[],
                         help="other runs' checkpoints exported with OUT/best.pt as one ensemble")
@@ -73,6 +79,8 @@ def main() -> None:
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
     config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed)
     started = time.perf_counter()
+    if args.notes:
+        return train_notes(args, fit, check, replace(config, warmup_steps=200, val_every=500), roots)
     net_config = BeatNetConfig(channels=args.channels, gru=args.gru, meter_heads=not args.plain,
                                tempo_bins=0 if args.plain or args.no_tempo else len(TEMPO_BPM))
     if args.export_only:
@@ -89,6 +97,22 @@ def main() -> None:
             "train_config": [s["train_config"] for s in saved], "step": [s["step"] for s in saved],
             "data": [f"DATA/{root.name} (tuning part)" for root in roots],
             "decode": args.decode})
+        print(f"exported {args.export}", flush=True)
+
+
+def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTrainConfig,
+                roots: list[Path]) -> None:
+    started = time.perf_counter()
+    best = args.out / "best.pt"
+    if not args.export_only:
+        best = train_note_beatnet(fit, check, args.out, config=config, net_config=NoteBeatNetConfig(),
+                                  on_event=lambda r: print(json.dumps(r), flush=True))
+        print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
+    if args.export:
+        saved = torch.load(best, map_location="cpu", weights_only=True)
+        export_note_beatnet(best, args.export, metadata={
+            "net_config": saved["net_config"], "train_config": saved["train_config"],
+            "step": saved["step"], "data": [f"DATA/{root.name} (tuning part)" for root in roots]})
         print(f"exported {args.export}", flush=True)
 
 

@@ -1,10 +1,12 @@
-"""The beat tracker's network: a temporal convolutional network over rhythm features.
+"""The beat tracker's networks: a temporal convolutional network over frames of rhythm
+features, and a convolutional-recurrent network over the notes themselves.
 
 Frame features of the notes (:mod:`pianotx.score.rhythm`, 50 frames/s) -> per-frame logits
 of three classes: no beat, beat, downbeat. Non-causal dilated 1-D convolutions, as in the
 TCN beat trackers of Davies & Böck (EUSIPCO 2019) and Böck & Davies (ISMIR 2020); with
 kernel 5 and dilations 1-256 each frame sees about 20 s either side, several bars at any
-tempo, which is what the downbeat needs.
+tempo, which is what the downbeat needs. :class:`NoteBeatNet` reads one step per note
+(:mod:`pianotx.score.noterhythm`); the tracker averages the two.
 """
 
 from __future__ import annotations
@@ -80,3 +82,41 @@ def split_heads(logits: torch.Tensor, config: BeatNetConfig) -> dict[str, torch.
     """The concatenated logits cut into one tensor per head (``beat``: no beat, beat,
     downbeat; ``tempo``; ``bar``: 2, 3, 4 beats; ``division``: simple, compound)."""
     return dict(zip(config.head_sizes, torch.split(logits, list(config.head_sizes.values()), dim=-1)))
+
+
+@dataclass(frozen=True)
+class NoteBeatNetConfig:
+    """Sizes of :class:`NoteBeatNet`; saved with its weights."""
+
+    n_features: int = 94
+    channels: int = 96
+    convs: int = 3
+    kernel: int = 5
+    gru: int = 96
+    gru_layers: int = 2
+    dropout: float = 0.1
+
+
+class NoteBeatNet(nn.Module):
+    """``(batch, n_notes, n_features)`` note features in onset order -> per-note logits of
+    three classes (no beat, beat, downbeat): a linear embedding, residual convolutions over
+    neighbouring notes (chords, figures), then a bidirectional GRU over the whole sequence (the
+    CRNN of PM2S, Liu et al., ISMIR 2022)."""
+
+    def __init__(self, config: NoteBeatNetConfig = NoteBeatNetConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.inp = nn.Linear(config.n_features, config.channels)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(config.channels, config.channels, config.kernel, padding=config.kernel // 2)
+            for _ in range(config.convs))
+        self.gru = nn.GRU(config.channels, config.gru, num_layers=config.gru_layers, batch_first=True,
+                          bidirectional=True, dropout=config.dropout if config.gru_layers > 1 else 0.0)
+        self.out = nn.Linear(2 * config.gru, 3)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_notes, 3)``."""
+        x = torch.relu(self.inp(features)).transpose(1, 2)
+        for conv in self.convs:
+            x = x + torch.relu(conv(x))
+        return self.out(self.gru(x.transpose(1, 2))[0])

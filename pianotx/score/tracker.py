@@ -21,20 +21,29 @@ from pianotx.music.notes import Note
 from pianotx.score.beats import within_notes
 from pianotx.score.dbn import track_bars
 from pianotx.score.meter import Meter, beat_division
+from pianotx.score.noterhythm import N_NOTE_FEATURES, frame_activation, note_features, note_order
 from pianotx.score.rhythm import BAR_LENGTHS, FPS, N_FEATURES, TEMPO_BPM, rhythm_features
 
 WEIGHTS_NAME = "beat-tracker.onnx"
+NOTE_WEIGHTS_NAME = "beat-notes.onnx"
 
 
 def tracker_path() -> Path:
-    """The shipped network's path."""
+    """The shipped frame network's path."""
     from pianotx.bundled import weights_dir
 
     return weights_dir() / WEIGHTS_NAME
 
 
-@functools.lru_cache(maxsize=2)
-def _session(path: str):
+def note_tracker_path() -> Path:
+    """The shipped note network's path."""
+    from pianotx.bundled import weights_dir
+
+    return weights_dir() / NOTE_WEIGHTS_NAME
+
+
+@functools.lru_cache(maxsize=4)
+def _session(path: str, n_features: int | None = N_FEATURES):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -44,15 +53,15 @@ def _session(path: str):
     except Exception as exc:  # onnxruntime raises its own exception types
         raise CheckpointError(f"cannot load the beat tracker {path} ({exc}); reinstall pianotx") from None
     width = session.get_inputs()[0].shape[-1]
-    if width != N_FEATURES:
-        raise CheckpointError(f"the beat tracker {path} takes {width} features, not {N_FEATURES}; "
+    if n_features is not None and width != n_features:
+        raise CheckpointError(f"the beat tracker {path} takes {width} features, not {n_features}; "
                               "reinstall pianotx")
     return session
 
 
 def tracker_metadata(path: Path | None = None) -> dict:
-    """The metadata (configs, training data) stored in the ONNX file."""
-    session = _session(str(path or tracker_path()))
+    """The metadata (configs, training data) stored in an ONNX file of either network."""
+    session = _session(str(path or tracker_path()), None)
     return json.loads(session.get_modelmeta().custom_metadata_map.get("pianotx", "{}"))
 
 
@@ -84,6 +93,20 @@ def head_probabilities(notes: Sequence[Note], *, path: Path | None = None,
     return total
 
 
+def note_beat_probabilities(notes: Sequence[Note], n_frames: int, *,
+                            path: Path | None = None) -> np.ndarray:
+    """The note network's probabilities of no beat, beat and downbeat, per note, placed on
+    ``n_frames`` frames at ``FPS`` (:func:`~pianotx.score.noterhythm.frame_activation`)."""
+    session = _session(str(path or note_tracker_path()), N_NOTE_FEATURES)
+    onset = np.array([n.onset_s for n in notes], dtype=float)
+    pitch = np.array([n.pitch for n in notes], dtype=int)
+    order = note_order(onset, pitch)
+    features = note_features(onset[order], np.array([notes[i].offset_s for i in order]), pitch[order],
+                             np.array([notes[i].velocity for i in order], dtype=float))
+    probabilities = session.run(None, {"features": features[None]})[0][0]
+    return frame_activation(onset[order], probabilities, n_frames, fps=FPS)
+
+
 def beat_probabilities(notes: Sequence[Note], *, path: Path | None = None) -> np.ndarray:
     """Per-frame probabilities ``(n_frames, 3)`` of no beat, beat and downbeat, at ``FPS``."""
     return head_probabilities(notes, path=path)["beat"]
@@ -99,6 +122,7 @@ DECODE_DEFAULTS = {
     "min_bpm": 40.0, "max_bpm": 240.0, "transition_lambda": 15.0, "observation_lambda": 8,
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
+    "note_weight": 0.0,
 }
 
 
@@ -114,7 +138,8 @@ def decode_settings(path: Path | None = None, **options) -> dict:
     return DECODE_DEFAULTS | stored | {k: v for k, v in options.items() if v is not None}
 
 
-def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tuple[np.ndarray, Meter]:
+def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | None = None,
+          **options) -> tuple[np.ndarray, Meter]:
     """Beat times (s) and meter of a performance.
 
     Parameters
@@ -122,7 +147,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
     notes : sequence of Note
         The performance, sorted by onset.
     path : Path, optional
-        The network (default: the shipped one).
+        The frame network (default: the shipped one).
+    note_path : Path, optional
+        The note network (default: the shipped one), heard where ``note_weight`` > 0.
     **options
         DBN settings over those stored with the network (:func:`decode_settings`):
         ``min_bpm``, ``max_bpm``, ``transition_lambda``, ``observation_lambda``,
@@ -132,7 +159,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
         estimate as a log prior over tempi, and of the bar-length head's as a prior over bar
         lengths) and ``division_threshold`` (the division head's mean probability of a
         compound beat above which the beat is compound); ``time_scales``
-        (:func:`head_probabilities`).
+        (:func:`head_probabilities`); ``note_weight`` (the note network's share of the beat
+        and downbeat probabilities, :func:`note_beat_probabilities`).
 
     Returns
     -------
@@ -150,6 +178,10 @@ def track(notes: Sequence[Note], *, path: Path | None = None, **options) -> tupl
         raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
     heads = head_probabilities(notes, path=path, time_scales=np.atleast_1d(settings["time_scales"]))
+    share = float(settings["note_weight"])
+    if share > 0:
+        by_notes = note_beat_probabilities(notes, len(heads["beat"]), path=note_path)
+        heads["beat"] = (1.0 - share) * heads["beat"] + share * by_notes
     prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:
         prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)

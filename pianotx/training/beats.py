@@ -35,6 +35,7 @@ class BeatTrainConfig:
     steps: int = 3000
     batch_size: int = 16
     crop_s: float = 30.0
+    crop_notes: int = 400  # the note network's window
     lr: float = 1e-3
     warmup_steps: int = 100
     seed: int = 0
@@ -69,7 +70,7 @@ def as_piece(performance: AnnotatedPerformance) -> Piece:
                  performance.annotations.signatures)
 
 
-def _augment(piece: Piece, rng: np.random.Generator, config: BeatTrainConfig) -> Piece:
+def augment(piece: Piece, rng: np.random.Generator, config: BeatTrainConfig) -> Piece:
     """A transcription-like variant of a piece (times scaled, notes moved, dropped, doubled)."""
     scale = math.exp(rng.uniform(*np.log(config.tempo_range)))
     n = len(piece.onset_s)
@@ -116,7 +117,7 @@ def sample_batch(pieces: Sequence[Piece], rng: np.random.Generator,
     n_frames = int(config.crop_s * FPS)
     out = []
     for index in rng.choice(len(pieces), size=config.batch_size, p=lengths / lengths.sum()):
-        piece = _augment(pieces[index], rng, config)
+        piece = augment(pieces[index], rng, config)
         start = rng.uniform(piece.beats_s[0] - 0.2 * config.crop_s, piece.beats_s[-1] - 0.5 * config.crop_s)
         out.append(crop_example(piece, start, n_frames))
     return tuple(torch.from_numpy(np.stack(column)) for column in zip(*out))
@@ -192,43 +193,63 @@ def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
     rng = np.random.default_rng(config.seed)
     net = BeatNet(net_config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
+    examples = held_out_examples(check)
+
+    def batch_loss() -> torch.Tensor:
+        batch = sample_batch(fit, rng, config)
+        return total_loss(head_losses(net(batch[0]), batch, net_config), config)
+
+    return training_loop(net, optimizer, batch_loss, lambda: evaluate_loss(net, examples), out,
+                         config=config, net_config=asdict(net_config), on_event=on_event)
+
+
+def training_loop(net: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                  batch_loss: Callable[[], torch.Tensor], held_out: Callable[[], dict[str, float]],
+                  out: Path, *, config: BeatTrainConfig, net_config: dict,
+                  on_event: Callable[[dict], None] | None = None) -> Path:
+    """``config.steps`` steps on ``batch_loss`` (warm-up, then a cosine rate; gradients clipped
+    to norm 1); every ``config.val_every`` steps the ``held_out`` losses (``beat`` the one that
+    picks ``out/best.pt``) are logged to ``out/metrics.jsonl`` and the state saved."""
 
     def rate(step: int) -> float:
         warm = min(1.0, (step + 1) / config.warmup_steps)
         return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / config.steps)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
-    examples = held_out_examples(check)
     best, running, started = math.inf, [], time.perf_counter()
-    log = open(out / "metrics.jsonl", "a")
-    for step in range(1, config.steps + 1):
-        batch = sample_batch(fit, rng, config)
-        loss = total_loss(head_losses(net(batch[0]), batch, net_config), config)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        running.append(loss.item())
-        if step % config.val_every == 0 or step == config.steps:
-            held = evaluate_loss(net, examples)
-            record = {"step": step, "train_loss": float(np.mean(running)),
-                      "held_out_loss": held["beat"],
+    with open(out / "metrics.jsonl", "a") as log:
+        for step in range(1, config.steps + 1):
+            loss = batch_loss()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running.append(loss.item())
+            if step % config.val_every and step != config.steps:
+                continue
+            held = held_out()
+            record = {"step": step, "train_loss": float(np.mean(running)), "held_out_loss": held["beat"],
                       **{f"held_out_{name}": value for name, value in held.items() if name != "beat"},
                       "minutes": (time.perf_counter() - started) / 60}
             running = []
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            state = {"state_dict": net.state_dict(), "net_config": asdict(net_config),
-                     "train_config": asdict(config), "step": step}
-            torch.save(state, out / "last.pt")
-            if record["held_out_loss"] < best:
-                best = record["held_out_loss"]
-                torch.save(state, out / "best.pt")
+            best = save_progress(out, log, record, {"state_dict": net.state_dict(), "net_config": net_config,
+                                                    "train_config": asdict(config), "step": step}, best)
             if on_event:
                 on_event(record)
-    log.close()
     return out / "best.pt"
+
+
+def save_progress(out: Path, log, record: dict, state: dict, best: float) -> float:
+    """Log ``record`` (a JSON line), save ``state`` as ``out/last.pt`` and, where its held-out
+    loss is below ``best``, as ``out/best.pt``; return the best loss so far."""
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+    torch.save(state, out / "last.pt")
+    if record["held_out_loss"] < best:
+        torch.save(state, out / "best.pt")
+        return record["held_out_loss"]
+    return best
 
 
 def load_beatnet(path: Path) -> BeatNet:
