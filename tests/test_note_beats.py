@@ -50,7 +50,8 @@ def test_a_short_note_run_trains_exports_and_runs_without_torch(tmp_path):
     pytest.importorskip("onnx")
     from dataclasses import replace
 
-    from pianotx.score.tracker import note_beat_probabilities, track, tracker_metadata
+    from pianotx.errors import CheckpointError
+    from pianotx.score.tracker import head_probabilities, note_beat_probabilities, track, tracker_metadata
     from pianotx.training.beats import BeatTrainConfig, Piece
     from pianotx.training.notebeats import export_note_beatnet, load_note_beatnet, train_note_beatnet
 
@@ -74,3 +75,5 @@ def test_a_short_note_run_trains_exports_and_runs_without_torch(tmp_path):
     assert np.abs(frames - frame_activation(onsets, expected, 1600, fps=50)).max() < 1e-4
     beats_s, meter = track(notes, note_path=target, note_weight=1.0)
     assert len(beats_s) > 10 and meter.beats_per_bar in (2, 3, 4)
+    with pytest.raises(CheckpointError, match="takes 94 features"):
+        head_probabilities(notes, path=target)  # the note network where the frame network belongs

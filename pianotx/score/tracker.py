@@ -43,17 +43,22 @@ def note_tracker_path() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _session(path: str, n_features: int | None = N_FEATURES):
+def _session(path: str):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # a small network: one thread is as fast and stays polite
     try:
-        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise CheckpointError(f"cannot load the beat tracker {path} ({exc}); reinstall pianotx") from None
+
+
+def _checked_session(path: str, n_features: int):
+    """The cached session of ``path``, which must take ``n_features`` features per step."""
+    session = _session(path)
     width = session.get_inputs()[0].shape[-1]
-    if n_features is not None and width != n_features:
+    if width != n_features:
         raise CheckpointError(f"the beat tracker {path} takes {width} features, not {n_features}; "
                               "reinstall pianotx")
     return session
@@ -61,7 +66,7 @@ def _session(path: str, n_features: int | None = N_FEATURES):
 
 def tracker_metadata(path: Path | None = None) -> dict:
     """The metadata (configs, training data) stored in an ONNX file of either network."""
-    session = _session(str(path or tracker_path()), None)
+    session = _session(str(path or tracker_path()))
     return json.loads(session.get_modelmeta().custom_metadata_map.get("pianotx", "{}"))
 
 
@@ -76,7 +81,7 @@ def head_probabilities(notes: Sequence[Note], *, path: Path | None = None,
     faster (note times multiplied by each scale); each output is mapped back to the
     performance's frames and the probabilities are averaged.
     """
-    session = _session(str(path or tracker_path()))
+    session = _checked_session(str(path or tracker_path()), N_FEATURES)
     names = [output.name for output in session.get_outputs()]
     n_frames = rhythm_features(notes).shape[0]
     total: dict[str, np.ndarray] = {}
@@ -97,7 +102,7 @@ def note_beat_probabilities(notes: Sequence[Note], n_frames: int, *,
                             path: Path | None = None) -> np.ndarray:
     """The note network's probabilities of no beat, beat and downbeat, per note, placed on
     ``n_frames`` frames at ``FPS`` (:func:`~pianotx.score.noterhythm.frame_activation`)."""
-    session = _session(str(path or note_tracker_path()), N_NOTE_FEATURES)
+    session = _checked_session(str(path or note_tracker_path()), N_NOTE_FEATURES)
     onset = np.array([n.onset_s for n in notes], dtype=float)
     pitch = np.array([n.pitch for n in notes], dtype=int)
     order = note_order(onset, pitch)
