@@ -159,10 +159,10 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
     pytest.importorskip("onnx")
     from dataclasses import replace
 
-    from pianotx.errors import ScoreError
+    from pianotx.errors import ScoreError, TrainingError
     from pianotx.model.beatnet import BeatNetConfig
     from pianotx.score.tracker import decode_settings, head_probabilities
-    from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet
+    from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet, update_decode
 
     beats = np.arange(1.0, 41.0, 0.5)
     piece = Piece(beats, beats + 0.3, np.full(len(beats), 60), np.full(len(beats), 80.0),
@@ -188,6 +188,14 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
     assert (settings["transition_lambda"], settings["max_bpm"], settings["min_bpm"]) == (30.0, 200.0, 40.0)
     with pytest.raises(ScoreError, match="unknown beat-tracker setting 'tempo'"):
         track(notes, path=target, tempo=3)
+    # settings chosen later join those stored; the network is untouched
+    updated = tmp_path / "updated.onnx"
+    updated.write_bytes(target.read_bytes())
+    assert update_decode(updated, {"note_weight": 0.3})["decode"] == {"transition_lambda": 30.0, "note_weight": 0.3}
+    assert decode_settings(updated)["note_weight"] == 0.3
+    assert np.array_equal(head_probabilities(notes, path=updated)["beat"], plain)
+    with pytest.raises(TrainingError, match="unknown beat-tracker setting 'tempo'"):
+        update_decode(updated, {"tempo": 3})
 
 
 def test_a_performance_too_short_for_a_bar_is_refused_in_words():

@@ -265,7 +265,6 @@ def export_beatnet(checkpoint: Path | Sequence[Path], target: Path, *, metadata:
     (1, n_frames, 3)`` and, where the network has them, ``tempo``, ``bar`` and ``division``,
     each a softmax; frames dynamic), with ``metadata`` as JSON. Several checkpoints (with the
     same heads) make one ensemble: each head's probabilities are their mean."""
-    import onnx
 
     paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
     nets = [load_beatnet(Path(path)) for path in paths]
@@ -296,7 +295,40 @@ def export_beatnet(checkpoint: Path | Sequence[Path], target: Path, *, metadata:
         torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
                           output_names=names, opset_version=17, dynamo=False,
                           dynamic_axes={name: {1: "frames"} for name in ["features", *names]})
-    model = onnx.load_from_string(buffer.getvalue())
+    write_onnx(buffer.getvalue(), Path(target), metadata or {})
+
+
+def write_onnx(model_bytes: bytes, target: Path, metadata: dict) -> None:
+    """Write an exported ONNX model with ``metadata`` as JSON under the key ``pianotx`` (replacing
+    what that key held; other keys are kept)."""
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    kept = [(entry.key, entry.value) for entry in model.metadata_props if entry.key != "pianotx"]
+    del model.metadata_props[:]
+    for key, value in kept:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     entry = model.metadata_props.add()
-    entry.key, entry.value = "pianotx", json.dumps(metadata or {})
-    write_bytes_atomic(Path(target), model.SerializeToString(), overwrite=True)
+    entry.key, entry.value = "pianotx", json.dumps(metadata)
+    write_bytes_atomic(target, model.SerializeToString(), overwrite=True)
+
+
+def update_decode(target: Path, settings: dict) -> dict:
+    """Store DBN ``settings`` (:data:`pianotx.score.tracker.DECODE_DEFAULTS` names, chosen on
+    the held-out folders) in an exported frame network's metadata, over those it holds;
+    returns the metadata written."""
+    import onnx
+
+    from pianotx.score.tracker import DECODE_DEFAULTS
+
+    unknown = sorted(set(settings) - set(DECODE_DEFAULTS))
+    if unknown:
+        raise TrainingError(f"unknown beat-tracker setting {unknown[0]!r}; use one of "
+                            f"{', '.join(DECODE_DEFAULTS)}")
+    model_bytes = Path(target).read_bytes()
+    stored = {entry.key: entry.value for entry in onnx.load_from_string(model_bytes).metadata_props}
+    metadata = json.loads(stored.get("pianotx", "{}"))
+    metadata["decode"] = metadata.get("decode", {}) | settings
+    write_onnx(model_bytes, Path(target), metadata)
+    return metadata

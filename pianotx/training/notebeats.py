@@ -10,7 +10,6 @@ performances; ``export_note_beatnet`` writes the ONNX file the tracker runs.
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -20,10 +19,9 @@ import numpy as np
 import torch
 
 from pianotx.errors import TrainingError
-from pianotx.files import write_bytes_atomic
 from pianotx.model.beatnet import NoteBeatNet, NoteBeatNetConfig
 from pianotx.score.noterhythm import note_features, note_order, note_targets
-from pianotx.training.beats import BeatTrainConfig, Piece, augment, training_loop
+from pianotx.training.beats import BeatTrainConfig, Piece, augment, training_loop, write_onnx
 
 
 def note_example(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,7 +110,6 @@ def load_note_beatnet(path: Path) -> NoteBeatNet:
 def export_note_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None = None) -> None:
     """Write the network as ONNX (``features (1, n_notes, F)`` -> ``probabilities (1,
     n_notes, 3)``, a softmax; notes dynamic), with ``metadata`` as JSON."""
-    import onnx
 
     net = load_note_beatnet(Path(checkpoint))
 
@@ -131,7 +128,4 @@ def export_note_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None
         torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
                           output_names=["probabilities"], opset_version=17, dynamo=False,
                           dynamic_axes={"features": {1: "notes"}, "probabilities": {1: "notes"}})
-    model = onnx.load_from_string(buffer.getvalue())
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "pianotx", json.dumps(metadata or {})
-    write_bytes_atomic(Path(target), model.SerializeToString(), overwrite=True)
+    write_onnx(buffer.getvalue(), Path(target), metadata or {})
