@@ -77,3 +77,23 @@ def test_a_short_note_run_trains_exports_and_runs_without_torch(tmp_path):
     assert len(beats_s) > 10 and meter.beats_per_bar in (2, 3, 4)
     with pytest.raises(CheckpointError, match="takes 94 features"):
         head_probabilities(notes, path=target)  # the note network where the frame network belongs
+
+
+def test_bars_from_frames_keeps_the_frame_networks_bar_length(monkeypatch):
+    import pianotx.score.tracker as tracker
+
+    beats = np.arange(1.0, 31.0, 0.5)
+    notes = [Note(float(t), float(t) + 0.2, p, 80) for t in beats for p in (36, 60)]
+    frame_only = tracker.track(notes)[1].beats_per_bar
+
+    def in_threes(notes, n_frames, *, path=None):  # a note network hearing bars of 3 beats
+        frames = np.zeros((n_frames, 3))
+        frames[:, 0] = 1.0
+        at = np.rint(beats * 50).astype(int)
+        frames[at] = (0.0, 1.0, 0.0)
+        frames[at[::3]] = (0.0, 0.0, 1.0)
+        return frames
+
+    monkeypatch.setattr(tracker, "note_beat_probabilities", in_threes)
+    assert tracker.track(notes, note_weight=1.0)[1].beats_per_bar == 3 != frame_only
+    assert tracker.track(notes, note_weight=1.0, bars_from_frames=True)[1].beats_per_bar == frame_only

@@ -127,7 +127,7 @@ DECODE_DEFAULTS = {
     "min_bpm": 40.0, "max_bpm": 240.0, "transition_lambda": 15.0, "observation_lambda": 8,
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
-    "note_weight": 0.0,
+    "note_weight": 0.0, "bars_from_frames": False,
 }
 
 
@@ -165,7 +165,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         lengths) and ``division_threshold`` (the division head's mean probability of a
         compound beat above which the beat is compound); ``time_scales``
         (:func:`head_probabilities`); ``note_weight`` (the note network's share of the beat
-        and downbeat probabilities, :func:`note_beat_probabilities`).
+        and downbeat probabilities, :func:`note_beat_probabilities`) and ``bars_from_frames``
+        (with a note network, choose the bar length on the frame network's probabilities alone,
+        then track beats and bars of that length on the mixed ones).
 
     Returns
     -------
@@ -183,23 +185,30 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
     heads = head_probabilities(notes, path=path, time_scales=np.atleast_1d(settings["time_scales"]))
-    share = float(settings["note_weight"])
-    if share > 0:
-        by_notes = note_beat_probabilities(notes, len(heads["beat"]), path=note_path)
-        heads["beat"] = (1.0 - share) * heads["beat"] + share * by_notes
     prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:
         prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)
     tempo_prior = (_tempo_prior(heads["tempo"], settings["tempo_weight"])
                    if "tempo" in heads and settings["tempo_weight"] else None)
     width = settings["beat_width"]
-    bars = track_bars(heads["beat"][:, 1:], fps=FPS, bar_lengths=BAR_LENGTHS, min_bpm=min_bpm,
-                      max_bpm=float(settings["max_bpm"]),
-                      transition_lambda=float(settings["transition_lambda"]),
-                      observation_lambda=int(settings["observation_lambda"]), bar_log_prior=prior,
-                      tempo_log_prior=tempo_prior,
-                      observation_threshold=settings["observation_threshold"],
-                      beat_width=None if width is None else int(width))
+
+    def decode(beat: np.ndarray, lengths: Sequence[int], log_prior: np.ndarray):
+        return track_bars(beat[:, 1:], fps=FPS, bar_lengths=lengths, min_bpm=min_bpm,
+                          max_bpm=float(settings["max_bpm"]),
+                          transition_lambda=float(settings["transition_lambda"]),
+                          observation_lambda=int(settings["observation_lambda"]),
+                          bar_log_prior=log_prior, tempo_log_prior=tempo_prior,
+                          observation_threshold=settings["observation_threshold"],
+                          beat_width=None if width is None else int(width))
+
+    share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
+    if share > 0:
+        by_notes = note_beat_probabilities(notes, len(heads["beat"]), path=note_path)
+        if settings["bars_from_frames"]:  # the bar length as the frame network alone hears it
+            lengths = [decode(heads["beat"], lengths, prior).beats_per_bar]
+            prior = prior[[list(BAR_LENGTHS).index(lengths[0])]]
+        heads["beat"] = (1.0 - share) * heads["beat"] + share * by_notes
+    bars = decode(heads["beat"], lengths, prior)
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
     keep = within_notes(bars.beats_s, notes, period)
     beats_s, positions = bars.beats_s[keep], bars.positions[keep]
