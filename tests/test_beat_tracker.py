@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -98,12 +100,13 @@ def test_the_shipped_tracker_has_a_card_with_its_sha256():
     import hashlib
     import re
 
-    from pianotx.score.tracker import tracker_path
+    from pianotx.score.tracker import note_tracker_path, tracker_metadata, tracker_path
 
-    path = tracker_path()
-    card = path.with_suffix(".md").read_text()
-    assert re.search(rf"sha256[^0-9a-f]*{hashlib.sha256(path.read_bytes()).hexdigest()}", card)
-    assert "/work/" not in card and "/home/" not in card
+    for path in (tracker_path(), note_tracker_path()):
+        card = path.with_suffix(".md").read_text()
+        assert re.search(rf"sha256[^0-9a-f]*{hashlib.sha256(path.read_bytes()).hexdigest()}", card)
+        assert "/work/" not in card and "/home/" not in card
+        assert "/work/" not in json.dumps(tracker_metadata(path))
 
 
 def test_the_shipped_tracker_hears_each_performance_at_three_tempi():
@@ -111,6 +114,7 @@ def test_the_shipped_tracker_hears_each_performance_at_three_tempi():
 
     settings = decode_settings()
     assert settings["time_scales"] == [0.8, 1.0, 1.25]
+    assert (settings["note_weight"], settings["bars_from_frames"]) == (0.3, True)
     assert decode_settings(time_scales=(1.0,))["time_scales"] == (1.0,)
 
 

@@ -27,7 +27,8 @@ def test_wheel_installs_into_a_fresh_venv_and_transcribes_the_example(tmp_path):
     assert {f"pianotx/weights/{default}.pt", f"pianotx/weights/{default}.onnx",
             "pianotx/weights/DEFAULT", "pianotx/weights/fcnn.pt", "pianotx/weights/crnn.pt",
             "pianotx/weights/fcnn.onnx", "pianotx/weights/crnn.onnx", "pianotx/weights/beat-tracker.onnx",
-            "pianotx/weights/beat-tracker.md",
+            "pianotx/weights/beat-tracker.md", "pianotx/weights/beat-notes.onnx",
+            "pianotx/weights/beat-notes.md",
             "pianotx/audio/mel_filters.npz"} <= packed
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

@@ -1,10 +1,13 @@
 """The learned beat tracker: notes -> beat/downbeat probabilities (ONNX Runtime) -> bars (DBN).
 
-The network (:mod:`pianotx.model.beatnet`, trained on ASAP's tuning part by
-:mod:`pianotx.training.beats`) ships as ``weights/beat-tracker.onnx`` and runs without
-torch; :func:`~pianotx.score.dbn.track_bars` turns its probabilities into beats with their
-place in the bar, choosing 2, 3 or 4 beats per bar; the beat's division (simple or
-compound) comes from where the onsets fall between the beats.
+Two networks (:mod:`pianotx.model.beatnet`, trained on ASAP's tuning part by
+:mod:`pianotx.training.beats` and :mod:`pianotx.training.notebeats`) ship as
+``weights/beat-tracker.onnx`` (frames, with tempo, bar-length and division heads) and
+``weights/beat-notes.onnx`` (notes) and run without torch; their beat and downbeat
+probabilities are mixed (decode setting ``note_weight``) and
+:func:`~pianotx.score.dbn.track_bars` turns them into beats with their place in the bar,
+choosing 2, 3 or 4 beats per bar; the beat's division (simple or compound) comes from the
+division head.
 """
 
 from __future__ import annotations
