@@ -7,7 +7,8 @@ Two networks (:mod:`pianotx.model.beatnet`, trained on ASAP's tuning part by
 probabilities are mixed (decode setting ``note_weight``) and
 :func:`~pianotx.score.dbn.track_bars` turns them into beats with their place in the bar,
 choosing 2, 3 or 4 beats per bar; the beat's division (simple or compound) comes from the
-division head.
+division head where the network has one (the shipped one has not), else from the onsets
+around the tracked beats.
 """
 
 from __future__ import annotations
