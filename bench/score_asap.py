@@ -5,7 +5,8 @@ downbeats, time signatures and key signatures. Pieces (folders) are split determ
 hash of the folder name into a tuning part (defaults of the chain chosen on it) and a test part.
 
 Usage: python bench/score_asap.py [ASAP_DIR ...] [--part test|tuning|check] [--every N]
-       [--tracker learned|dp] [--set NAME=VALUE] [--oracle-beats] [--baselines]
+       [--tracker learned|dp] [--set NAME=VALUE] [--weights FILE] [--note-weights FILE]
+       [--oracle-beats] [--baselines]
 Needs the extras score and eval (``pip install 'pianotx[score,eval]'``: partitura, mir_eval).
 Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path).
 ``--set`` passes beat-tracker options for tuning: for the learned tracker min_bpm, max_bpm,
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--tracker", choices=TRACKERS, default="learned")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--weights", type=Path, help="the learned tracker's ONNX file (default: shipped)")
+    parser.add_argument("--note-weights", type=Path, help="the note network's ONNX file (default: shipped)")
     parser.add_argument("--oracle-beats", action="store_true",
                         help="find meter and downbeats on the annotated beats (the meter stage alone)")
     parser.add_argument("--baselines", action="store_true",
@@ -80,6 +82,8 @@ def main() -> None:
     options = {name: _value(value) for name, value in (item.split("=") for item in args.set)}
     if args.weights:
         options["path"] = args.weights
+    if args.note_weights:
+        options["note_path"] = args.note_weights
     print("| part | tracker | pieces | performances | beat F1 | downbeat F1 | meter acc. | key acc. | seconds |")
     print("|---|---|---|---|---|---|---|---|---|")
     for part in args.part or ["tuning", "test"]:

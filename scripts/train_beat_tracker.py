@@ -4,7 +4,8 @@ Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--
            [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
            [--export-only] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
-       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--export weights/beat-notes.onnx]
+       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--ensemble RUN/best.pt ...]
+           [--export weights/beat-notes.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
 beside the checkout), keeps the tuning part (``pianotx.data.asap.part_of``; the test part is
@@ -91,13 +92,16 @@ def main() -> None:
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]
-        saved = [torch.load(path, map_location="cpu", weights_only=True) for path in members]
-        export_beatnet(members, args.export, metadata={
-            "net_config": [s["net_config"] for s in saved],
-            "train_config": [s["train_config"] for s in saved], "step": [s["step"] for s in saved],
-            "data": [f"DATA/{root.name} (tuning part)" for root in roots],
-            "decode": args.decode})
+        export_beatnet(members, args.export, metadata=export_metadata(members, roots) | {"decode": args.decode})
         print(f"exported {args.export}", flush=True)
+
+
+def export_metadata(members: list[Path], roots: list[Path]) -> dict:
+    """What an exported network records of its members' checkpoints and its data."""
+    saved = [torch.load(path, map_location="cpu", weights_only=True) for path in members]
+    return {"net_config": [s["net_config"] for s in saved],
+            "train_config": [s["train_config"] for s in saved], "step": [s["step"] for s in saved],
+            "data": [f"DATA/{root.name} (tuning part)" for root in roots]}
 
 
 def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTrainConfig,
@@ -109,10 +113,8 @@ def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTr
                                   on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
-        saved = torch.load(best, map_location="cpu", weights_only=True)
-        export_note_beatnet(best, args.export, metadata={
-            "net_config": saved["net_config"], "train_config": saved["train_config"],
-            "step": saved["step"], "data": [f"DATA/{root.name} (tuning part)" for root in roots]})
+        members = [best, *args.ensemble]
+        export_note_beatnet(members, args.export, metadata=export_metadata(members, roots))
         print(f"exported {args.export}", flush=True)
 
 

@@ -77,6 +77,14 @@ def test_a_short_note_run_trains_exports_and_runs_without_torch(tmp_path):
     assert len(beats_s) > 10 and meter.beats_per_bar in (2, 3, 4)
     with pytest.raises(CheckpointError, match="takes 94 features"):
         head_probabilities(notes, path=target)  # the note network where the frame network belongs
+    # two runs exported as one ensemble: the mean of their probabilities, per note
+    other = train_note_beatnet([piece], [piece], tmp_path / "b", config=replace(config, seed=1))
+    export_note_beatnet([best, other], tmp_path / "pair.onnx")
+    with torch.no_grad():
+        second = torch.softmax(load_note_beatnet(other)(torch.from_numpy(features)[None]), dim=-1)[0].numpy()
+    pair = note_beat_probabilities(notes, 1600, path=tmp_path / "pair.onnx")
+    mean = frame_activation(onsets, (expected + second) / 2, 1600, fps=50)
+    assert np.abs(second - expected).max() > 1e-3 and np.abs(pair - mean).max() < 1e-4
 
 
 def test_bars_from_frames_keeps_the_frame_networks_bar_length(monkeypatch):

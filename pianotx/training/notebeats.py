@@ -107,21 +107,26 @@ def load_note_beatnet(path: Path) -> NoteBeatNet:
     return net.eval()
 
 
-def export_note_beatnet(checkpoint: Path, target: Path, *, metadata: dict | None = None) -> None:
+def export_note_beatnet(checkpoint: Path | Sequence[Path], target: Path, *,
+                        metadata: dict | None = None) -> None:
     """Write the network as ONNX (``features (1, n_notes, F)`` -> ``probabilities (1,
-    n_notes, 3)``, a softmax; notes dynamic), with ``metadata`` as JSON."""
+    n_notes, 3)``, a softmax; notes dynamic), with ``metadata`` as JSON. Several checkpoints
+    (with the same features) make one ensemble: the probabilities are their mean."""
 
-    net = load_note_beatnet(Path(checkpoint))
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    nets = [load_note_beatnet(Path(path)) for path in paths]
+    if any(net.config.n_features != nets[0].config.n_features for net in nets):
+        raise TrainingError("an ensemble needs networks with the same features")
 
     class Probabilities(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = net
+            self.nets = torch.nn.ModuleList(nets)
 
         def forward(self, features: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(self.net(features), dim=-1)
+            return sum(torch.softmax(net(features), dim=-1) for net in self.nets) / len(self.nets)
 
-    example = torch.zeros(1, 50, net.config.n_features)
+    example = torch.zeros(1, 50, nets[0].config.n_features)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the legacy exporter's notices (GRU batch size, deprecation)
