@@ -2,9 +2,9 @@
 
 Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N] [--channels N]
            [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
-           [--export-only] [--ensemble RUN/best.pt ...]
+           [--export-only] [--resume] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
-       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--ensemble RUN/best.pt ...]
+       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--resume] [--ensemble RUN/best.pt ...]
            [--export weights/beat-notes.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
@@ -69,6 +69,8 @@ def main() -> None:
     parser.add_argument("--notes", action="store_true",
                         help="train the note network (warm-up 200 steps, held-out loss every 500)")
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from OUT/last.pt (same settings) where a run stopped")
     parser.add_argument("--ensemble", type=Path, nargs="+", default=[],
                         help="other runs' checkpoints exported with OUT/best.pt as one ensemble")
     args = parser.parse_args()
@@ -87,7 +89,7 @@ def main() -> None:
     if args.export_only:
         best = args.out / "best.pt"
     else:
-        best = train_beatnet(fit, check, args.out, config=config, net_config=net_config,
+        best = train_beatnet(fit, check, args.out, config=config, net_config=net_config, resume=args.resume,
                              on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
@@ -110,7 +112,7 @@ def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTr
     best = args.out / "best.pt"
     if not args.export_only:
         best = train_note_beatnet(fit, check, args.out, config=config, net_config=NoteBeatNetConfig(),
-                                  on_event=lambda r: print(json.dumps(r), flush=True))
+                                  resume=args.resume, on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,36 @@ def test_bars_from_frames_keeps_the_frame_networks_bar_length(monkeypatch):
     monkeypatch.setattr(tracker, "note_beat_probabilities", in_threes)
     assert tracker.track(notes, note_weight=1.0, bars_from_frames=False)[1].beats_per_bar == 3 != frame_only
     assert tracker.track(notes, note_weight=1.0, bars_from_frames=True)[1].beats_per_bar == frame_only
+
+
+def test_a_stopped_run_resumes_exactly(tmp_path):
+    torch = pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from pianotx.errors import TrainingError
+    from pianotx.training.beats import BeatTrainConfig, Piece
+    from pianotx.training.notebeats import train_note_beatnet
+
+    beats = np.arange(1.0, 21.0, 0.5)
+    piece = Piece(beats, beats + 0.2, np.tile([36, 60], len(beats) // 2), np.full(len(beats), 80.0),
+                  beats, beats[::2])
+    config = replace(BeatTrainConfig(), steps=4, batch_size=2, crop_notes=32, val_every=2, warmup_steps=2)
+    train_note_beatnet([piece], [piece], tmp_path / "whole", config=config)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_2(record):
+        if record["step"] == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_note_beatnet([piece], [piece], tmp_path / "parts", config=config, on_event=stop_at_2)
+    train_note_beatnet([piece], [piece], tmp_path / "parts", config=config, resume=True)
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
+    parts = torch.load(tmp_path / "parts" / "last.pt", weights_only=True)
+    assert parts["step"] == 4 and all(torch.equal(whole["state_dict"][k], v) for k, v in parts["state_dict"].items())
+    steps = [json.loads(line)["step"] for line in (tmp_path / "parts" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+    with pytest.raises(TrainingError, match="another run's"):
+        train_note_beatnet([piece], [piece], tmp_path / "parts", config=replace(config, lr=1e-4), resume=True)

@@ -180,11 +180,11 @@ def evaluate_loss(net: BeatNet, examples: Sequence[tuple]) -> dict[str, float]:
 def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
                   config: BeatTrainConfig = BeatTrainConfig(),
                   net_config: BeatNetConfig = BeatNetConfig(),
-                  on_event: Callable[[dict], None] | None = None) -> Path:
+                  on_event: Callable[[dict], None] | None = None, resume: bool = False) -> Path:
     """Train on ``fit``, keep ``out/best.pt`` by the beat loss on ``check``; return its path.
 
     Checkpoints are plain state dicts with both configs. ``out/metrics.jsonl`` logs the
-    training and held-out losses.
+    training and held-out losses. ``resume``: go on from ``out/last.pt`` (:func:`training_loop`).
     """
     if not fit or not check:
         raise TrainingError("the beat tracker needs training and held-out performances")
@@ -200,25 +200,38 @@ def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
         return total_loss(head_losses(net(batch[0]), batch, net_config), config)
 
     return training_loop(net, optimizer, batch_loss, lambda: evaluate_loss(net, examples), out,
-                         config=config, net_config=asdict(net_config), on_event=on_event)
+                         config=config, net_config=asdict(net_config), rng=rng, on_event=on_event,
+                         resume=resume)
 
 
 def training_loop(net: torch.nn.Module, optimizer: torch.optim.Optimizer,
                   batch_loss: Callable[[], torch.Tensor], held_out: Callable[[], dict[str, float]],
-                  out: Path, *, config: BeatTrainConfig, net_config: dict,
-                  on_event: Callable[[dict], None] | None = None) -> Path:
+                  out: Path, *, config: BeatTrainConfig, net_config: dict, rng: np.random.Generator,
+                  on_event: Callable[[dict], None] | None = None, resume: bool = False) -> Path:
     """``config.steps`` steps on ``batch_loss`` (warm-up, then a cosine rate; gradients clipped
     to norm 1); every ``config.val_every`` steps the ``held_out`` losses (``beat`` the one that
-    picks ``out/best.pt``) are logged to ``out/metrics.jsonl`` and the state saved."""
+    picks ``out/best.pt``) are logged to ``out/metrics.jsonl`` and the state saved.
+
+    ``out/last.pt`` also holds the optimizer, schedule and random states (``rng`` draws the
+    batches), so that with ``resume`` a run stopped after a save goes on from there exactly as
+    if it had not stopped."""
 
     def rate(step: int) -> float:
         warm = min(1.0, (step + 1) / config.warmup_steps)
         return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / config.steps)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
-    best, running, started = math.inf, [], time.perf_counter()
+    best, first = math.inf, 1
+    if resume and (out / "last.pt").exists():
+        best, first = _resume(out / "last.pt", net, optimizer, scheduler, rng, asdict(config), net_config)
+    running, started = [], time.perf_counter()
+
+    def resume_state(best_loss: float) -> dict:
+        return {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "best": best_loss,
+                "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+
     with open(out / "metrics.jsonl", "a") as log:
-        for step in range(1, config.steps + 1):
+        for step in range(first, config.steps + 1):
             loss = batch_loss()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -234,22 +247,43 @@ def training_loop(net: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       "minutes": (time.perf_counter() - started) / 60}
             running = []
             best = save_progress(out, log, record, {"state_dict": net.state_dict(), "net_config": net_config,
-                                                    "train_config": asdict(config), "step": step}, best)
+                                                    "train_config": asdict(config), "step": step}, best,
+                                 resume_state=resume_state)
             if on_event:
                 on_event(record)
     return out / "best.pt"
 
 
-def save_progress(out: Path, log, record: dict, state: dict, best: float) -> float:
-    """Log ``record`` (a JSON line), save ``state`` as ``out/last.pt`` and, where its held-out
-    loss is below ``best``, as ``out/best.pt``; return the best loss so far."""
+def _resume(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+            rng: np.random.Generator, train_config: dict, net_config: dict) -> tuple[float, int]:
+    """Load a run's ``last.pt`` into the training objects; the best loss and the next step."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if "optimizer" not in saved:
+        raise TrainingError(f"{path} was saved without its optimizer state (an older run); train "
+                            "into a new folder")
+    if saved["net_config"] != net_config or saved["train_config"] != train_config:
+        raise TrainingError(f"{path} is another run's (other settings); resume with the same "
+                            "settings or train into a new folder")
+    net.load_state_dict(saved["state_dict"], strict=True)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    rng.bit_generator.state = saved["numpy_rng"]
+    torch.set_rng_state(saved["torch_rng"])
+    return float(saved["best"]), int(saved["step"]) + 1
+
+
+def save_progress(out: Path, log, record: dict, state: dict, best: float, *,
+                  resume_state: Callable[[float], dict] | None = None) -> float:
+    """Log ``record`` (a JSON line), save ``state`` as ``out/last.pt`` (with
+    ``resume_state(best loss)``) and, where its held-out loss is below ``best``, as
+    ``out/best.pt``; return the best loss so far."""
     log.write(json.dumps(record) + "\n")
     log.flush()
-    torch.save(state, out / "last.pt")
+    new_best = min(best, record["held_out_loss"])
+    torch.save(state | (resume_state(new_best) if resume_state else {}), out / "last.pt")
     if record["held_out_loss"] < best:
         torch.save(state, out / "best.pt")
-        return record["held_out_loss"]
-    return best
+    return new_best
 
 
 def load_beatnet(path: Path) -> BeatNet:

@@ -79,9 +79,10 @@ def held_out_note_loss(net: NoteBeatNet, examples: Sequence[tuple[np.ndarray, ..
 def train_note_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
                        config: BeatTrainConfig = BeatTrainConfig(),
                        net_config: NoteBeatNetConfig = NoteBeatNetConfig(),
-                       on_event: Callable[[dict], None] | None = None) -> Path:
+                       on_event: Callable[[dict], None] | None = None, resume: bool = False) -> Path:
     """Train on ``fit`` (Adam, warm-up then cosine), keep ``out/best.pt`` by the held-out loss
-    on ``check``; return its path. ``out/metrics.jsonl`` logs the losses."""
+    on ``check``; return its path. ``out/metrics.jsonl`` logs the losses. ``resume``: go on
+    from ``out/last.pt`` (:func:`~pianotx.training.beats.training_loop`)."""
     if not fit or not check:
         raise TrainingError("the beat tracker needs training and held-out performances")
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,8 @@ def train_note_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, 
         return note_loss(net(features), classes, mask)
 
     return training_loop(net, optimizer, batch_loss, lambda: {"beat": held_out_note_loss(net, examples)},
-                         out, config=config, net_config=asdict(net_config), on_event=on_event)
+                         out, config=config, net_config=asdict(net_config), rng=rng, on_event=on_event,
+                         resume=resume)
 
 
 def load_note_beatnet(path: Path) -> NoteBeatNet:
