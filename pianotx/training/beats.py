@@ -273,14 +273,14 @@ def _resume(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, 
 
 
 def save_progress(out: Path, log, record: dict, state: dict, best: float, *,
-                  resume_state: Callable[[float], dict] | None = None) -> float:
+                  resume_state: Callable[[float], dict]) -> float:
     """Log ``record`` (a JSON line), save ``state`` as ``out/last.pt`` (with
     ``resume_state(best loss)``) and, where its held-out loss is below ``best``, as
     ``out/best.pt``; return the best loss so far."""
     log.write(json.dumps(record) + "\n")
     log.flush()
     new_best = min(best, record["held_out_loss"])
-    torch.save(state | (resume_state(new_best) if resume_state else {}), out / "last.pt")
+    torch.save(state | resume_state(new_best), out / "last.pt")
     if record["held_out_loss"] < best:
         torch.save(state, out / "best.pt")
     return new_best
@@ -300,8 +300,7 @@ def export_beatnet(checkpoint: Path | Sequence[Path], target: Path, *, metadata:
     each a softmax; frames dynamic), with ``metadata`` as JSON. Several checkpoints (with the
     same heads) make one ensemble: each head's probabilities are their mean."""
 
-    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
-    nets = [load_beatnet(Path(path)) for path in paths]
+    nets = load_members(checkpoint, load_beatnet)
     heads = nets[0].config.head_sizes
     if any(net.config.head_sizes != heads or net.config.n_features != nets[0].config.n_features
            for net in nets):
@@ -322,13 +321,26 @@ def export_beatnet(checkpoint: Path | Sequence[Path], target: Path, *, metadata:
                 total = probs if total is None else [a + b for a, b in zip(total, probs)]
             return tuple(value / len(self.nets) for value in total)
 
-    example = torch.zeros(1, 500, nets[0].config.n_features)
+    export_onnx(Probabilities().eval(), torch.zeros(1, 500, nets[0].config.n_features), target,
+                outputs=names, axis="frames", metadata=metadata)
+
+
+def load_members(checkpoint: Path | Sequence[Path], load: Callable[[Path], torch.nn.Module]) -> list:
+    """The networks of one checkpoint or of several (an ensemble), each read by ``load``."""
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    return [load(Path(path)) for path in paths]
+
+
+def export_onnx(module: torch.nn.Module, example: torch.Tensor, target: Path, *, outputs: list[str],
+                axis: str, metadata: dict | None) -> None:
+    """Export ``module`` (input ``features``, its step axis ``axis`` dynamic, as are the
+    ``outputs``') to ONNX opset 17 at ``target`` (:func:`write_onnx`)."""
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
-        torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
-                          output_names=names, opset_version=17, dynamo=False,
-                          dynamic_axes={name: {1: "frames"} for name in ["features", *names]})
+        warnings.simplefilter("ignore")  # the legacy exporter's notices (GRU batch size, deprecation)
+        torch.onnx.export(module, (example,), buffer, input_names=["features"], output_names=outputs,
+                          opset_version=17, dynamo=False,
+                          dynamic_axes={name: {1: axis} for name in ["features", *outputs]})
     write_onnx(buffer.getvalue(), Path(target), metadata or {})
 
 

@@ -9,8 +9,6 @@ performances; ``export_note_beatnet`` writes the ONNX file the tracker runs.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
@@ -21,7 +19,8 @@ import torch
 from pianotx.errors import TrainingError
 from pianotx.model.beatnet import NoteBeatNet, NoteBeatNetConfig
 from pianotx.score.noterhythm import note_features, note_order, note_targets
-from pianotx.training.beats import BeatTrainConfig, Piece, augment, training_loop, write_onnx
+from pianotx.training.beats import (BeatTrainConfig, Piece, augment, export_onnx, load_members,
+                                    training_loop)
 
 
 def note_example(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,8 +114,7 @@ def export_note_beatnet(checkpoint: Path | Sequence[Path], target: Path, *,
     n_notes, 3)``, a softmax; notes dynamic), with ``metadata`` as JSON. Several checkpoints
     (with the same features) make one ensemble: the probabilities are their mean."""
 
-    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
-    nets = [load_note_beatnet(Path(path)) for path in paths]
+    nets = load_members(checkpoint, load_note_beatnet)
     if any(net.config.n_features != nets[0].config.n_features for net in nets):
         raise TrainingError("an ensemble needs networks with the same features")
 
@@ -128,11 +126,5 @@ def export_note_beatnet(checkpoint: Path | Sequence[Path], target: Path, *,
         def forward(self, features: torch.Tensor) -> torch.Tensor:
             return sum(torch.softmax(net(features), dim=-1) for net in self.nets) / len(self.nets)
 
-    example = torch.zeros(1, 50, nets[0].config.n_features)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")  # the legacy exporter's notices (GRU batch size, deprecation)
-        torch.onnx.export(Probabilities().eval(), (example,), buffer, input_names=["features"],
-                          output_names=["probabilities"], opset_version=17, dynamo=False,
-                          dynamic_axes={"features": {1: "notes"}, "probabilities": {1: "notes"}})
-    write_onnx(buffer.getvalue(), Path(target), metadata or {})
+    export_onnx(Probabilities().eval(), torch.zeros(1, 50, nets[0].config.n_features), target,
+                outputs=["probabilities"], axis="notes", metadata=metadata)
