@@ -6,13 +6,19 @@ hash of the folder name into a tuning part (defaults of the chain chosen on it) 
 
 Usage: python bench/score_asap.py [ASAP_DIR ...] [--part test|tuning|check] [--every N]
        [--tracker learned|dp] [--set NAME=VALUE] [--weights FILE] [--note-weights FILE]
-       [--oracle-beats] [--baselines]
+       [--oracle-beats] [--oracle-activations] [--diagnose] [--baselines]
 Needs the extras score and eval (``pip install 'pianotx[score,eval]'``: partitura, mir_eval).
 Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path).
 ``--set`` passes beat-tracker options for tuning: for the learned tracker min_bpm, max_bpm,
 transition_lambda, bar_log_prior (three values, comma-separated); for ``--tracker dp``
 centre_bpm, tightness, window_s, spread_octaves. The learned tracker was trained on the tuning
 part without its ``check`` folders, on which its decoding was tuned.
+
+``--oracle-activations`` decodes the annotated beats themselves (as the network's training targets,
+:func:`pianotx.score.rhythm.beat_targets`) with the learned tracker's DBN and its stored settings:
+the decoder's ceiling. ``--diagnose`` adds a row of beat precision and recall and the beat F1 at
+any metrical level (the best of the annotated beats, twice as many, every second or every third
+one, each phase): where a tracker's errors are its metrical level and where they are local.
 
 Metrics: beat and downbeat F-measure (mir_eval.beat.f_measure, 70 ms window, first 5 s trimmed
 as mir_eval does), averaged over performances; meter accuracy (beats per bar and simple/compound
@@ -31,9 +37,12 @@ import mir_eval
 import numpy as np
 
 from pianotx.data.asap import PARTS, asap_rows, load_performance
-from pianotx.score.chain import TRACKERS, analyse
+from pianotx.score.chain import TRACKERS, analyse, check_notes
 from pianotx.score.key import estimate_key
-from pianotx.score.meter import estimate_meter, meter_of
+from pianotx.score.dbn import track_bars
+from pianotx.score.meter import Meter, beat_division, estimate_meter, meter_of
+from pianotx.score.rhythm import FPS, beat_targets
+from pianotx.score.tracker import decode_settings
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
 
@@ -44,16 +53,58 @@ def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
         return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)))
 
 
+def precision_recall(reference: np.ndarray, estimate: np.ndarray) -> tuple[float, float]:
+    """Beat precision and recall (70 ms, first 5 s trimmed), as mir_eval's F-measure counts them."""
+    reference, estimate = mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)
+    hits = len(mir_eval.util.match_events(reference, estimate, 0.07)) if len(reference) and len(estimate) else 0
+    return hits / max(len(estimate), 1), hits / max(len(reference), 1)
+
+
+def any_level_f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """The best beat F-measure against the annotated beats, twice as many (midpoints added),
+    or every second or third beat (each phase): the tracker's beats at any metrical level."""
+    reference = np.asarray(reference, dtype=float)
+    levels = [reference, np.sort(np.concatenate([reference, (reference[1:] + reference[:-1]) / 2]))]
+    levels += [reference[phase::step] for step in (2, 3) for phase in range(step)]
+    return max(f_measure(level, estimate) for level in levels)
+
+
+def oracle_track(truth, options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Beats and their bar positions decoded by the learned tracker's DBN from the annotated
+    beats themselves (as training targets): the decoder's ceiling."""
+    settings = decode_settings(options.get("path"), **{k: v for k, v in options.items()
+                                                       if k not in ("path", "note_path")})
+    n_frames = int(np.ceil(truth.beats_s[-1] * FPS)) + FPS
+    targets = beat_targets(truth.beats_s, truth.downbeats_s, n_frames)
+    bars = track_bars(targets[:, 1:], fps=FPS, min_bpm=float(settings["min_bpm"]),
+                      max_bpm=float(settings["max_bpm"]),
+                      transition_lambda=float(settings["transition_lambda"]),
+                      observation_lambda=int(settings["observation_lambda"]),
+                      observation_threshold=settings["observation_threshold"])
+    return bars.beats_s, bars.positions
+
+
 def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
-             oracle_beats: bool = False) -> dict:
-    """Scores of one performance; with ``oracle_beats`` the meter is found on the annotated beats."""
+             oracle_beats: bool = False, oracle_activations: bool = False) -> dict:
+    """Scores of one performance; with ``oracle_beats`` the meter is found on the annotated
+    beats; with ``oracle_activations`` beats and downbeats are the DBN's on the annotations."""
     performance = load_performance(root, row)
     notes, truth = performance.notes, performance.annotations
     if oracle_beats:
         beats_s, meter, key = truth.beats_s, estimate_meter(notes, truth.beats_s), estimate_key(notes)
+    elif oracle_activations:
+        beats_s, positions = oracle_track(truth, options)
+        first = np.flatnonzero(positions == 1)
+        ordered = check_notes(notes)
+        meter = Meter(int(positions.max()), beat_division(ordered, beats_s), int(first[0]) if len(first) else 0)
+        key = estimate_key(ordered)
     else:
         beats_s, meter, key = analyse(notes, tracker=tracker, **options)
+    precision, recall = precision_recall(truth.beats_s, beats_s)
     return {
+        "beat_p": precision,
+        "beat_r": recall,
+        "beat_any": any_level_f_measure(truth.beats_s, beats_s),
         "beat_f": f_measure(truth.beats_s, beats_s),
         "downbeat_f": f_measure(truth.downbeats_s, beats_s[meter.first_downbeat :: meter.beats_per_bar]),
         "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division)),
@@ -76,6 +127,10 @@ def main() -> None:
     parser.add_argument("--note-weights", type=Path, help="the note network's ONNX file (default: shipped)")
     parser.add_argument("--oracle-beats", action="store_true",
                         help="find meter and downbeats on the annotated beats (the meter stage alone)")
+    parser.add_argument("--oracle-activations", action="store_true",
+                        help="decode the annotated beats with the learned tracker's DBN (the decoder's ceiling)")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also print beat precision, recall and F1 at any metrical level")
     parser.add_argument("--baselines", action="store_true",
                         help="also print the accuracy of always answering 4/4 and no accidentals")
     args = parser.parse_args()
@@ -89,13 +144,17 @@ def main() -> None:
     for part in args.part or ["tuning", "test"]:
         chosen = [(root, row) for root in args.asap for row in asap_rows(root, part)][:: args.every]
         started = time.perf_counter()
-        results = [evaluate(root, row, options, tracker=args.tracker, oracle_beats=args.oracle_beats)
-                   for root, row in chosen]
+        results = [evaluate(root, row, options, tracker=args.tracker, oracle_beats=args.oracle_beats,
+                            oracle_activations=args.oracle_activations) for root, row in chosen]
         means = {k: 100 * np.mean([r[k] for r in results]) for k in results[0]}
-        label = f"{part}{' (annotated beats)' if args.oracle_beats else ''}"
+        label = part + (" (annotated beats)" if args.oracle_beats else "") + (
+            " (DBN on the annotations)" if args.oracle_activations else "")
         print(f"| {label} | {args.tracker} | {len({row['folder'] for _, row in chosen})} | {len(chosen)} | "
               f"{means['beat_f']:.1f} | {means['downbeat_f']:.1f} | {means['meter']:.1f} | "
               f"{means['key']:.1f} | {time.perf_counter() - started:.0f} |", flush=True)
+        if args.diagnose:
+            print(f"| {part}: beat precision {means['beat_p']:.1f}, recall {means['beat_r']:.1f}, "
+                  f"F1 at any metrical level {means['beat_any']:.1f} | | | | | | | | |", flush=True)
         if args.baselines:
             print(f"| {part}: always 4/4, no accidentals | | | | | | {means['baseline_meter']:.1f} | "
                   f"{means['baseline_key']:.1f} | |", flush=True)
