@@ -4,7 +4,8 @@ Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--
            [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
            [--export-only] [--resume] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
-       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--resume] [--ensemble RUN/best.pt ...]
+       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--crop-notes N] [--resume]
+           [--ensemble RUN/best.pt ...]
            [--export weights/beat-notes.onnx]
 
 Reads every ASAP folder given (default: ``../shared/data/midi/asap`` and ``asap-maestro``
@@ -68,6 +69,8 @@ def main() -> None:
                              '(JSON, e.g. \'{"transition_lambda": 15}\'; see score.tracker.decode_settings)')
     parser.add_argument("--notes", action="store_true",
                         help="train the note network (warm-up 200 steps, held-out loss every 500)")
+    parser.add_argument("--crop-notes", type=int, default=BeatTrainConfig.crop_notes,
+                        help="with --notes: notes per training window")
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
     parser.add_argument("--resume", action="store_true",
                         help="go on from OUT/last.pt (same settings) where a run stopped")
@@ -80,7 +83,9 @@ def main() -> None:
     fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
-    config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed)
+    if args.crop_notes < 2:
+        parser.error("--crop-notes must be at least 2")
+    config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes)
     started = time.perf_counter()
     if args.notes:
         return train_notes(args, fit, check, replace(config, warmup_steps=200, val_every=500), roots)
