@@ -42,7 +42,7 @@ from pianotx.score.key import estimate_key
 from pianotx.score.dbn import track_bars
 from pianotx.score.meter import Meter, beat_division, estimate_meter, meter_of
 from pianotx.score.rhythm import FPS, beat_targets
-from pianotx.score.tracker import decode_settings
+from pianotx.score.tracker import dbn_arguments, decode_settings
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
 
@@ -76,11 +76,8 @@ def oracle_track(truth, options: dict) -> tuple[np.ndarray, np.ndarray]:
                                                        if k not in ("path", "note_path")})
     n_frames = int(np.ceil(truth.beats_s[-1] * FPS)) + FPS
     targets = beat_targets(truth.beats_s, truth.downbeats_s, n_frames)
-    bars = track_bars(targets[:, 1:], fps=FPS, min_bpm=float(settings["min_bpm"]),
-                      max_bpm=float(settings["max_bpm"]),
-                      transition_lambda=float(settings["transition_lambda"]),
-                      observation_lambda=int(settings["observation_lambda"]),
-                      observation_threshold=settings["observation_threshold"])
+    bars = track_bars(targets[:, 1:], fps=FPS, bar_log_prior=settings["bar_log_prior"],
+                      **dbn_arguments(settings))
     return bars.beats_s, bars.positions
 
 

@@ -77,14 +77,14 @@ def main() -> None:
     parser.add_argument("--ensemble", type=Path, nargs="+", default=[],
                         help="other runs' checkpoints exported with OUT/best.pt as one ensemble")
     args = parser.parse_args()
+    if args.crop_notes < 2:
+        parser.error("--crop-notes must be at least 2")
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
     args.out.mkdir(parents=True, exist_ok=True)
     fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
-    if args.crop_notes < 2:
-        parser.error("--crop-notes must be at least 2")
     config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes)
     started = time.perf_counter()
     if args.notes:

@@ -147,6 +147,17 @@ def decode_settings(path: Path | None = None, **options) -> dict:
     return DECODE_DEFAULTS | stored | {k: v for k, v in options.items() if v is not None}
 
 
+def dbn_arguments(settings: dict) -> dict:
+    """The :func:`~pianotx.score.dbn.track_bars` arguments that come straight from decode
+    ``settings`` (:func:`decode_settings`): tempo range, transition and observation model."""
+    width = settings["beat_width"]
+    return {"min_bpm": float(settings["min_bpm"]), "max_bpm": float(settings["max_bpm"]),
+            "transition_lambda": float(settings["transition_lambda"]),
+            "observation_lambda": int(settings["observation_lambda"]),
+            "observation_threshold": settings["observation_threshold"],
+            "beat_width": None if width is None else int(width)}
+
+
 def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | None = None,
           **options) -> tuple[np.ndarray, Meter]:
     """Beat times (s) and meter of a performance.
@@ -194,16 +205,10 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         prior = prior + settings["meter_weight"] * np.log(heads["bar"].mean(axis=0) + 1e-3)
     tempo_prior = (_tempo_prior(heads["tempo"], settings["tempo_weight"])
                    if "tempo" in heads and settings["tempo_weight"] else None)
-    width = settings["beat_width"]
 
     def decode(beat: np.ndarray, lengths: Sequence[int], log_prior: np.ndarray):
-        return track_bars(beat[:, 1:], fps=FPS, bar_lengths=lengths, min_bpm=min_bpm,
-                          max_bpm=float(settings["max_bpm"]),
-                          transition_lambda=float(settings["transition_lambda"]),
-                          observation_lambda=int(settings["observation_lambda"]),
-                          bar_log_prior=log_prior, tempo_log_prior=tempo_prior,
-                          observation_threshold=settings["observation_threshold"],
-                          beat_width=None if width is None else int(width))
+        return track_bars(beat[:, 1:], fps=FPS, bar_lengths=lengths, bar_log_prior=log_prior,
+                          tempo_log_prior=tempo_prior, **dbn_arguments(settings))
 
     share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
     if share > 0:
