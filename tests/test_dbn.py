@@ -126,3 +126,39 @@ def test_observation_threshold_keeps_weaker_offbeats_out():
     np.testing.assert_array_equal(found, frames)
     with pytest.raises(ScoreError, match="observation_threshold"):
         track_bars(act, fps=FPS, observation_threshold=1.0)
+
+
+def three_then_four(bpm: float = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """12 bars of 3/4 then 12 of 4/4 at ``bpm``: activations, true positions, bar lengths, frames."""
+    frames, _ = steady(bpm, 60)
+    lengths = np.array([3] * 36 + [4] * 48)
+    positions = np.concatenate([truth_positions(36, 3, 1), truth_positions(48, 4, 1)])
+    frames = frames[: len(lengths)]
+    act = np.full((int(frames[-1]) + 5, 2), 0.02)
+    for frame, position in zip(frames, positions):
+        column = 1 if position == 1 else 0
+        act[frame, column] = 0.9
+        act[[frame - 1, frame + 1], column] = 0.45
+    return act, positions, lengths, frames
+
+
+def test_a_bar_length_change_is_followed_where_switching_is_allowed() -> None:
+    act, positions, lengths, frames = three_then_four()
+    fixed = track_bars(act, fps=FPS)
+    assert fixed.beats_per_bar in (3, 4) and np.all(fixed.bar_lengths == fixed.beats_per_bar)
+    switching = track_bars(act, fps=FPS, switch_log_prob=-20.0)
+    check(switching, frames, positions, tolerance=1)
+    np.testing.assert_array_equal(switching.bar_lengths, lengths)
+    assert switching.beats_per_bar == 4  # the length that holds the most beats
+    assert switching.log_prob > fixed.log_prob
+
+
+def test_switching_on_a_steady_meter_keeps_it_and_is_checked() -> None:
+    frames, n_frames = steady(100, 30)
+    act = activations(frames, 3, n_frames)
+    plain, switching = track_bars(act, fps=FPS), track_bars(act, fps=FPS, switch_log_prob=-20.0)
+    np.testing.assert_array_equal(switching.beats_s, plain.beats_s)
+    np.testing.assert_array_equal(switching.positions, plain.positions)
+    assert np.all(switching.bar_lengths == 3)
+    with pytest.raises(ScoreError, match="switch_log_prob"):
+        track_bars(act, fps=FPS, switch_log_prob=-0.1)
