@@ -40,9 +40,9 @@ from pianotx.data.asap import PARTS, asap_rows, load_performance
 from pianotx.score.chain import TRACKERS, analyse, check_notes
 from pianotx.score.key import estimate_key
 from pianotx.score.dbn import track_bars
-from pianotx.score.meter import Meter, beat_division, estimate_meter, meter_of
+from pianotx.score.meter import beat_division, downbeats, estimate_meter, meter_of
 from pianotx.score.rhythm import FPS, beat_targets
-from pianotx.score.tracker import dbn_arguments, decode_settings
+from pianotx.score.tracker import bar_meter, dbn_arguments, decode_settings
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
 
@@ -69,16 +69,15 @@ def any_level_f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
     return max(f_measure(level, estimate) for level in levels)
 
 
-def oracle_track(truth, options: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Beats and their bar positions decoded by the learned tracker's DBN from the annotated
-    beats themselves (as training targets): the decoder's ceiling."""
+def oracle_track(truth, options: dict):
+    """Beats and bars (:class:`~pianotx.score.dbn.BarTrack`) decoded by the learned tracker's
+    DBN from the annotated beats themselves (as training targets): the decoder's ceiling."""
     settings = decode_settings(options.get("path"), **{k: v for k, v in options.items()
                                                        if k not in ("path", "note_path")})
     n_frames = int(np.ceil(truth.beats_s[-1] * FPS)) + FPS
     targets = beat_targets(truth.beats_s, truth.downbeats_s, n_frames)
-    bars = track_bars(targets[:, 1:], fps=FPS, bar_log_prior=settings["bar_log_prior"],
+    return track_bars(targets[:, 1:], fps=FPS, bar_log_prior=settings["bar_log_prior"],
                       **dbn_arguments(settings))
-    return bars.beats_s, bars.positions
 
 
 def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
@@ -90,10 +89,9 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
     if oracle_beats:
         beats_s, meter, key = truth.beats_s, estimate_meter(notes, truth.beats_s), estimate_key(notes)
     elif oracle_activations:
-        beats_s, positions = oracle_track(truth, options)
-        first = np.flatnonzero(positions == 1)
-        ordered = check_notes(notes)
-        meter = Meter(int(positions.max()), beat_division(ordered, beats_s), int(first[0]) if len(first) else 0)
+        bars = oracle_track(truth, options)
+        ordered, beats_s = check_notes(notes), bars.beats_s
+        meter = bar_meter(bars.positions, bars.bar_lengths, bars.beats_per_bar, beat_division(ordered, beats_s))
         key = estimate_key(ordered)
     else:
         beats_s, meter, key = analyse(notes, tracker=tracker, **options)
@@ -103,7 +101,7 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         "beat_r": recall,
         "beat_any": any_level_f_measure(truth.beats_s, beats_s),
         "beat_f": f_measure(truth.beats_s, beats_s),
-        "downbeat_f": f_measure(truth.downbeats_s, beats_s[meter.first_downbeat :: meter.beats_per_bar]),
+        "downbeat_f": f_measure(truth.downbeats_s, downbeats(beats_s, meter)),
         "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division)),
         "key": float(truth.fifths == key.fifths),
         "baseline_meter": float(meter_of(truth.signature) == (4, 2)),

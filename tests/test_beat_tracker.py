@@ -11,7 +11,8 @@ from pianotx.data.asap import asap_rows, held_out, part_of, read_annotations
 from pianotx.errors import DatasetError
 from pianotx.music.notes import Note
 from pianotx.score.rhythm import BANDS, N_FEATURES, beat_targets, rhythm_features
-from pianotx.score.tracker import beat_probabilities, track, tracker_metadata
+from pianotx.score.meter import Meter, downbeat_indices, downbeats
+from pianotx.score.tracker import bar_meter, bar_runs, beat_probabilities, track, tracker_metadata
 
 
 def test_features_of_a_bass_note_under_a_chord():
@@ -94,6 +95,36 @@ def test_the_shipped_tracker_finds_the_bars_of_a_march():
     assert len(beats_s) == 48 and np.abs(beats_s - expected).max() < 0.03
     assert (meter.beats_per_bar, meter.division, meter.first_downbeat) == (4, 2, 0)
     assert "net_config" in tracker_metadata()
+
+
+def test_bar_runs_and_the_meter_of_a_change_from_three_to_four_beats():
+    # a pickup beat, two bars of 3, three bars of 4
+    positions = np.array([3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4])
+    lengths = np.array([3] * 7 + [4] * 12)
+    assert bar_runs(positions, lengths) == ((1, 3), (7, 4))
+    meter = bar_meter(positions, lengths, 4, 2)
+    assert meter == Meter(4, 2, 7, ((1, 3), (7, 4)))
+    np.testing.assert_array_equal(downbeat_indices(meter, 19), [1, 4, 7, 11, 15])
+    np.testing.assert_array_equal(downbeats(np.arange(19) * 0.5, meter), [0.5, 2.0, 3.5, 5.5, 7.5])
+    steady = bar_meter(positions[7:], lengths[7:], 4, 2)
+    assert steady == Meter(4, 2, 0) and steady.runs == ()
+    np.testing.assert_array_equal(downbeat_indices(steady, 12), [0, 4, 8])
+
+
+def test_the_tracker_may_change_bar_length_where_asked():
+    """Eight bars of 3/4 then eight of 4/4 at 100 BPM, a low bass on every downbeat: with
+    switch_log_prob the runs are found; the beats stay where they were."""
+    notes, t = [], 0.5
+    for bar in range(16):
+        for beat in range(3 if bar < 8 else 4):
+            if beat == 0:
+                notes.append(Note(t, t + 1.5, 36, 100))
+            notes += [Note(t, t + 0.3, p, 70) for p in (64, 67, 72)]
+            t += 0.6
+    beats_s, meter = track(notes, switch_log_prob=-10.0)
+    assert len(beats_s) == 56 and np.abs(beats_s - (0.5 + 0.6 * np.arange(56))).max() < 0.03
+    assert meter.runs == ((0, 3), (24, 4)) and meter.beats_per_bar == 4 and meter.first_downbeat == 24
+    np.testing.assert_array_equal(downbeat_indices(meter, 56), list(range(0, 24, 3)) + list(range(24, 56, 4)))
 
 
 def test_the_shipped_tracker_has_a_card_with_its_sha256():

@@ -21,11 +21,15 @@ TIME_SIGNATURES = {(2, 2): "2/4", (3, 2): "3/4", (4, 2): "4/4", (2, 3): "6/8", (
 
 class Meter(NamedTuple):
     """``beats_per_bar`` beats, each divided in ``division`` (2: simple, 3: compound);
-    beat ``first_downbeat`` (index into the beats) starts the first full bar."""
+    beat ``first_downbeat`` (index into the beats) starts a full bar of that length (the
+    first one). Where the bar length changes, ``runs`` holds each run of equal bars as (index
+    of the beat that starts its first bar, bar length), in order, and ``beats_per_bar`` is the
+    length that holds the most beats."""
 
     beats_per_bar: int
     division: int
     first_downbeat: int
+    runs: tuple[tuple[int, int], ...] = ()
 
     @property
     def time_signature(self) -> str:
@@ -131,6 +135,15 @@ def estimate_meter(
     return Meter(best[1], beat_division(notes, beats_s, triple_bias=triple_bias), best[2])
 
 
+def downbeat_indices(meter: Meter, n_beats: int) -> np.ndarray:
+    """The indices of the beats that start a bar: every ``beats_per_bar``-th from
+    ``first_downbeat``, or run by run where the bar length changes."""
+    if not meter.runs:
+        return np.arange(meter.first_downbeat, n_beats, meter.beats_per_bar)
+    ends = [start for start, _ in meter.runs[1:]] + [n_beats]
+    return np.concatenate([np.arange(start, end, length) for (start, length), end in zip(meter.runs, ends)])
+
+
 def downbeats(beats_s: np.ndarray, meter: Meter) -> np.ndarray:
     """The downbeat times implied by ``meter``."""
-    return np.asarray(beats_s)[meter.first_downbeat :: meter.beats_per_bar]
+    return np.asarray(beats_s)[downbeat_indices(meter, len(beats_s))]

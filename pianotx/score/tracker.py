@@ -131,7 +131,7 @@ DECODE_DEFAULTS = {
     "min_bpm": 40.0, "max_bpm": 240.0, "transition_lambda": 15.0, "observation_lambda": 8,
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
-    "note_weight": 0.0, "bars_from_frames": False,
+    "note_weight": 0.0, "bars_from_frames": False, "switch_log_prob": None,
 }
 
 
@@ -155,7 +155,8 @@ def dbn_arguments(settings: dict) -> dict:
             "transition_lambda": float(settings["transition_lambda"]),
             "observation_lambda": int(settings["observation_lambda"]),
             "observation_threshold": settings["observation_threshold"],
-            "beat_width": None if width is None else int(width)}
+            "beat_width": None if width is None else int(width),
+            "switch_log_prob": None if settings["switch_log_prob"] is None else float(settings["switch_log_prob"])}
 
 
 def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | None = None,
@@ -182,7 +183,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         (:func:`head_probabilities`); ``note_weight`` (the note network's share of the beat
         and downbeat probabilities, :func:`note_beat_probabilities`) and ``bars_from_frames``
         (with a note network, choose the bar length on the frame network's probabilities alone,
-        then track beats and bars of that length on the mixed ones).
+        then track beats and bars of that length on the mixed ones); ``switch_log_prob`` (the
+        bar length may change at a bar line, each change costing this log probability; then
+        the bar length is not chosen on the frame network alone).
 
     Returns
     -------
@@ -190,8 +193,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         Increasing beat times in seconds, none more than half a beat before the first onset
         or after the last.
     meter : Meter
-        Beats per bar and first downbeat from the DBN; the division from the division head
-        where the network has one, else from the onsets.
+        Beats per bar and first downbeat from the DBN (with ``switch_log_prob``, the runs of
+        bars of each length where it changes); the division from the division head where the
+        network has one, else from the onsets.
     """
     settings = decode_settings(path, **options)
     min_bpm = float(settings["min_bpm"])
@@ -213,7 +217,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
     share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
     if share > 0:
         by_notes = note_beat_probabilities(notes, len(heads["beat"]), path=note_path)
-        if settings["bars_from_frames"]:  # the bar length as the frame network alone hears it
+        if settings["bars_from_frames"] and settings["switch_log_prob"] is None:
+            # the bar length as the frame network alone hears it
             lengths = [decode(heads["beat"], lengths, prior).beats_per_bar]
             prior = prior[[list(BAR_LENGTHS).index(lengths[0])]]
         heads["beat"] = (1.0 - share) * heads["beat"] + share * by_notes
@@ -221,10 +226,27 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
     keep = within_notes(bars.beats_s, notes, period)
     beats_s, positions = bars.beats_s[keep], bars.positions[keep]
-    first = np.flatnonzero(positions == 1)
     if "division" in heads:
         division = 3 if heads["division"].mean(axis=0)[1] > settings["division_threshold"] else 2
     else:
         division = beat_division(notes, beats_s) if len(beats_s) > 1 else 2
-    meter = Meter(bars.beats_per_bar, division, int(first[0]) if len(first) else 0)
-    return beats_s, meter
+    return beats_s, bar_meter(positions, bars.bar_lengths[keep], bars.beats_per_bar, division)
+
+
+def bar_meter(positions: np.ndarray, bar_lengths: np.ndarray, beats_per_bar: int, division: int) -> Meter:
+    """The :class:`Meter` of decoded beats from their places in the bar (1 = downbeat) and
+    the length of their bars: its first downbeat starts the first bar of ``beats_per_bar``
+    beats; its runs are :func:`bar_runs` where there is more than one."""
+    runs = bar_runs(positions, bar_lengths)
+    first = [start for start, length in runs if length == beats_per_bar]
+    return Meter(beats_per_bar, division, first[0] if first else 0, runs if len(runs) > 1 else ())
+
+
+def bar_runs(positions: np.ndarray, bar_lengths: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Runs of bars of equal length: (index of the beat that starts the run's first bar, bar
+    length) for every downbeat (position 1) where the bar length differs from the bar before."""
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(np.asarray(positions) == 1):
+        if not runs or runs[-1][1] != int(bar_lengths[index]):
+            runs.append((int(index), int(bar_lengths[index])))
+    return tuple(runs)
