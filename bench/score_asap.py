@@ -18,7 +18,9 @@ part without its ``check`` folders, on which its decoding was tuned.
 :func:`pianotx.score.rhythm.beat_targets`) with the learned tracker's DBN and its stored settings:
 the decoder's ceiling. ``--diagnose`` adds a row of beat precision and recall and the beat F1 at
 any metrical level (the best of the annotated beats, twice as many, every second or every third
-one, each phase): where a tracker's errors are its metrical level and where they are local.
+one, each phase): where a tracker's errors are its metrical level and where they are local; the
+share of annotated beats at which the meter in force is the tracker's (time-signature changes
+count), and the downbeat F1 of the performances whose meter changes.
 
 Metrics: beat and downbeat F-measure (mir_eval.beat.f_measure, 70 ms window, first 5 s trimmed
 as mir_eval does), averaged over performances; meter accuracy (beats per bar and simple/compound
@@ -69,6 +71,19 @@ def any_level_f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
     return max(f_measure(level, estimate) for level in levels)
 
 
+def meter_at_beats(truth, beats_s: np.ndarray, meter) -> float:
+    """The share of annotated beats at which the meter in force (bar length and division, as
+    the annotated time signatures change) is the tracker's there (its run of bars at the
+    nearest tracked beat)."""
+    starts = np.array([time_s for time_s, _ in truth.signatures] or [-np.inf])
+    annotated = [meter_of(signature) for _, signature in truth.signatures] or [meter_of(truth.signature)]
+    in_force = np.clip(np.searchsorted(starts, truth.beats_s + 1e-6, side="right") - 1, 0, len(annotated) - 1)
+    nearest = np.clip(np.searchsorted(beats_s, truth.beats_s), 0, len(beats_s) - 1)
+    runs = meter.runs or ((0, meter.beats_per_bar),)
+    run_of = np.clip(np.searchsorted([start for start, _ in runs], nearest, side="right") - 1, 0, len(runs) - 1)
+    return float(np.mean([annotated[k] == (runs[r][1], meter.division) for k, r in zip(in_force, run_of)]))
+
+
 def oracle_track(truth, options: dict):
     """Beats and bars (:class:`~pianotx.score.dbn.BarTrack`) decoded by the learned tracker's
     DBN from the annotated beats themselves (as training targets): the decoder's ceiling."""
@@ -103,6 +118,8 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         "beat_f": f_measure(truth.beats_s, beats_s),
         "downbeat_f": f_measure(truth.downbeats_s, downbeats(beats_s, meter)),
         "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division)),
+        "meter_beats": meter_at_beats(truth, beats_s, meter),
+        "changes": float(len({meter_of(signature) for _, signature in truth.signatures}) > 1),
         "key": float(truth.fifths == key.fifths),
         "baseline_meter": float(meter_of(truth.signature) == (4, 2)),
         "baseline_key": float(truth.fifths == 0),
@@ -148,8 +165,12 @@ def main() -> None:
               f"{means['beat_f']:.1f} | {means['downbeat_f']:.1f} | {means['meter']:.1f} | "
               f"{means['key']:.1f} | {time.perf_counter() - started:.0f} |", flush=True)
         if args.diagnose:
+            changing = [r["downbeat_f"] for r in results if r["changes"]]
             print(f"| {part}: beat precision {means['beat_p']:.1f}, recall {means['beat_r']:.1f}, "
-                  f"F1 at any metrical level {means['beat_any']:.1f} | | | | | | | | |", flush=True)
+                  f"F1 at any metrical level {means['beat_any']:.1f}; meter right at "
+                  f"{means['meter_beats']:.1f} % of the annotated beats; downbeat F1 "
+                  f"{100 * np.mean(changing) if changing else float('nan'):.1f} on the {len(changing)} "
+                  "performances whose meter changes | | | | | | | | |", flush=True)
         if args.baselines:
             print(f"| {part}: always 4/4, no accidentals | | | | | | {means['baseline_meter']:.1f} | "
                   f"{means['baseline_key']:.1f} | |", flush=True)

@@ -102,6 +102,7 @@ def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray,
         blocks.append(_bar_states(intervals, int(length), observation_lambda, beat_width, offset))
         offset += int(blocks[-1]["kind"].size)
     n_states, n_blocks = offset, len(blocks)
+    joined = log_switch is not None
     log_switch = np.zeros((1, 1)) if log_switch is None else np.asarray(log_switch, dtype=float)
     kind = np.concatenate([block["kind"] for block in blocks])
     # row b of a block: the last states of beat b - 1, which lead to the first states of beat b
@@ -120,7 +121,7 @@ def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray,
         into_bar = delta[bar_ends][:, None, :] + log_switch[:, :, None]  # (from block, to block, K)
         for j, block in enumerate(blocks):
             ending = delta[previous_ends[j]]
-            if n_blocks > 1:
+            if joined:
                 came_from[t, j] = into_bar[:, j].argmax(axis=0)
                 ending[0] = np.take_along_axis(into_bar[:, j], came_from[t, j][None], axis=0)[0]
             candidates = ending[:, :, None] + log_trans  # (beat, from, to)
