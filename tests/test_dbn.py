@@ -162,3 +162,15 @@ def test_switching_on_a_steady_meter_keeps_it_and_is_checked() -> None:
     assert np.all(switching.bar_lengths == 3)
     with pytest.raises(ScoreError, match="switch_log_prob"):
         track_bars(act, fps=FPS, switch_log_prob=-0.1)
+
+
+def test_a_bar_bonus_favours_shorter_bars_only_as_far_as_it_weighs() -> None:
+    frames, n_frames = steady(100, 30)
+    act = activations(frames, 3, n_frames)
+    plain = track_bars(act, fps=FPS)
+    kept = track_bars(act, fps=FPS, bar_bonus=1.0)
+    assert plain.beats_per_bar == kept.beats_per_bar == 3
+    np.testing.assert_array_equal(kept.positions, plain.positions)
+    assert kept.log_prob > plain.log_prob  # the path's bar lines are counted in
+    assert track_bars(act, fps=FPS, bar_bonus=50.0).beats_per_bar == 2
+    assert track_bars(act, fps=FPS, bar_bonus=-50.0).beats_per_bar == 4

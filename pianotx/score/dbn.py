@@ -163,6 +163,7 @@ def track_bars(
     observation_threshold: float | None = None,
     beat_width: int | None = None,
     switch_log_prob: float | None = None,
+    bar_bonus: float = 0.0,
 ) -> BarTrack:
     """Beats and their place in the bar from beat/downbeat activations.
 
@@ -196,6 +197,11 @@ def track_bars(
         ``bar_lengths`` and may change its bar length at any bar line, each change costing
         ``switch_log_prob``; ``bar_log_prior`` then weighs the first bar's length. By default
         each bar length is decoded alone and the most probable path is kept.
+    bar_bonus : float
+        Added to the log probability at every bar line. The path that explains weak downbeat
+        activations best has the fewest downbeats, so without it the longest bar wins where
+        the network is unsure; a positive bonus evens that out (and also favours, less,
+        faster tempi).
 
     Returns
     -------
@@ -238,12 +244,14 @@ def track_bars(
         stay = 1.0 - (len(bar_lengths) - 1) * np.exp(switch_log_prob)
         log_switch = np.full((len(bar_lengths),) * 2, float(switch_log_prob))
         np.fill_diagonal(log_switch, np.log(stay))
+        log_switch += bar_bonus
         frames, numbers, lengths, log_prob = _viterbi(log_obs, intervals, log_trans, bar_lengths,
                                                       observation_lambda, beat_width, log_switch, prior)
         held = [int(np.sum(lengths == length)) for length in bar_lengths]
         return BarTrack(frames / float(fps), numbers, int(bar_lengths[int(np.argmax(held))]), log_prob,
                         lengths)
-    tracks = [_viterbi(log_obs, intervals, log_trans, [int(length)], observation_lambda, beat_width)
+    bonus = np.full((1, 1), float(bar_bonus)) if bar_bonus else None
+    tracks = [_viterbi(log_obs, intervals, log_trans, [int(length)], observation_lambda, beat_width, bonus)
               for length in bar_lengths]
     choice = int(np.argmax([track[3] + bonus for track, bonus in zip(tracks, prior)]))
     frames, numbers, lengths, log_prob = tracks[choice]

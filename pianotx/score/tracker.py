@@ -132,6 +132,7 @@ DECODE_DEFAULTS = {
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
     "note_weight": 0.0, "bars_from_frames": False, "switch_log_prob": None,
+    "bar_bonus": 0.0,
 }
 
 
@@ -156,7 +157,8 @@ def dbn_arguments(settings: dict) -> dict:
             "observation_lambda": int(settings["observation_lambda"]),
             "observation_threshold": settings["observation_threshold"],
             "beat_width": None if width is None else int(width),
-            "switch_log_prob": None if settings["switch_log_prob"] is None else float(settings["switch_log_prob"])}
+            "switch_log_prob": None if settings["switch_log_prob"] is None else float(settings["switch_log_prob"]),
+            "bar_bonus": float(settings["bar_bonus"])}
 
 
 def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | None = None,
@@ -185,7 +187,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         (with a note network, choose the bar length on the frame network's probabilities alone,
         then track beats and bars of that length on the mixed ones); ``switch_log_prob`` (the
         bar length may change at a bar line, each change costing this log probability; then
-        the bar length is not chosen on the frame network alone).
+        the bar length is not chosen on the frame network alone); ``bar_bonus`` (log weight
+        of every bar line in the decode that chooses the bar length, against the DBN's
+        preference for the longest bar, :func:`~pianotx.score.dbn.track_bars`).
 
     Returns
     -------
@@ -211,8 +215,11 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
                    if "tempo" in heads and settings["tempo_weight"] else None)
 
     def decode(beat: np.ndarray, lengths: Sequence[int], log_prior: np.ndarray):
+        arguments = dbn_arguments(settings)
+        if len(lengths) == 1:  # the bar length is chosen: no bonus for bar lines
+            arguments["bar_bonus"] = 0.0
         return track_bars(beat[:, 1:], fps=FPS, bar_lengths=lengths, bar_log_prior=log_prior,
-                          tempo_log_prior=tempo_prior, **dbn_arguments(settings))
+                          tempo_log_prior=tempo_prior, **arguments)
 
     share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
     if share > 0:
