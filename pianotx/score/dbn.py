@@ -35,7 +35,7 @@ class BarTrack(NamedTuple):
     positions: np.ndarray
     beats_per_bar: int
     log_prob: float
-    bar_lengths: np.ndarray | None = None
+    bar_lengths: np.ndarray
 
 
 def beat_intervals(fps: float, min_bpm: float, max_bpm: float, num_tempi: int) -> np.ndarray:
@@ -103,11 +103,12 @@ def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray,
         offset += int(blocks[-1]["kind"].size)
     n_states, n_blocks = offset, len(blocks)
     joined = log_switch is not None
-    log_switch = np.zeros((1, 1)) if log_switch is None else np.asarray(log_switch, dtype=float)
     kind = np.concatenate([block["kind"] for block in blocks])
     # row b of a block: the last states of beat b - 1, which lead to the first states of beat b
     previous_ends = [np.roll(block["ends"], 1, axis=0) for block in blocks]
     bar_ends = np.stack([block["ends"][-1] for block in blocks])  # (blocks, K)
+    if joined:
+        log_switch = np.asarray(log_switch, dtype=float)
 
     delta = log_obs[0, kind] - np.log(n_states)
     if log_start is not None:
@@ -118,7 +119,8 @@ def _viterbi(log_obs: np.ndarray, intervals: np.ndarray, log_trans: np.ndarray,
     came_from = np.zeros((n_frames, n_blocks, n_tempi), dtype=index)  # block of the previous bar
     for t in range(1, n_frames):
         shifted[1:] = delta[:-1]
-        into_bar = delta[bar_ends][:, None, :] + log_switch[:, :, None]  # (from block, to block, K)
+        if joined:
+            into_bar = delta[bar_ends][:, None, :] + log_switch[:, :, None]  # (from block, to block, K)
         for j, block in enumerate(blocks):
             ending = delta[previous_ends[j]]
             if joined:
