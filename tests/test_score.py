@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -101,7 +103,8 @@ def test_waltz_is_in_three_four_with_the_bass_on_the_downbeat():
     bass_onsets = [n.onset_s for n in notes if n.pitch < 45]
     assert np.max(np.abs(downbeats - bass_onsets[-len(downbeats):])) < 0.03
     score = make_score(notes)
-    assert {n.onset_div % score.bar_divs for n in score.notes if n.pitch < 45} == {0}
+    assert set(np.diff(score.bars)) == {36}
+    assert {n.onset_div % 36 for n in score.notes if n.pitch < 45} == {0}
 
 
 def test_triplets_get_their_own_grid_and_notation():
@@ -190,17 +193,21 @@ def test_a_minor_with_its_leading_tone_is_a_minor():
 
 
 def test_pieces_cut_at_barlines_and_beats_into_plain_values():
-    assert pieces(0, 60, bar_divs=36, beat_divs=12) == [(0, 36), (36, 60)]
-    assert pieces(30, 42, bar_divs=36, beat_divs=12) == [(30, 36), (36, 42)]
-    assert pieces(0, 15, bar_divs=48, beat_divs=12) == [(0, 12), (12, 15)]
-    assert pieces(4, 16, bar_divs=48, beat_divs=12) == [(4, 12), (12, 16)]
+    assert pieces(0, 60, bars=(0, 36, 72), beat_divs=12) == [(0, 36), (36, 60)]
+    assert pieces(30, 42, bars=(0, 36, 72), beat_divs=12) == [(30, 36), (36, 42)]
+    assert pieces(0, 15, bars=(0, 48), beat_divs=12) == [(0, 12), (12, 15)]
+    assert pieces(4, 16, bars=(0, 48), beat_divs=12) == [(4, 12), (12, 16)]
+    assert pieces(30, 90, bars=(0, 36, 60, 84, 132), beat_divs=12) == [(30, 36), (36, 60), (60, 84), (84, 90)]
 
 
 def test_dynamics_and_pedal_marks():
     assert [dynamic_for(v) for v in (30, 50, 64, 80, 96, 120)] == ["pp", "p", "mp", "mf", "f", "ff"]
     soft = [Placed(12 * i, 12, 60, 45) for i in range(12)]
     loud = [Placed(144 + 12 * i, 12, 60, 110) for i in range(12)]
-    assert bar_dynamics(soft + loud, 48) == [(0, "p"), (144, "ff")]
+    assert bar_dynamics(soft + loud, (0, 48, 96, 144, 192, 240, 288)) == [(0, "p"), (144, "ff")]
+    # bars of 3 beats, then of 2: the marks sit on the bar lines
+    assert bar_dynamics(soft + loud, (0, 36, 72, 108, 144, 168, 192, 216, 240, 264, 288)) == \
+        [(0, "p"), (144, "ff")]
     assert pedal_marks(np.array([0, 40, 90]), np.array([48, 60, 90])) == [(0, 48), (48, 60)]
 
 
@@ -269,3 +276,41 @@ def test_clefs_follow_the_register():
     assert clef_for([62, 65, 67], staff=2) == ("G", 2, 0)
     assert clef_for([86, 88, 91], staff=1) == ("G", 2, 1)
     assert clef_for([], staff=1) == ("G", 2, 0)
+
+
+def test_a_meter_change_moves_the_bar_lines_and_writes_a_new_time_signature():
+    """A pickup beat, 2 bars of 3/4, then 2 of 4/4 (Meter.runs): bar lines, time signatures,
+    dynamics, pedal marks and rests follow the runs."""
+    from pianotx.score.chain import Analysis
+    from pianotx.score.musicxml import time_signatures
+    from pianotx.score.quantize import bar_lines, make_grid
+
+    beats = 0.5 * np.arange(15)
+    meter = Meter(4, 2, 7, runs=((1, 3), (7, 4)))
+    grid = make_grid(meter, 0.0)
+    assert grid.origin_beat == -2 and grid.runs == ((0, 36), (108, 48))  # the pickup's bar starts 2 beats earlier
+    assert bar_lines(grid, 200) == (0, 36, 72, 108, 156, 204)
+    assert bar_lines(grid, 50) == (0, 36, 72)
+    notes = [Note(0.5 * i, 0.5 * i + 0.45, 60 + (i % 5), 40 if i < 7 else 110) for i in range(15)]
+    score = make_score(notes, [Pedal(3.3, 3.7)], analysis=Analysis(beats, meter, key_of(0, "major")))
+    assert score.bars == (0, 36, 72, 108, 156, 204)
+    assert time_signatures(score) == [(0, 3, 4), (108, 4, 4)]
+    assert score.dynamics == ((0, "p"), (108, "ff"))
+    text = to_musicxml(score)
+    # the pedal: down at beat 6.5 (division 102, 30 into the third bar), up at beat 7.5 (6 into the fourth)
+    assert score.pedals == ((102, 114),)
+    measures = [(re.findall(r"<beats>(\d+)</beats>", body), re.findall(r'pedal type="(\w+)"', body),
+                 re.findall(r"<offset>(\d+)</offset>", body))
+                for body in re.findall(r'<measure number="\d+".*?</measure>', text, re.S)]
+    assert measures == [(["3"], [], []), ([], [], []), ([], ["start"], ["30"]), (["4"], ["stop"], ["6"]), ([], [], [])]
+    assert [round(onset * 12) for onset, _, _ in read_musicxml_text(text)] == [24 + 12 * i for i in range(15)]
+
+
+def read_musicxml_text(text: str) -> list[tuple[float, int, int]]:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.musicxml"
+        path.write_text(text)
+        return read_musicxml(path)

@@ -216,3 +216,28 @@ def test_score_with_the_previous_beat_tracker_and_a_wrong_one(tmp_path):
     assert "99 notes" in result.stdout and out.exists()
     result = run("score", EXAMPLE_MID, "-o", tmp_path / "x.musicxml", "--beats", "madmom")
     assert result.exit_code == 1 and "unknown beat tracker 'madmom'" in result.output
+
+
+def test_score_with_meter_changes(tmp_path):
+    """Eight bars of 3/4 then eight of 4/4 at 100 BPM (480 ticks a beat at mido's default
+    120 BPM: 0.6 s = 576 ticks), a low bass on every downbeat: --meter-changes writes the
+    change; by default one time signature stands for the whole piece."""
+    events, tick = [], 480
+    for bar in range(16):
+        for beat in range(3 if bar < 8 else 4):
+            if beat == 0:
+                events.append((36, tick, 1440))
+            events += [(p, tick, 288) for p in (64, 67, 72)]
+            tick += 576
+    midi = midi_file(tmp_path / "changes.mid", events)
+    result = run("score", midi, "-o", tmp_path / "changes.musicxml", "--meter-changes")
+    assert result.exit_code == 0, result.output
+    assert "bars of 3/4 (1 time-signature change)" in result.stdout
+    text = (tmp_path / "changes.musicxml").read_text()
+    assert text.count("<time>") == 2 and "<beats>4</beats>" in text
+    plain = run("score", midi, "-o", tmp_path / "plain.musicxml")
+    assert plain.exit_code == 0 and "time-signature change" not in plain.stdout
+    assert (tmp_path / "plain.musicxml").read_text().count("<time>") == 1
+    wrong = run("score", midi, "-o", tmp_path / "dp.musicxml", "--meter-changes", "--beats", "dp")
+    assert wrong.exit_code == 1 and "--meter-changes needs the learned beat tracker" in wrong.output
+    assert not (tmp_path / "dp.musicxml").exists()

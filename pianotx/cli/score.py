@@ -10,6 +10,8 @@ import typer
 from pianotx.cli.app import app
 from pianotx.cli.common import console, user_errors
 
+METER_CHANGE_LOG_PROB = -10.0  # of each change of bar length (ASAP tuning part, docs/SCORE.md)
+
 
 @app.command()
 def score(
@@ -22,6 +24,10 @@ def score(
         "learned", "--beats", metavar="TRACKER",
         help="Beat tracker: learned (the shipped network and bar DBN) or dp (onset "
              "autocorrelation and dynamic programming, the tracker before 0.7)."),
+    meter_changes: bool = typer.Option(
+        False, "--meter-changes",
+        help="Let the bar length change at bar lines, with a new time signature (learned "
+             "tracker only; off by default: on ASAP it finds changes in some pieces that have none)."),
 ) -> None:
     """Write a two-staff piano score (MusicXML) from a MIDI performance: beats, meter, key,
     quantization with triplets, hands, voices, spelling, dynamics and pedal marks."""
@@ -29,18 +35,23 @@ def score(
     with user_errors():
         from pianotx.files import check_output
         from pianotx.music.midi import read_midi
+        from pianotx.errors import ScoreError
         from pianotx.score.chain import analyse, make_score
         from pianotx.score.extra import require
-        from pianotx.score.musicxml import write_musicxml
+        from pianotx.score.musicxml import time_signatures, write_musicxml
 
+        if meter_changes and beats != "learned":
+            raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
         check_output(target, overwrite=overwrite)
         require("partitura")
         performance = read_midi(midi)
+        options = {"switch_log_prob": METER_CHANGE_LOG_PROB} if meter_changes else {}
         notated = make_score(performance.notes, performance.pedals,
-                             analysis=analyse(performance.notes, tracker=beats))
+                             analysis=analyse(performance.notes, tracker=beats, **options))
         write_musicxml(notated, target, overwrite=overwrite, title=title or midi.stem)
-    bars = max(n.onset_div + n.duration_div for n in notated.notes) // notated.bar_divs + 1
+    signatures = time_signatures(notated)
+    changes = f" ({len(signatures) - 1} time-signature change{'s' * (len(signatures) > 2)})" * (len(signatures) > 1)
     console.print(
-        f"{midi} -> {target}: {len(notated.notes)} notes, {bars} bars of "
-        f"{notated.meter.time_signature}, {notated.key.label}, "
+        f"{midi} -> {target}: {len(notated.notes)} notes, {len(notated.bars) - 1} bars of "
+        f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}, "
         f"quarter = {notated.tempo_bpm:.0f}", markup=False)

@@ -19,7 +19,7 @@ from pianotx.score.hands import split_hands
 from pianotx.score.key import Key, estimate_key
 from pianotx.score.marks import bar_dynamics, pedal_marks
 from pianotx.score.meter import Meter, estimate_meter
-from pianotx.score.quantize import DIVS, Placed, quantize, seconds_to_div
+from pianotx.score.quantize import DIVS, Placed, bar_lines, quantize, seconds_to_div
 from pianotx.score.spell import spell
 from pianotx.score.tracker import track
 from pianotx.score.voices import assign_voices, close_gaps
@@ -55,7 +55,7 @@ class Score:
     meter: Meter
     key: Key
     tempo_bpm: float  # quarter notes per minute, from the median beat period
-    bar_divs: int
+    bars: tuple[int, ...]  # every bar line in divisions: 0, then each bar's end
     beat_divs: int
     dynamics: tuple[tuple[int, str], ...]
     pedals: tuple[tuple[int, int], ...]
@@ -149,5 +149,6 @@ def make_score(notes: Sequence[Note], pedals: Sequence[Pedal] = (), *, analysis:
         presses = tuple(pedal_marks(np.maximum(starts, 0), np.maximum(ends, 0)))
     period_s = float(np.median(np.diff(analysis.beats_s)))
     tempo = 60.0 / period_s * grid.beat_divs / DIVS
-    return Score(score_notes, analysis.meter, analysis.key, round(tempo, 1), grid.bar_divs,
-                 grid.beat_divs, tuple(bar_dynamics(placed, grid.bar_divs)), presses)
+    bars = bar_lines(grid, max(n.onset_div + n.duration_div for n in score_notes))
+    return Score(score_notes, analysis.meter, analysis.key, round(tempo, 1), bars,
+                 grid.beat_divs, tuple(bar_dynamics(placed, bars)), presses)

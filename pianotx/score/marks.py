@@ -20,18 +20,18 @@ def dynamic_for(velocity: float) -> str:
     return DYNAMICS[-1][0]
 
 
-def bar_dynamics(placed: Sequence[Placed], bar_divs: int) -> list[tuple[int, str]]:
-    """``(division, mark)`` at the first bar and wherever the bar-level dynamic changes.
+def bar_dynamics(placed: Sequence[Placed], bars: Sequence[int]) -> list[tuple[int, str]]:
+    """``(division, mark)`` at the first bar and wherever the bar-level dynamic changes;
+    ``bars`` are the bar lines in divisions (0, then each bar's end).
 
     A bar's level is the median of the mean velocities of it and its two neighbours, so a
     single accented bar does not get a mark of its own.
     """
-    n_bars = max(p.onset_div for p in placed) // bar_divs + 1
-    total = np.zeros(n_bars)
-    count = np.zeros(n_bars)
-    for note in placed:
-        total[note.onset_div // bar_divs] += note.velocity
-        count[note.onset_div // bar_divs] += 1
+    lines = np.asarray(bars)
+    index = np.maximum(np.searchsorted(lines, [p.onset_div for p in placed], side="right") - 1, 0)
+    n_bars = int(index.max()) + 1
+    total = np.bincount(index, weights=[p.velocity for p in placed], minlength=n_bars)
+    count = np.bincount(index, minlength=n_bars)
     filled = np.flatnonzero(count)
     level = np.interp(np.arange(n_bars), filled, total[filled] / count[filled])
     smooth = [np.median(level[max(b - 1, 0) : b + 2]) for b in range(n_bars)]
@@ -39,7 +39,7 @@ def bar_dynamics(placed: Sequence[Placed], bar_divs: int) -> list[tuple[int, str
     for bar, value in enumerate(smooth):
         name = dynamic_for(value)
         if count[bar] and (not marks or marks[-1][1] != name):
-            marks.append((bar * bar_divs, name))
+            marks.append((int(lines[bar]), name))
     return marks
 
 

@@ -6,6 +6,7 @@ pieces with plain note values, tied together, so that notation programs never ha
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Sequence
 
@@ -16,14 +17,15 @@ STRAIGHT = (72, 48, 36, 24, 18, 12, 9, 6, 3)  # note values in divisions (12 per
 TUPLET = (8, 4, 2, 1)
 
 
-def pieces(start: int, end: int, *, bar_divs: int, beat_divs: int, straight: int = 3) -> list[tuple[int, int]]:
-    """``[start, end)`` cut into spans of plain note values that cross no barline.
+def pieces(start: int, end: int, *, bars: Sequence[int], beat_divs: int, straight: int = 3) -> list[tuple[int, int]]:
+    """``[start, end)`` cut into spans of plain note values that cross no barline (``bars``:
+    the bar lines in divisions, increasing).
 
     Spans that start or end off the straight grid (``straight`` divisions) are also cut at
     beats, so that every tuplet stays inside its beat.
     """
     cuts = {start, end}
-    cuts.update(range((start // bar_divs + 1) * bar_divs, end, bar_divs))
+    cuts.update(bars[bisect_right(bars, start):bisect_left(bars, end)])
     if start % straight or end % straight:
         cuts.update(range((start // beat_divs + 1) * beat_divs, end, beat_divs))
     bounds = sorted(cuts)
@@ -37,9 +39,16 @@ def pieces(start: int, end: int, *, bar_divs: int, beat_divs: int, straight: int
     return result
 
 
-def _time_signature(score: Score) -> tuple[int, int]:
-    meter = score.meter
-    return (meter.beats_per_bar, 4) if meter.division == 2 else (3 * meter.beats_per_bar, 8)
+def time_signatures(score: Score) -> list[tuple[int, int, int]]:
+    """``(division, numerator, denominator)`` at the first bar and wherever the bar length
+    changes: beats of a quarter (``3/4``) or of a dotted quarter (``6/8``)."""
+    result: list[tuple[int, int, int]] = []
+    for start, end in zip(score.bars, score.bars[1:]):
+        beats = (end - start) // score.beat_divs
+        signature = (beats, 4) if score.meter.division == 2 else (3 * beats, 8)
+        if not result or result[-1][1:] != signature:
+            result.append((start, *signature))
+    return result
 
 
 def clef_for(pitches: Sequence[int], *, staff: int) -> tuple[str, int, int]:
@@ -56,7 +65,8 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
     pscore = require("partitura.score")
     music = require("partitura.utils.music")
     part = pscore.Part("P1", title, quarter_duration=score.divs)
-    part.add(pscore.TimeSignature(*_time_signature(score)), 0)
+    for div, numerator, denominator in time_signatures(score):
+        part.add(pscore.TimeSignature(numerator, denominator), div)
     part.add(pscore.KeySignature(score.key.fifths, score.key.mode), 0)
     for staff in (1, 2):
         sign, line, octave = clef_for([n.pitch for n in score.notes if n.staff == staff], staff=staff)
@@ -68,7 +78,7 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
     for div, mark in score.dynamics:
         part.add(pscore.ConstantLoudnessDirection(mark, staff=1), div)
     for start, end, voice in rests(score):
-        for left, right in pieces(start, end, bar_divs=score.bar_divs, beat_divs=score.beat_divs):
+        for left, right in pieces(start, end, bars=score.bars, beat_divs=score.beat_divs):
             rest = pscore.Rest(voice=voice, staff=1 if voice <= 4 else 2,
                                symbolic_duration=music.estimate_symbolic_duration(right - left, score.divs))
             part.add(rest, left, right)
@@ -108,17 +118,16 @@ def rests(score: Score) -> list[tuple[int, int, int]]:
     The first voice of each staff (1 and 5) runs through every bar, so an empty bar shows a
     rest; the other voices only through the bars where they have notes.
     """
-    last = max(n.onset_div + n.duration_div for n in score.notes)
-    n_bars = -(-last // score.bar_divs)
+    lines = score.bars
     spans: dict[int, list[tuple[int, int]]] = {1: [], 5: []}
     for note in score.notes:
         spans.setdefault(note.voice, []).append((note.onset_div, note.onset_div + note.duration_div))
     result = []
     for voice, taken in sorted(spans.items()):
-        bars = range(n_bars) if voice in (1, 5) else sorted({s // score.bar_divs for s, _ in taken} |
-                                                              {(e - 1) // score.bar_divs for _, e in taken})
+        bars = range(len(lines) - 1) if voice in (1, 5) else sorted(
+            {bisect_right(lines, s) - 1 for s, _ in taken} | {bisect_right(lines, e - 1) - 1 for _, e in taken})
         for bar in bars:
-            now, bar_end = bar * score.bar_divs, (bar + 1) * score.bar_divs
+            now, bar_end = lines[bar], lines[bar + 1]
             for start, end in sorted(taken):
                 if end <= now or start >= bar_end:
                     continue
@@ -134,8 +143,7 @@ def _add_note(part, pscore, music, note: ScoreNote, note_id: str,  # type: ignor
               score: Score) -> list[tuple[int, int, int, object]]:
     """Add ``note`` as tied pieces; returns ``(voice, start, end, piece)`` of each."""
     previous, added = None, []
-    spans = pieces(note.onset_div, note.onset_div + note.duration_div,
-                   bar_divs=score.bar_divs, beat_divs=score.beat_divs)
+    spans = pieces(note.onset_div, note.onset_div + note.duration_div, bars=score.bars, beat_divs=score.beat_divs)
     for number, (start, end) in enumerate(spans):
         piece = pscore.Note(
             note.step, note.octave, note.alter or None, id=note_id if number == 0 else f"{note_id}-{number}",
@@ -155,11 +163,12 @@ def to_musicxml(score: Score, *, title: str = "Piano") -> str:
     text = partitura.save_musicxml(to_part(score, title=title))
     if isinstance(text, bytes):
         text = text.decode()
-    return add_pedals(text, score.pedals, bar_divs=score.bar_divs) if score.pedals else text
+    return add_pedals(text, score.pedals, bars=score.bars) if score.pedals else text
 
 
-def add_pedals(text: str, pedals: Sequence[tuple[int, int]], *, bar_divs: int) -> str:
-    """Sustain-pedal start and stop marks added to MusicXML text, under the lower staff.
+def add_pedals(text: str, pedals: Sequence[tuple[int, int]], *, bars: Sequence[int]) -> str:
+    """Sustain-pedal start and stop marks added to MusicXML text, under the lower staff
+    (``bars``: the bar lines in divisions, one measure between each two).
 
     partitura drops the stop of a pedal that crosses a barline, so the marks are written here:
     each at the head of its measure with an ``<offset>`` in divisions.
@@ -169,10 +178,10 @@ def add_pedals(text: str, pedals: Sequence[tuple[int, int]], *, bar_divs: int) -
     measures = root.find("part").findall("measure")
     events = sorted([(end, 0, "stop") for _, end in pedals] + [(start, 1, "start") for start, _ in pedals])
     for div, _, kind in reversed(events):  # each goes in first, so the last goes in first
-        index = min(div // bar_divs, len(measures) - 1)
+        index = min(max(bisect_right(bars, div) - 1, 0), len(measures) - 1)
         direction = etree.Element("direction", placement="below")
         etree.SubElement(etree.SubElement(direction, "direction-type"), "pedal", type=kind, line="yes")
-        etree.SubElement(direction, "offset").text = str(div - index * bar_divs)
+        etree.SubElement(direction, "offset").text = str(div - bars[index])
         etree.SubElement(direction, "staff").text = "2"
         measure = measures[index]
         head = measure.find("attributes")

@@ -20,11 +20,18 @@ GRIDS = {2: (4, 3), 3: (6, 2)}  # beat division -> (usual grid, tuplet grid), st
 
 
 class Grid(NamedTuple):
-    """Where the bars lie: beat ``origin_beat`` (may be negative) is division 0."""
+    """Where the bars lie: beat ``origin_beat`` (may be negative) is division 0; ``runs``
+    holds each run of equal bars as (division of its first bar line, bar length in
+    divisions), the first at 0 (one run unless the meter changes)."""
 
     origin_beat: int
     beat_divs: int
-    bar_divs: int
+    runs: tuple[tuple[int, int], ...]
+
+    @property
+    def bar_divs(self) -> int:
+        """The first run's bar length in divisions."""
+        return self.runs[0][1]
 
 
 class Placed(NamedTuple):
@@ -37,11 +44,29 @@ class Placed(NamedTuple):
 
 
 def make_grid(meter: Meter, first_position: float) -> Grid:
-    """Bars of ``meter`` laid so that the bar holding ``first_position`` (beats) starts at 0."""
+    """Bars of ``meter`` (its runs where the bar length changes) laid so that the bar holding
+    ``first_position`` (beats) starts at 0."""
     beat_divs = DIVS if meter.division == 2 else DIVS * 3 // 2
-    bars_before = int(np.ceil((meter.first_downbeat - first_position - 0.125) / meter.beats_per_bar))
-    origin = meter.first_downbeat - max(bars_before, 0) * meter.beats_per_bar
-    return Grid(origin, beat_divs, beat_divs * meter.beats_per_bar)
+    runs = meter.runs or ((meter.first_downbeat, meter.beats_per_bar),)
+    start, length = runs[0]
+    bars_before = int(np.ceil((start - first_position - 0.125) / length))
+    origin = start - max(bars_before, 0) * length
+    return Grid(origin, beat_divs, ((0, length * beat_divs),) +
+                tuple(((at - origin) * beat_divs, beats * beat_divs) for at, beats in runs[1:]))
+
+
+def bar_lines(grid: Grid, end_div: int) -> tuple[int, ...]:
+    """Division of every bar line of ``grid``: 0, then each bar's end through the first at
+    or after ``end_div`` (the end of the last bar)."""
+    lines = [0]
+    for index, (_, length) in enumerate(grid.runs):
+        if index + 1 < len(grid.runs):
+            while lines[-1] < min(grid.runs[index + 1][0], end_div):
+                lines.append(lines[-1] + length)
+        else:
+            while len(lines) < 2 or lines[-1] < end_div:
+                lines.append(lines[-1] + length)
+    return tuple(lines)
 
 
 def choose_grids(positions: np.ndarray, division: int, *, tuplet_penalty: float = 0.01) -> dict[int, int]:
@@ -77,7 +102,7 @@ def quantize(
         beat or more end on the eighth grid (the beat's half or third), shorter ones on the
         sixteenth grid, so held notes are not cut into tied sixteenths.
     grid : Grid
-        Beat and bar lengths in divisions.
+        Beat length and the runs of bars, in divisions.
     """
     onsets = beat_positions(np.array([n.onset_s for n in notes]), beats_s)
     offsets = beat_positions(np.array([n.offset_s for n in notes]), beats_s)
