@@ -241,3 +241,8 @@ def test_score_with_meter_changes(tmp_path):
     wrong = run("score", midi, "-o", tmp_path / "dp.musicxml", "--meter-changes", "--beats", "dp")
     assert wrong.exit_code == 1 and "--meter-changes needs the learned beat tracker" in wrong.output
     assert not (tmp_path / "dp.musicxml").exists()
+    if MUSESCORE is not None:  # where it is installed, MuseScore 3 reads the change and renders it
+        done = subprocess.run([MUSESCORE, "-o", str(tmp_path / "changes.png"), str(tmp_path / "changes.musicxml")],
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
+                              timeout=180)
+        assert done.returncode == 0 and sorted(tmp_path.glob("changes*.png")), done.stderr
