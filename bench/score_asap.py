@@ -20,7 +20,9 @@ the decoder's ceiling. ``--diagnose`` adds a row of beat precision and recall an
 any metrical level (the best of the annotated beats, twice as many, every second or every third
 one, each phase): where a tracker's errors are its metrical level and where they are local; the
 share of annotated beats at which the meter in force is the tracker's (time-signature changes
-count), and the downbeat F1 of the performances whose meter changes.
+count), the downbeat F1 of the performances whose meter changes, and the share of annotated
+beats at which the key signature in force is the one found (key changes count), beside the
+same share for the home key held throughout.
 
 Metrics: beat and downbeat F-measure (mir_eval.beat.f_measure, 70 ms window, first 5 s trimmed
 as mir_eval does), averaged over performances; meter accuracy (beats per bar and simple/compound
@@ -40,7 +42,7 @@ import numpy as np
 
 from pianotx.data.asap import PARTS, asap_rows, load_performance
 from pianotx.score.chain import TRACKERS, analyse, check_notes
-from pianotx.score.key import estimate_key
+from pianotx.score.key import track_keys
 from pianotx.score.dbn import track_bars
 from pianotx.score.meter import beat_division, downbeats, estimate_meter, meter_of
 from pianotx.score.rhythm import FPS, beat_targets
@@ -84,6 +86,17 @@ def meter_at_beats(truth, beats_s: np.ndarray, meter) -> float:
     return float(np.mean([annotated[k] == (runs[r][1], meter.division) for k, r in zip(in_force, run_of)]))
 
 
+def key_at_beats(truth, keys) -> float:
+    """The share of annotated beats at which the key signature in force (as the annotated
+    keys change) is the estimated one there (``keys``: ``[(time_s, Key)]``, the first
+    standing from the start)."""
+    annotated = truth.keys or ((-np.inf, truth.fifths),)
+    def in_force(changes, times):
+        return np.clip(np.searchsorted([t for t, _ in changes], times + 1e-6, side="right") - 1, 0, len(changes) - 1)
+    found = np.array([key.fifths for _, key in keys])[in_force(keys, truth.beats_s)]
+    return float(np.mean(np.array([fifths for _, fifths in annotated])[in_force(annotated, truth.beats_s)] == found))
+
+
 def oracle_track(truth, options: dict):
     """Beats and bars (:class:`~pianotx.score.dbn.BarTrack`) decoded by the learned tracker's
     DBN from the annotated beats themselves (as training targets): the decoder's ceiling."""
@@ -102,14 +115,16 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
     performance = load_performance(root, row)
     notes, truth = performance.notes, performance.annotations
     if oracle_beats:
-        beats_s, meter, key = truth.beats_s, estimate_meter(notes, truth.beats_s), estimate_key(notes)
+        beats_s, meter, keys = truth.beats_s, estimate_meter(notes, truth.beats_s), track_keys(check_notes(notes))
     elif oracle_activations:
         bars = oracle_track(truth, options)
         ordered, beats_s = check_notes(notes), bars.beats_s
         meter = bar_meter(bars.positions, bars.bar_lengths, bars.beats_per_bar, beat_division(ordered, beats_s))
-        key = estimate_key(ordered)
+        keys = track_keys(ordered)
     else:
-        beats_s, meter, key = analyse(notes, tracker=tracker, **options)
+        beats_s, meter, key, changes = analyse(notes, tracker=tracker, **options)
+        keys = [(-np.inf, key), *changes]
+    key = keys[0][1]
     precision, recall = precision_recall(truth.beats_s, beats_s)
     return {
         "beat_p": precision,
@@ -121,6 +136,8 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         "meter_beats": meter_at_beats(truth, beats_s, meter),
         "changes": float(len({meter_of(signature) for _, signature in truth.signatures}) > 1),
         "key": float(truth.fifths == key.fifths),
+        "key_beats": key_at_beats(truth, keys),
+        "key_beats_one": key_at_beats(truth, keys[:1]),
         "baseline_meter": float(meter_of(truth.signature) == (4, 2)),
         "baseline_key": float(truth.fifths == 0),
     }
@@ -170,7 +187,9 @@ def main() -> None:
                   f"F1 at any metrical level {means['beat_any']:.1f}; meter right at "
                   f"{means['meter_beats']:.1f} % of the annotated beats; downbeat F1 "
                   f"{100 * np.mean(changing) if changing else float('nan'):.1f} on the {len(changing)} "
-                  "performances whose meter changes | | | | | | | | |", flush=True)
+                  "performances whose meter changes; key signature right at "
+                  f"{means['key_beats']:.1f} % of the annotated beats (one key throughout: "
+                  f"{means['key_beats_one']:.1f} %) | | | | | | | | |", flush=True)
         if args.baselines:
             print(f"| {part}: always 4/4, no accidentals | | | | | | {means['baseline_meter']:.1f} | "
                   f"{means['baseline_key']:.1f} | |", flush=True)

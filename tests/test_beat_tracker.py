@@ -43,12 +43,13 @@ def test_beat_targets_spread_to_the_neighbouring_frames():
 
 def test_asap_annotations_and_parts(tmp_path):
     path = tmp_path / "a_annotations.txt"
-    path.write_text("1.0\t1.0\tdb,3/4,-2\n1.5\t1.5\tb\n2.0\t2.0\tb\n2.5\t2.5\tdb,6/8,\n")
+    path.write_text("1.0\t1.0\tdb,3/4,-2\n1.5\t1.5\tb\n2.0\t2.0\tb\n2.5\t2.5\tdb,6/8,\n3.0\t3.0\tb,,1\n")
     annotations = read_annotations(path)
-    assert annotations.beats_s.tolist() == [1.0, 1.5, 2.0, 2.5]
+    assert annotations.beats_s.tolist() == [1.0, 1.5, 2.0, 2.5, 3.0]
     assert annotations.downbeats_s.tolist() == [1.0, 2.5]
     assert (annotations.signature, annotations.fifths) == ("3/4", -2)
     assert annotations.signatures == ((1.0, "3/4"), (2.5, "6/8"))
+    assert annotations.keys == ((1.0, -2), (3.0, 1))
     folders = [f"Composer/Piece_{i}" for i in range(200)]
     tuning = [f for f in folders if part_of(f) == "tuning"]
     assert 60 < len(tuning) < 140 and 10 < sum(map(held_out, tuning)) < 50

@@ -20,7 +20,7 @@ from pianotx.music.notes import Note, Pedal  # noqa: E402
 from pianotx.score.beats import track_beats  # noqa: E402
 from pianotx.score.chain import analyse, make_score  # noqa: E402
 from pianotx.score.hands import split_hands  # noqa: E402
-from pianotx.score.key import estimate_key, key_of  # noqa: E402
+from pianotx.score.key import estimate_key, key_of, track_keys  # noqa: E402
 from pianotx.score.marks import bar_dynamics, dynamic_for, pedal_marks  # noqa: E402
 from pianotx.score.meter import Meter, estimate_meter  # noqa: E402
 from pianotx.score.musicxml import pieces, read_musicxml, to_musicxml, write_musicxml  # noqa: E402
@@ -314,3 +314,45 @@ def read_musicxml_text(text: str) -> list[tuple[float, int, int]]:
         path = Path(folder) / "x.musicxml"
         path.write_text(text)
         return read_musicxml(path)
+
+
+def scales(sections: list[tuple[list[int], float]], rate: int = 8) -> list[Note]:
+    """Each ``(scale, seconds)`` in turn: its notes cycled in thirds, ``rate`` notes a second."""
+    notes, t = [], 0.0
+    for scale, seconds in sections:
+        for i in range(int(seconds * rate)):
+            notes.append(Note(t, t + 0.2, scale[(i * 3) % 7], 80))
+            t += 1 / rate
+    return notes
+
+
+C_SCALE, A_FLAT_SCALE = [60, 62, 64, 65, 67, 69, 71], [56, 58, 60, 61, 63, 65, 67]
+
+
+def test_key_changes_are_followed_when_they_last():
+    keys = track_keys(scales([(C_SCALE, 40), (A_FLAT_SCALE, 40), (C_SCALE, 40)]))
+    assert [k.name for _, k in keys] == ["C", "Ab", "C"]
+    assert keys[0][0] == 0.0 and abs(keys[1][0] - 40) <= 4 and abs(keys[2][0] - 80) <= 4
+    # 20 s in another key is not enough to change the signature; one key stays one key
+    assert [k.name for _, k in track_keys(scales([(C_SCALE, 40), (A_FLAT_SCALE, 20), (C_SCALE, 40)]))] == ["C"]
+    assert track_keys(scales([(C_SCALE, 120)])) == [(0.0, key_of(0, "major"))]
+
+
+def test_a_key_change_goes_to_the_nearest_bar_line_and_into_the_musicxml():
+    from pianotx.score.chain import Analysis
+
+    notes = scales([(C_SCALE, 40), (A_FLAT_SCALE, 40), (C_SCALE, 40)])
+    beats = 0.5 * np.arange(241)  # 120 BPM in 4/4: a bar every 2 s, 48 divisions
+    analysis = analyse(notes)
+    assert [k.name for k in (analysis.key, *(k for _, k in analysis.key_changes))] == ["C", "Ab", "C"]
+    score = make_score(notes, analysis=Analysis(beats, Meter(4, 2, 0), analysis.key,
+                                                ((40.9, key_of(8, "major")), (80.6, key_of(0, "major")))))
+    assert score.key_changes == ((20 * 48, key_of(8, "major")), (40 * 48, key_of(0, "major")))
+    measures = re.findall(r'<measure number="(\d+)".*?</measure>', to_musicxml(score), re.S)
+    text = to_musicxml(score)
+    keys = [(number, re.findall(r"<fifths>(-?\d+)</fifths>", body))
+            for number, body in re.findall(r'<measure number="(\d+)"(.*?)</measure>', text, re.S)]
+    assert [(number, fifths) for number, fifths in keys if fifths] == [("1", ["0"]), ("21", ["-4"]), ("41", ["0"])]
+    assert len(measures) == 61  # the last note ends just past 120 s
+    plain = analyse(notes, key_changes=False)
+    assert plain.key == analysis.key and plain.key_changes == ()

@@ -51,7 +51,9 @@ def score(
         write_musicxml(notated, target, overwrite=overwrite, title=title or midi.stem)
     signatures = time_signatures(notated)
     changes = f" ({len(signatures) - 1} time-signature change{'s' * (len(signatures) > 2)})" * (len(signatures) > 1)
+    keys = len(notated.key_changes)
+    key_changes = f" ({keys} key change{'s' * (keys > 1)})" * (keys > 0)
     console.print(
         f"{midi} -> {target}: {len(notated.notes)} notes, {len(notated.bars) - 1} bars of "
-        f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}, "
+        f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}{key_changes}, "
         f"quarter = {notated.tempo_bpm:.0f}", markup=False)

@@ -25,13 +25,14 @@ PARTS = ("tuning", "test", "check")  # check: the held-out folders of the tuning
 
 class Annotations(NamedTuple):
     """Beat and downbeat times (s), the first time signature (``"3/4"``) and key (fifths),
-    and every time signature with the time it starts at."""
+    and every time signature and every key with the time it starts at."""
 
     beats_s: np.ndarray
     downbeats_s: np.ndarray
     signature: str | None
     fifths: int | None
     signatures: tuple[tuple[float, str], ...] = ()
+    keys: tuple[tuple[float, int], ...] = ()
 
 
 class AnnotatedPerformance(NamedTuple):
@@ -57,7 +58,7 @@ def held_out(folder: str) -> bool:
 def read_annotations(path: Path) -> Annotations:
     """Parse an ASAP ``*_annotations.txt``: ``time<TAB>time<TAB>label`` per beat, the label
     ``b`` or ``db`` (downbeat), then optionally ``,signature,fifths`` where they change."""
-    beats, downbeats, signature, fifths, signatures = [], [], None, None, []
+    beats, downbeats, signature, fifths, signatures, keys = [], [], None, None, [], []
     for line in Path(path).read_text().splitlines():
         if not line.strip():
             continue
@@ -69,9 +70,10 @@ def read_annotations(path: Path) -> Annotations:
         if len(fields) > 1 and fields[1]:
             signature = signature or fields[1]
             signatures.append((float(time_s), fields[1]))
-        if len(fields) > 2 and fields[2] and fifths is None:
-            fifths = int(fields[2])
-    return Annotations(np.array(beats), np.array(downbeats), signature, fifths, tuple(signatures))
+        if len(fields) > 2 and fields[2]:
+            fifths = int(fields[2]) if fifths is None else fifths
+            keys.append((float(time_s), int(fields[2])))
+    return Annotations(np.array(beats), np.array(downbeats), signature, fifths, tuple(signatures), tuple(keys))
 
 
 def asap_rows(root: Path, part: str | None = None) -> list[dict[str, str]]:

@@ -16,21 +16,23 @@ from pianotx.errors import ScoreError
 from pianotx.music.notes import Note, Pedal
 from pianotx.score.beats import track_beats
 from pianotx.score.hands import split_hands
-from pianotx.score.key import Key, estimate_key
+from pianotx.score.key import Key, estimate_key, track_keys
 from pianotx.score.marks import bar_dynamics, pedal_marks
 from pianotx.score.meter import Meter, estimate_meter
-from pianotx.score.quantize import DIVS, Placed, bar_lines, quantize, seconds_to_div
+from pianotx.score.quantize import DIVS, Grid, Placed, bar_lines, quantize, seconds_to_div
 from pianotx.score.spell import spell
 from pianotx.score.tracker import track
 from pianotx.score.voices import assign_voices, close_gaps
 
 
 class Analysis(NamedTuple):
-    """Beat times (s), meter and key of a performance."""
+    """Beat times (s), meter and key of a performance; ``key_changes`` holds each later key
+    signature with the time (s) it starts (:func:`~pianotx.score.key.track_keys`)."""
 
     beats_s: np.ndarray
     meter: Meter
     key: Key
+    key_changes: tuple[tuple[float, Key], ...] = ()
 
 
 class ScoreNote(NamedTuple):
@@ -60,6 +62,7 @@ class Score:
     dynamics: tuple[tuple[int, str], ...]
     pedals: tuple[tuple[int, int], ...]
     divs: int = DIVS
+    key_changes: tuple[tuple[int, Key], ...] = ()  # (bar line in divisions, key) after the first
 
 
 def check_notes(notes: Sequence[Note]) -> list[Note]:
@@ -77,8 +80,10 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
 TRACKERS = ("learned", "dp")
 
 
-def analyse(notes: Sequence[Note], *, tracker: str = "learned", **beat_options: float) -> Analysis:
-    """Beats, meter and key of a performance.
+def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: bool = True,
+            **beat_options: float) -> Analysis:
+    """Beats, meter and key of a performance; with ``key_changes`` also where the key
+    signature changes (:func:`~pianotx.score.key.track_keys`), else one key throughout.
 
     ``tracker`` "learned" is the shipped network with its bar-tracking DBN
     (:func:`~pianotx.score.tracker.track`; ``beat_options``: ``min_bpm``, ``max_bpm``,
@@ -96,7 +101,8 @@ def analyse(notes: Sequence[Note], *, tracker: str = "learned", **beat_options: 
         raise ScoreError(f"unknown beat tracker {tracker!r}: use one of {', '.join(TRACKERS)}")
     if len(beats_s) < 4:
         raise ScoreError(f"found only {len(beats_s)} beats; give a longer performance")
-    return Analysis(beats_s, meter, estimate_key(ordered))
+    keys = track_keys(ordered) if key_changes else [(ordered[0].onset_s, estimate_key(ordered))]
+    return Analysis(beats_s, meter, keys[0][1], tuple(keys[1:]))
 
 
 def _deduplicate(placed: list[Placed]) -> list[Placed]:
@@ -151,4 +157,25 @@ def make_score(notes: Sequence[Note], pedals: Sequence[Pedal] = (), *, analysis:
     tempo = 60.0 / period_s * grid.beat_divs / DIVS
     bars = bar_lines(grid, max(n.onset_div + n.duration_div for n in score_notes))
     return Score(score_notes, analysis.meter, analysis.key, round(tempo, 1), bars,
-                 grid.beat_divs, tuple(bar_dynamics(placed, bars)), presses)
+                 grid.beat_divs, tuple(bar_dynamics(placed, bars)), presses,
+                 key_changes=_keys_at_bars(analysis, grid, bars))
+
+
+def _keys_at_bars(analysis: Analysis, grid: Grid, bars: tuple[int, ...]) -> tuple[tuple[int, Key], ...]:
+    """Each key change moved to the bar line nearest its time; a change that lands on the
+    first bar line, or on the same bar line as a later one, is dropped, as is one that
+    restates the key already in force."""
+    if not analysis.key_changes:
+        return ()
+    lines = np.asarray(bars[:-1])
+    at = seconds_to_div(np.array([t for t, _ in analysis.key_changes]), analysis.beats_s, grid)
+    nearest = lines[np.abs(lines[None, :] - at[:, None]).argmin(axis=1)]
+    placed: dict[int, Key] = {}
+    for line, (_, key) in zip(nearest.tolist(), analysis.key_changes):
+        placed[line] = key  # a later change on the same bar line wins
+    changes, current = [], analysis.key
+    for line, key in sorted(placed.items()):
+        if line > 0 and key.fifths != current.fifths:
+            changes.append((line, key))
+            current = key
+    return tuple(changes)

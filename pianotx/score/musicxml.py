@@ -67,7 +67,8 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
     part = pscore.Part("P1", title, quarter_duration=score.divs)
     for div, numerator, denominator in time_signatures(score):
         part.add(pscore.TimeSignature(numerator, denominator), div)
-    part.add(pscore.KeySignature(score.key.fifths, score.key.mode), 0)
+    for div, key in ((0, score.key), *score.key_changes):
+        part.add(pscore.KeySignature(key.fifths, key.mode), div)
     for staff in (1, 2):
         sign, line, octave = clef_for([n.pitch for n in score.notes if n.staff == staff], staff=staff)
         part.add(pscore.Clef(staff=staff, sign=sign, line=line, octave_change=octave), 0)
