@@ -122,7 +122,7 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         meter = bar_meter(bars.positions, bars.bar_lengths, bars.beats_per_bar, beat_division(ordered, beats_s))
         keys = track_keys(ordered)
     else:
-        beats_s, meter, key, changes = analyse(notes, tracker=tracker, **options)
+        beats_s, meter, key, changes = analyse(notes, tracker=tracker, key_changes=True, **options)
         keys = [(-np.inf, key), *changes]
     key = keys[0][1]
     precision, recall = precision_recall(truth.beats_s, beats_s)

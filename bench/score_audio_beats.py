@@ -202,7 +202,7 @@ def score(case: dict) -> dict:
     found = [Note(float(a), float(b), int(p), int(v)) for a, b, p, v in np.load(case["found"])]
     result = {"name": case["name"]}
     for system, notes in (("midi", case["notes"]), ("transcribed", found)):
-        analysis = analyse(notes, key_changes=False)
+        analysis = analyse(notes)
         beats_s, meter = analysis.beats_s, analysis.meter
         result[system] = scores(beats_s, downbeats(beats_s, meter), (meter.beats_per_bar, meter.division))
     madmom = np.load(case["madmom"])

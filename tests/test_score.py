@@ -343,7 +343,7 @@ def test_a_key_change_goes_to_the_nearest_bar_line_and_into_the_musicxml():
 
     notes = scales([(C_SCALE, 40), (A_FLAT_SCALE, 40), (C_SCALE, 40)])
     beats = 0.5 * np.arange(241)  # 120 BPM in 4/4: a bar every 2 s, 48 divisions
-    analysis = analyse(notes)
+    analysis = analyse(notes, key_changes=True)
     assert [k.name for k in (analysis.key, *(k for _, k in analysis.key_changes))] == ["C", "Ab", "C"]
     score = make_score(notes, analysis=Analysis(beats, Meter(4, 2, 0), analysis.key,
                                                 ((40.9, key_of(8, "major")), (80.6, key_of(0, "major")))))
@@ -354,5 +354,5 @@ def test_a_key_change_goes_to_the_nearest_bar_line_and_into_the_musicxml():
             for number, body in re.findall(r'<measure number="(\d+)"(.*?)</measure>', text, re.S)]
     assert [(number, fifths) for number, fifths in keys if fifths] == [("1", ["0"]), ("21", ["-4"]), ("41", ["0"])]
     assert len(measures) == 61  # the last note ends just past 120 s
-    plain = analyse(notes, key_changes=False)
+    plain = analyse(notes)  # one key by default
     assert plain.key == analysis.key and plain.key_changes == ()

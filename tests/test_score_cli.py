@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -246,3 +247,21 @@ def test_score_with_meter_changes(tmp_path):
                               env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
                               timeout=180)
         assert done.returncode == 0 and sorted(tmp_path.glob("changes*.png")), done.stderr
+
+
+def test_score_with_key_changes(tmp_path):
+    """40 s of C major, 40 of A-flat major, 40 of C major (8 notes a second): --key-changes
+    writes both changes; by default one key signature stands."""
+    events, tick = [], 0
+    for scale in ([60, 62, 64, 65, 67, 69, 71], [56, 58, 60, 61, 63, 65, 67], [60, 62, 64, 65, 67, 69, 71]):
+        for i in range(320):
+            events.append((scale[(i * 3) % 7], tick, 96))
+            tick += 120  # an eighth of a second at mido's default 120 BPM
+    midi = midi_file(tmp_path / "keys.mid", events)
+    result = run("score", midi, "-o", tmp_path / "keys.musicxml", "--key-changes")
+    assert result.exit_code == 0, result.output
+    assert "C major (2 key changes)" in result.stdout
+    assert re.findall(r"<fifths>(-?\d+)</fifths>", (tmp_path / "keys.musicxml").read_text()) == ["0", "-4", "0"]
+    plain = run("score", midi, "-o", tmp_path / "plain.musicxml")
+    assert plain.exit_code == 0 and "key change" not in plain.stdout
+    assert (tmp_path / "plain.musicxml").read_text().count("<fifths>") == 1

@@ -28,6 +28,11 @@ def score(
         False, "--meter-changes",
         help="Let the bar length change at bar lines, with a new time signature (learned "
              "tracker only; off by default: on ASAP it finds changes in some pieces that have none)."),
+    key_changes: bool = typer.Option(
+        False, "--key-changes",
+        help="Let the key signature change where the pitch content moves to another key for "
+             "long enough (off by default: on ASAP's test pieces one key held throughout is "
+             "right at more beats)."),
 ) -> None:
     """Write a two-staff piano score (MusicXML) from a MIDI performance: beats, meter, key,
     quantization with triplets, hands, voices, spelling, dynamics and pedal marks."""
@@ -47,13 +52,13 @@ def score(
         performance = read_midi(midi)
         options = {"switch_log_prob": METER_CHANGE_LOG_PROB} if meter_changes else {}
         notated = make_score(performance.notes, performance.pedals,
-                             analysis=analyse(performance.notes, tracker=beats, **options))
+                             analysis=analyse(performance.notes, tracker=beats, key_changes=key_changes, **options))
         write_musicxml(notated, target, overwrite=overwrite, title=title or midi.stem)
     signatures = time_signatures(notated)
     changes = f" ({len(signatures) - 1} time-signature change{'s' * (len(signatures) > 2)})" * (len(signatures) > 1)
     keys = len(notated.key_changes)
-    key_changes = f" ({keys} key change{'s' * (keys > 1)})" * (keys > 0)
+    new_keys = f" ({keys} key change{'s' * (keys > 1)})" * (keys > 0)
     console.print(
         f"{midi} -> {target}: {len(notated.notes)} notes, {len(notated.bars) - 1} bars of "
-        f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}{key_changes}, "
+        f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}{new_keys}, "
         f"quarter = {notated.tempo_bpm:.0f}", markup=False)
