@@ -12,10 +12,20 @@ Yamaha C5, 16 kHz) and scored as ``bench/score_asap.py`` scores the MIDI tracker
   on the audio; the division of the beat from the transcription's onsets;
 - ``madmom beats``: madmom's RNNBeatProcessor and DBNBeatTrackingProcessor (beats only).
 
-madmom 0.16.1 (its last release) does not build on Python 3.11 or import with numpy >= 1.24,
-so it runs in its own interpreter (``--madmom-python``), which this script calls with
-``--madmom-only``: that mode imports only numpy and madmom. Everything is cached in OUT
-(audio, transcriptions, activations), so a rerun only scores.
+madmom 0.16.1 (its last release, 2018) does not build on Python 3.11 (its generated C needs
+``longintrepr.h``), imports ``collections.MutableSequence`` and needs numpy < 1.24, so it runs
+in its own interpreter (``--madmom-python``), which this script calls with ``--madmom-only``:
+that mode imports only numpy and madmom. Such an interpreter, made here::
+
+    python3 -m venv venv-mm && . venv-mm/bin/activate
+    pip install "numpy<1.24" "cython<3" scipy mido wheel setuptools
+    pip download --no-deps --no-build-isolation --no-binary :all: madmom==0.16.1
+    tar xzf madmom-0.16.1.tar.gz && find madmom-0.16.1/madmom -name "*.c" -delete
+    pip install --no-build-isolation ./madmom-0.16.1
+    sed -i 's/from collections import MutableSequence/from collections.abc import MutableSequence/' \
+        venv-mm/lib/python3.11/site-packages/madmom/processors.py
+
+Everything is cached in OUT (audio, transcriptions, activations), so a rerun only scores.
 
 Usage: python bench/score_audio_beats.py OUT [ASAP_DIR ...] [--part test] [--seconds 90]
            [--limit N] [--workers 2]
