@@ -73,17 +73,23 @@ def any_level_f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
     return max(f_measure(level, estimate) for level in levels)
 
 
+def in_force(starts, times: np.ndarray) -> np.ndarray:
+    """Index of the change in force at each time (``starts``: increasing start times; the
+    first also stands before its start)."""
+    return np.clip(np.searchsorted(starts, times + 1e-6, side="right") - 1, 0, len(starts) - 1)
+
+
 def meter_at_beats(truth, beats_s: np.ndarray, meter) -> float:
     """The share of annotated beats at which the meter in force (bar length and division, as
     the annotated time signatures change) is the tracker's there (its run of bars at the
     nearest tracked beat)."""
     starts = np.array([time_s for time_s, _ in truth.signatures] or [-np.inf])
     annotated = [meter_of(signature) for _, signature in truth.signatures] or [meter_of(truth.signature)]
-    in_force = np.clip(np.searchsorted(starts, truth.beats_s + 1e-6, side="right") - 1, 0, len(annotated) - 1)
     nearest = np.clip(np.searchsorted(beats_s, truth.beats_s), 0, len(beats_s) - 1)
     runs = meter.runs or ((0, meter.beats_per_bar),)
     run_of = np.clip(np.searchsorted([start for start, _ in runs], nearest, side="right") - 1, 0, len(runs) - 1)
-    return float(np.mean([annotated[k] == (runs[r][1], meter.division) for k, r in zip(in_force, run_of)]))
+    return float(np.mean([annotated[k] == (runs[r][1], meter.division)
+                          for k, r in zip(in_force(starts, truth.beats_s), run_of)]))
 
 
 def key_at_beats(truth, keys) -> float:
@@ -91,10 +97,9 @@ def key_at_beats(truth, keys) -> float:
     keys change) is the estimated one there (``keys``: ``[(time_s, Key)]``, the first
     standing from the start)."""
     annotated = truth.keys or ((-np.inf, truth.fifths),)
-    def in_force(changes, times):
-        return np.clip(np.searchsorted([t for t, _ in changes], times + 1e-6, side="right") - 1, 0, len(changes) - 1)
-    found = np.array([key.fifths for _, key in keys])[in_force(keys, truth.beats_s)]
-    return float(np.mean(np.array([fifths for _, fifths in annotated])[in_force(annotated, truth.beats_s)] == found))
+    found = np.array([key.fifths for _, key in keys])[in_force([t for t, _ in keys], truth.beats_s)]
+    right = np.array([fifths for _, fifths in annotated])[in_force([t for t, _ in annotated], truth.beats_s)] == found
+    return float(np.mean(right))
 
 
 def oracle_track(truth, options: dict):

@@ -132,14 +132,13 @@ def prepare(root: Path, row: dict, out: Path, seconds: float) -> dict:
     """Render (once) the first ``seconds`` of a performance and transcribe it (once)."""
     import soundfile
 
-    from pianotx.data.asap import load_performance
+    from pianotx.data.asap import read_annotations
     from pianotx.music.midi import read_midi
     from pianotx.music.notes import Note, Pedal
 
-    performance = load_performance(root, row)
-    truth = performance.annotations
+    truth = read_annotations(root / row["performance_annotations"])
     name = row["midi_performance"].replace("/", "_").removesuffix(".mid")
-    played = read_midi(performance.midi)
+    played = read_midi(root / row["midi_performance"])
     # some performances start minutes into their file: cut from a second before the first note
     t0 = max(0.0, min(min(n.onset_s for n in played.notes), float(truth.beats_s[0])) - 1.0)
     notes = [Note(n.onset_s - t0, min(n.offset_s - t0, seconds), n.pitch, n.velocity)

@@ -265,7 +265,7 @@ def test_held_notes_end_on_eighths_short_notes_on_sixteenths():
              Note(2.0, 2.13, 64, 80),   # 0.26 beats -> a sixteenth
              Note(2.5, 2.82, 65, 80)]   # 0.64 beats -> a dotted eighth
     placed, grid = quantize(notes, beats, Meter(4, 2, 0))
-    assert grid.bar_divs == 48
+    assert grid.runs == ((0, 48),)
     assert [(p.onset_div, p.duration_div) for p in placed] == [(0, 12), (24, 18), (48, 3), (60, 9)]
 
 

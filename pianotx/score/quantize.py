@@ -28,11 +28,6 @@ class Grid(NamedTuple):
     beat_divs: int
     runs: tuple[tuple[int, int], ...]
 
-    @property
-    def bar_divs(self) -> int:
-        """The first run's bar length in divisions."""
-        return self.runs[0][1]
-
 
 class Placed(NamedTuple):
     """A note on the grid: ``onset_div`` and ``duration_div`` in divisions of a quarter."""
