@@ -265,3 +265,30 @@ def test_score_with_key_changes(tmp_path):
     plain = run("score", midi, "-o", tmp_path / "plain.musicxml")
     assert plain.exit_code == 0 and "key change" not in plain.stdout
     assert (tmp_path / "plain.musicxml").read_text().count("<fifths>") == 1
+
+
+def test_transcribe_writes_signature_changes_where_asked(tmp_path, quick_checkpoint, tone_clip, fixed_scale):
+    """transcribe's --meter-changes / --key-changes reach the MusicXML writer it shares with
+    the Ray runner; without a MusicXML output they are an error before any audio is read."""
+    from pianotx.music.outputs import write_outputs
+
+    events, tick = [], 0
+    for scale in ([60, 62, 64, 65, 67, 69, 71], [56, 58, 60, 61, 63, 65, 67], [60, 62, 64, 65, 67, 69, 71]):
+        for i in range(320):
+            events.append((scale[(i * 3) % 7], tick, 96))
+            tick += 120
+    notes = read_midi(midi_file(tmp_path / "keys.mid", events)).notes
+    for changes, fifths in ((False, ["0"]), (True, ["0", "-4", "0"])):
+        out = tmp_path / f"keys-{changes}.musicxml"
+        write_outputs(notes, [], {"musicxml": out}, tempo_bpm=120.0, overwrite=False, key_changes=changes)
+        assert re.findall(r"<fifths>(-?\d+)</fifths>", out.read_text()) == fifths
+    sf.write(tmp_path / "song.wav", tone_clip[0][:32_000], 16_000)
+    for flag in ("--meter-changes", "--key-changes"):
+        wrong = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / "song.mid", flag,
+                    "--checkpoint", quick_checkpoint)
+        assert wrong.exit_code == 2 and f"{flag} shapes the MusicXML score" in wrong.output
+        assert not (tmp_path / "song.mid").exists()
+    result = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / "song.musicxml", "--meter-changes",
+                 "--key-changes", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "song.musicxml").read_text().count("<time>") == 1

@@ -10,8 +10,6 @@ import typer
 from pianotx.cli.app import app
 from pianotx.cli.common import console, user_errors
 
-METER_CHANGE_LOG_PROB = -10.0  # of each change of bar length (ASAP tuning part, docs/SCORE.md)
-
 
 @app.command()
 def score(
@@ -45,14 +43,14 @@ def score(
         from pianotx.score.extra import require
         from pianotx.score.musicxml import time_signatures, write_musicxml
 
-        if meter_changes and beats != "learned":
+        if meter_changes and beats != "learned":  # before any file is read
             raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
         check_output(target, overwrite=overwrite)
         require("partitura")
         performance = read_midi(midi)
-        options = {"switch_log_prob": METER_CHANGE_LOG_PROB} if meter_changes else {}
         notated = make_score(performance.notes, performance.pedals,
-                             analysis=analyse(performance.notes, tracker=beats, key_changes=key_changes, **options))
+                             analysis=analyse(performance.notes, tracker=beats, key_changes=key_changes,
+                                              meter_changes=meter_changes))
         write_musicxml(notated, target, overwrite=overwrite, title=title or midi.stem)
     signatures = time_signatures(notated)
     changes = f" ({len(signatures) - 1} time-signature change{'s' * (len(signatures) > 2)})" * (len(signatures) > 1)

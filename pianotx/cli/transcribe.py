@@ -65,6 +65,14 @@ def transcribe(
              "[default: one per CPU]."),
     gpus_per_worker: float = typer.Option(
         0.0, "--gpus-per-worker", min=0.0, help="With --ray: GPUs each worker reserves."),
+    meter_changes: bool = typer.Option(
+        False, "--meter-changes",
+        help="MusicXML: let the bar length change at bar lines, with a new time signature "
+             "(off by default, as for pianotx score)."),
+    key_changes: bool = typer.Option(
+        False, "--key-changes",
+        help="MusicXML: let the key signature change where the music moves to another key "
+             "(off by default, as for pianotx score)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
@@ -79,6 +87,10 @@ def transcribe(
         wanted = parse_formats(formats or format_of(out))
         if pedal is not None and pedal not in PEDAL_MODES:
             raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
+        if (meter_changes or key_changes) and "musicxml" not in wanted:
+            flag = "--meter-changes" if meter_changes else "--key-changes"
+            raise ConfigError(f"{flag} shapes the MusicXML score; add --format musicxml or "
+                              "-o NAME.musicxml")
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
     with user_errors():
@@ -98,6 +110,7 @@ def transcribe(
                                           onset_bass_slope),
                     pedal=pedal,
                     tempo_bpm=tempo or 120.0, batch_size=batch_size, overwrite=overwrite,
+                    meter_changes=meter_changes, key_changes=key_changes,
                     workers=jobs if jobs > 1 else 0, gpus_per_worker=gpus_per_worker,
                     quiet=quiet, as_json=as_json):
                 raise typer.Exit(1)
@@ -118,7 +131,8 @@ def transcribe(
                 report = _transcribe_one(
                     models[index % len(models)], inputs[index], targets[index], decode=decode,
                     overwrite=overwrite, tempo_bpm=tempo or 120.0, batch_size=batch_size,
-                    pedal=pedal, progress=not (quiet or as_json or jobs > 1))
+                    pedal=pedal, progress=not (quiet or as_json or jobs > 1),
+                    score_changes={"meter_changes": meter_changes, "key_changes": key_changes})
             _print_report(report, quiet=quiet, as_json=as_json)
             return True
         except typer.Exit:
@@ -165,7 +179,7 @@ def _decode_config(  # type: ignore[no-untyped-def]
 
 def _transcribe_one(  # type: ignore[no-untyped-def]
     loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
-    batch_size: int, progress: bool, pedal: str | None,
+    batch_size: int, progress: bool, pedal: str | None, score_changes: dict[str, bool],
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -184,7 +198,7 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
     from pianotx.engine.decode import apply_pedal_mode
 
     notes, pedals = apply_pedal_mode(notes, pedals, mode=pedal or (decode or loaded.decode_config).pedal)
-    write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite)
+    write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite, **score_changes)
     return {"path": str(source), "outputs": {f: str(p) for f, p in targets.items()},
             "notes": len(notes), "pedals": len(pedals), "duration_s": round(duration_s, 3),
             "seconds": round(time.perf_counter() - started, 3)}

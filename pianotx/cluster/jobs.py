@@ -28,6 +28,8 @@ class JobOptions:
     tempo_bpm: float = 120.0
     batch_size: int = 8
     overwrite: bool = False
+    meter_changes: bool = False  # of the MusicXML score (pianotx.score.chain.analyse)
+    key_changes: bool = False
 
 
 def run_job(model, job: Job, options: JobOptions) -> dict:  # type: ignore[no-untyped-def]
@@ -53,7 +55,8 @@ def run_job(model, job: Job, options: JobOptions) -> dict:  # type: ignore[no-un
             Path(job.source), model=model, decode=options.decode, batch_size=options.batch_size)
         notes, pedals = apply_pedal_mode(notes, pedals, mode=options.pedal or options.decode.pedal)
         write_outputs(notes, pedals, {k: Path(v) for k, v in targets.items()},
-                      tempo_bpm=options.tempo_bpm, overwrite=options.overwrite)
+                      tempo_bpm=options.tempo_bpm, overwrite=options.overwrite,
+                      meter_changes=options.meter_changes, key_changes=options.key_changes)
     except (PianotxError, OSError) as exc:
         message = str(exc) if isinstance(exc, PianotxError) else f"{job.source}: {exc}"
         return record(job, "error", message=message.splitlines()[0] if message else repr(exc),

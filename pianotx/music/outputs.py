@@ -13,9 +13,11 @@ FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json", "musicxml": ".musicxml
 
 def write_outputs(
     notes: Sequence[Note], pedals: Sequence[Pedal], targets: dict[str, Path], *,
-    tempo_bpm: float, overwrite: bool,
+    tempo_bpm: float, overwrite: bool, meter_changes: bool = False, key_changes: bool = False,
 ) -> None:
-    """Write the notes and pedal presses in every planned format, each file atomically."""
+    """Write the notes and pedal presses in every planned format, each file atomically; the
+    MusicXML score with time- and key-signature changes where ``meter_changes`` and
+    ``key_changes`` ask for them (:func:`pianotx.score.chain.analyse`)."""
     from pianotx.files import write_bytes_atomic
     from pianotx.music.midi import notes_to_midi, write_midi
     from pianotx.music.notelist import as_written, to_csv, to_json
@@ -28,7 +30,8 @@ def write_outputs(
             text = render(written.notes, pedals=written.pedals)
             write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
     if "musicxml" in targets:
-        from pianotx.score.chain import make_score
+        from pianotx.score.chain import analyse, make_score
         from pianotx.score.musicxml import write_musicxml
 
-        write_musicxml(make_score(notes, pedals), targets["musicxml"], overwrite=overwrite)
+        analysis = analyse(notes, meter_changes=meter_changes, key_changes=key_changes)
+        write_musicxml(make_score(notes, pedals, analysis=analysis), targets["musicxml"], overwrite=overwrite)

@@ -78,13 +78,17 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
 
 
 TRACKERS = ("learned", "dp")
+METER_CHANGE_LOG_PROB = -10.0  # of each change of bar length (ASAP tuning part, docs/SCORE.md)
 
 
 def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: bool = False,
-            **beat_options: float) -> Analysis:
+            meter_changes: bool = False, **beat_options: float) -> Analysis:
     """Beats, meter and key of a performance; with ``key_changes`` also where the key
     signature changes (:func:`~pianotx.score.key.track_keys`; off by default: on ASAP's test
-    part it finds the signature in force at fewer beats than one key held throughout).
+    part it finds the signature in force at fewer beats than one key held throughout); with
+    ``meter_changes`` (learned tracker only) the bar length may change at a bar line, each
+    change costing ``METER_CHANGE_LOG_PROB`` (off by default: on ASAP it finds changes in some
+    pieces that have none).
 
     ``tracker`` "learned" is the shipped network with its bar-tracking DBN
     (:func:`~pianotx.score.tracker.track`; ``beat_options``: ``min_bpm``, ``max_bpm``,
@@ -92,6 +96,10 @@ def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: boo
     :mod:`~pianotx.score.beats` and :mod:`~pianotx.score.meter` (``beat_options``:
     ``centre_bpm``, ``tightness``, ``window_s`` ...). Defaults were chosen on ASAP's tuning part.
     """
+    if meter_changes and tracker != "learned":
+        raise ScoreError("meter changes need the learned beat tracker; drop the dp tracker")
+    if meter_changes:
+        beat_options = {"switch_log_prob": METER_CHANGE_LOG_PROB, **beat_options}
     ordered = check_notes(notes)
     if tracker == "learned":
         beats_s, meter = track(ordered, **beat_options)
