@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from pianotx.errors import CheckpointError, ScoreError
 from pianotx.music.notes import Note
 from pianotx.score.beats import within_notes
 from pianotx.score.dbn import track_bars
+from pianotx.score.level import check_level_model, choose_step, level_features, thin
 from pianotx.score.meter import Meter, beat_division
 from pianotx.score.noterhythm import N_NOTE_FEATURES, frame_activation, note_features, note_order
 from pianotx.score.rhythm import BAR_LENGTHS, FPS, N_FEATURES, TEMPO_BPM, rhythm_features
@@ -132,7 +133,7 @@ DECODE_DEFAULTS = {
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
     "note_weight": 0.0, "bars_from_frames": False, "switch_log_prob": None,
-    "bar_bonus": 0.0,
+    "bar_bonus": 0.0, "level_model": None,
 }
 
 
@@ -189,7 +190,9 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         bar length may change at a bar line, each change costing this log probability; then
         the bar length is not chosen on the frame network alone); ``bar_bonus`` (log weight
         of every bar line in the decode that chooses the bar length, against the DBN's
-        preference for the longest bar, :func:`~pianotx.score.dbn.track_bars`).
+        preference for the longest bar, :func:`~pianotx.score.dbn.track_bars`); ``level_model``
+        (with a note network and one bar length: the logistic model of
+        :mod:`~pianotx.score.level` that may keep every second or third beat only).
 
     Returns
     -------
@@ -198,10 +201,52 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         or after the last.
     meter : Meter
         Beats per bar and first downbeat from the DBN (with ``switch_log_prob``, the runs of
-        bars of each length where it changes); the division from the division head where the
-        network has one, else from the onsets.
+        bars of each length where it changes; with ``level_model``, bars of half or a third
+        as many beats where every second or third beat is kept); the division from the
+        division head where the network has one, else from the onsets around the beats kept.
     """
     settings = decode_settings(path, **options)
+    decoded = decode_beats(notes, settings, path=path, note_path=note_path)
+    beats_s, positions, beats_per_bar = decoded.beats_s, decoded.positions, decoded.beats_per_bar
+    bar_lengths = decoded.bar_lengths
+    if (settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4
+            and len(bar_runs(positions, bar_lengths)) < 2):
+        check_level_model(settings["level_model"])
+        features = level_features(notes, beats_s, beats_per_bar, decoded.probabilities(), fps=FPS)
+        step = choose_step(features, settings["level_model"])
+        beats_s, positions, beats_per_bar = thin(beats_s, positions, beats_per_bar, step)
+        bar_lengths = np.full(len(positions), beats_per_bar)
+    if decoded.division is not None:
+        division = decoded.division
+    else:
+        division = beat_division(notes, beats_s) if len(beats_s) > 1 else 2
+    return beats_s, bar_meter(positions, bar_lengths, beats_per_bar, division)
+
+
+class Decoded(NamedTuple):
+    """The DBN's beats within the notes, their places in the bar, bar lengths (one per beat)
+    and the bar length holding most beats; the probabilities decoded (after mixing), the frame
+    network's and the note network's (None without one), per frame at ``FPS``; the division
+    from the division head (None without one)."""
+
+    beats_s: np.ndarray
+    positions: np.ndarray
+    bar_lengths: np.ndarray
+    beats_per_bar: int
+    mixed: np.ndarray
+    frame_probabilities: np.ndarray
+    note_probabilities: np.ndarray | None
+    division: int | None
+
+    def probabilities(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mixed, frame-network and note-network probabilities, as the level model reads them."""
+        return self.mixed, self.frame_probabilities, self.note_probabilities
+
+
+def decode_beats(notes: Sequence[Note], settings: dict, *, path: Path | None = None,
+                 note_path: Path | None = None) -> Decoded:
+    """The networks' probabilities and the DBN's bars under ``settings`` (:func:`decode_settings`),
+    before the metrical level is chosen (:func:`track`)."""
     min_bpm = float(settings["min_bpm"])
     span_s = max(n.offset_s for n in notes)
     if span_s < 2 * 60.0 / min_bpm:
@@ -222,22 +267,22 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
                           tempo_log_prior=tempo_prior, **arguments)
 
     share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
+    frame, by_notes, mixed = heads["beat"], None, heads["beat"]
     if share > 0:
-        by_notes = note_beat_probabilities(notes, len(heads["beat"]), path=note_path)
+        by_notes = note_beat_probabilities(notes, len(frame), path=note_path)
         if settings["bars_from_frames"] and settings["switch_log_prob"] is None:
             # the bar length as the frame network alone hears it
-            lengths = [decode(heads["beat"], lengths, prior).beats_per_bar]
+            lengths = [decode(frame, lengths, prior).beats_per_bar]
             prior = prior[[list(BAR_LENGTHS).index(lengths[0])]]
-        heads["beat"] = (1.0 - share) * heads["beat"] + share * by_notes
-    bars = decode(heads["beat"], lengths, prior)
+        mixed = (1.0 - share) * frame + share * by_notes
+    bars = decode(mixed, lengths, prior)
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
     keep = within_notes(bars.beats_s, notes, period)
-    beats_s, positions = bars.beats_s[keep], bars.positions[keep]
+    division = None
     if "division" in heads:
         division = 3 if heads["division"].mean(axis=0)[1] > settings["division_threshold"] else 2
-    else:
-        division = beat_division(notes, beats_s) if len(beats_s) > 1 else 2
-    return beats_s, bar_meter(positions, bars.bar_lengths[keep], bars.beats_per_bar, division)
+    return Decoded(bars.beats_s[keep], bars.positions[keep], bars.bar_lengths[keep], bars.beats_per_bar,
+                   mixed, frame, by_notes, division)
 
 
 def bar_meter(positions: np.ndarray, bar_lengths: np.ndarray, beats_per_bar: int, division: int) -> Meter:

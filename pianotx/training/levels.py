@@ -1,0 +1,42 @@
+"""Fit the beat tracker's level model (:mod:`pianotx.score.level`): a multinomial logistic
+regression with an L2 penalty on standardised features, as scikit-learn's ``C`` weighs it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pianotx.errors import TrainingError
+from pianotx.score.level import STEPS
+
+
+def fit_level_model(features: np.ndarray, classes: np.ndarray, *, c: float = 1.0, margin: float = 1.0) -> dict:
+    """The ``level_model`` whose ``coef`` and ``intercept`` minimise the cross-entropy of
+    ``classes`` (indices into :data:`STEPS`) plus ``|coef|^2 / (2 c)`` on features
+    standardised by ``mean`` and ``scale``; ``low`` and ``high`` are the features' range,
+    ``margin`` the log-odds a changed level needs (:func:`pianotx.score.level.choose_step`)."""
+    from scipy.optimize import minimize
+
+    features, classes = np.asarray(features, dtype=float), np.asarray(classes, dtype=int)
+    if len(features) != len(classes) or not len(classes) or classes.min() < 0 or classes.max() >= len(STEPS):
+        raise TrainingError("the level model needs one class (0, 1 or 2) per row of features")
+    mean, scale = features.mean(axis=0), np.maximum(features.std(axis=0), 1e-9)
+    standard = (features - mean) / scale
+    n_classes, n_features = len(STEPS), features.shape[1]
+    onehot = np.eye(n_classes)[classes]
+
+    def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, intercept = flat[:-n_classes].reshape(n_classes, n_features), flat[-n_classes:]
+        logits = standard @ coef.T + intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        error = np.exp(log_p) - onehot
+        value = -np.sum(onehot * log_p) + np.sum(coef ** 2) / (2 * c)
+        gradient = np.concatenate([(error.T @ standard + coef / c).ravel(), error.sum(axis=0)])
+        return float(value), gradient
+
+    start = np.zeros(n_classes * (n_features + 1))
+    flat = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000}).x
+    return {"mean": mean.tolist(), "scale": scale.tolist(),
+            "low": features.min(axis=0).tolist(), "high": features.max(axis=0).tolist(),
+            "coef": flat[:-n_classes].reshape(n_classes, n_features).tolist(),
+            "intercept": flat[-n_classes:].tolist(), "margin": float(margin)}
