@@ -79,12 +79,9 @@ def test_a_fit_separates_three_classes():
 def test_the_tracker_keeps_every_second_beat_where_the_model_says_so():
     """The march of test_beat_tracker (4/4 at 100 BPM) with a model that always keeps every
     second beat: 24 beats in bars of 2, the downbeats where they were."""
-    notes = []
-    for beat in range(48):
-        t = 0.5 + 0.6 * beat
-        if beat % 4 == 0:
-            notes.append(Note(t, t + 2.2, 36 if beat % 8 == 0 else 43, 100))
-        notes += [Note(t, t + 0.3, p, 70) for p in (64, 67, 72)]
+    from tests.test_beat_tracker import march
+
+    notes = march()
     beats_s, meter = track(notes, level_model=level_model([0.0, 5.0, 0.0]))
     assert len(beats_s) == 24 and np.abs(beats_s - (0.5 + 1.2 * np.arange(24))).max() < 0.03
     assert (meter.beats_per_bar, meter.first_downbeat) == (2, 0)

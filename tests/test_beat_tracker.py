@@ -83,15 +83,19 @@ def test_a_short_run_trains_exports_and_runs_without_torch(tmp_path):
     assert np.abs(probabilities - expected).max() < 1e-4
 
 
-def test_the_shipped_tracker_finds_the_bars_of_a_march():
-    """4/4 at 100 BPM: a low bass note on every downbeat, a chord on the other beats."""
+def march() -> list[Note]:
+    """4/4 at 100 BPM: a low bass note on every downbeat, a chord on every beat."""
     notes = []
     for beat in range(48):
         t = 0.5 + 0.6 * beat
         if beat % 4 == 0:
             notes.append(Note(t, t + 2.2, 36 if beat % 8 == 0 else 43, 100))
         notes += [Note(t, t + 0.3, p, 70) for p in (64, 67, 72)]
-    beats_s, meter = track(notes)
+    return notes
+
+
+def test_the_shipped_tracker_finds_the_bars_of_a_march():
+    beats_s, meter = track(march())
     expected = 0.5 + 0.6 * np.arange(48)
     assert len(beats_s) == 48 and np.abs(beats_s - expected).max() < 0.03
     assert (meter.beats_per_bar, meter.division, meter.first_downbeat) == (4, 2, 0)

@@ -16,6 +16,18 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# the score options of ``pianotx score`` and ``transcribe`` (MusicXML), one definition for both
+METER_CHANGES = typer.Option(
+    False, "--meter-changes",
+    help="Score: let the bar length change at bar lines, with a new time signature (learned "
+         "tracker only; off by default: on ASAP it finds changes in some pieces that have none).")
+KEY_CHANGES = typer.Option(
+    False, "--key-changes",
+    help="Score: let the key signature change where the pitch content moves to another key for "
+         "long enough (off by default: on ASAP's test pieces one key held throughout is right "
+         "at more beats).")
+
+
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
     err_console.print(f"error: {message}", markup=False)

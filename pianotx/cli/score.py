@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, user_errors
+from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, console, user_errors
 
 
 @app.command()
@@ -22,15 +22,8 @@ def score(
         "learned", "--beats", metavar="TRACKER",
         help="Beat tracker: learned (the shipped network and bar DBN) or dp (onset "
              "autocorrelation and dynamic programming, the tracker before 0.7)."),
-    meter_changes: bool = typer.Option(
-        False, "--meter-changes",
-        help="Let the bar length change at bar lines, with a new time signature (learned "
-             "tracker only; off by default: on ASAP it finds changes in some pieces that have none)."),
-    key_changes: bool = typer.Option(
-        False, "--key-changes",
-        help="Let the key signature change where the pitch content moves to another key for "
-             "long enough (off by default: on ASAP's test pieces one key held throughout is "
-             "right at more beats)."),
+    meter_changes: bool = METER_CHANGES,
+    key_changes: bool = KEY_CHANGES,
 ) -> None:
     """Write a two-staff piano score (MusicXML) from a MIDI performance: beats, meter, key,
     quantization with triplets, hands, voices, spelling, dynamics and pedal marks."""

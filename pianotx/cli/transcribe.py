@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, fail, user_errors
+from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, console, err_console, fail, user_errors
 from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
 
@@ -65,14 +65,8 @@ def transcribe(
              "[default: one per CPU]."),
     gpus_per_worker: float = typer.Option(
         0.0, "--gpus-per-worker", min=0.0, help="With --ray: GPUs each worker reserves."),
-    meter_changes: bool = typer.Option(
-        False, "--meter-changes",
-        help="MusicXML: let the bar length change at bar lines, with a new time signature "
-             "(off by default, as for pianotx score)."),
-    key_changes: bool = typer.Option(
-        False, "--key-changes",
-        help="MusicXML: let the key signature change where the music moves to another key "
-             "(off by default, as for pianotx score)."),
+    meter_changes: bool = METER_CHANGES,
+    key_changes: bool = KEY_CHANGES,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
