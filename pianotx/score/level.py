@@ -7,8 +7,12 @@ network marks the slow beats no more than the fast ones), but a small logistic m
 16 features of the tracked beats (tempo, onsets per beat and where they fall in it, how much
 more the networks mark every second or third beat, inter-onset intervals, the division of
 the beat at both levels, the bar length) often knows when every second or third beat is the
-notated one. The model is fitted on ASAP's tuning part by ``scripts/fit_beat_level.py`` and
-stored with the tracker's decode settings (``level_model``). Pure numpy.
+notated one. It changes the level only where it is sure by a margin and where the
+performance is like those it was fitted on (every feature within their range). The kept
+beats are counted from the downbeats, so the bar lines stay; where a bar of the tracked
+length cannot be divided so (3 beats kept every second), the beats stay. The model is
+fitted on ASAP's tuning part by ``scripts/fit_beat_level.py`` and stored with the
+tracker's decode settings (``level_model``). Pure numpy.
 """
 
 from __future__ import annotations
