@@ -192,7 +192,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         of every bar line in the decode that chooses the bar length, against the DBN's
         preference for the longest bar, :func:`~pianotx.score.dbn.track_bars`); ``level_model``
         (with a note network and one bar length: the logistic model of
-        :mod:`~pianotx.score.level` that may keep every second or third beat only).
+        :mod:`~pianotx.score.level` that may keep every second or third beat only; 0 turns
+        the stored one off).
 
     Returns
     -------
