@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import pickle
 import warnings
 from multiprocessing import Pool
@@ -31,7 +30,7 @@ import numpy as np
 
 from pianotx.data.asap import asap_rows, held_out, load_performance
 from pianotx.score.chain import check_notes
-from pianotx.score.level import STEPS, choose_step, level_features, marks_at, thin
+from pianotx.score.level import STEPS, choose_step, level_features, marks_at, strongest_phase, thin
 from pianotx.score.meter import beat_division, downbeats, meter_of
 from pianotx.score.rhythm import FPS
 from pianotx.score.tracker import bar_meter, decode_beats, decode_settings
@@ -56,8 +55,7 @@ def measure(job: tuple[Path, dict]) -> dict:
     marks = marks_at(decoded.mixed, beats_s, FPS)
     per_step, thinned = [], []
     for step in STEPS:
-        phase = int(np.argmax([marks[p::step].sum() for p in range(step)]))
-        per_step.append(f_measure(truth.beats_s, beats_s[phase::step]))
+        per_step.append(f_measure(truth.beats_s, beats_s[strongest_phase(marks, step)::step]))
         kept = thin(beats_s, positions, length, step)
         meter = bar_meter(kept.positions, np.full(len(kept.positions), kept.beats_per_bar), kept.beats_per_bar,
                           beat_division(notes, kept.beats_s))

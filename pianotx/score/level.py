@@ -45,7 +45,8 @@ def marks_at(probabilities: np.ndarray, beats_s: np.ndarray, fps: float) -> np.n
     return peaks[:, 1] + peaks[:, 2]
 
 
-def _strongest_phase(marks: np.ndarray, step: int) -> int:
+def strongest_phase(marks: np.ndarray, step: int) -> int:
+    """The phase (0 to ``step`` - 1) of every ``step``-th beat that ``marks`` mark most."""
     return int(np.argmax([marks[phase::step].sum() for phase in range(step)]))
 
 
@@ -70,7 +71,7 @@ def level_features(notes: Sequence[Note], beats_s: np.ndarray, beats_per_bar: in
             features.append(max(mark[phase::step].mean() for phase in range(step)) / max(mark.mean(), 1e-6))
     gaps = np.diff(np.unique(np.round(onsets, 2)))
     features += [np.log(np.median(gaps) / period), np.log(np.percentile(gaps, 25) / period)] if len(gaps) else [0.0, 0.0]
-    halves = beats_s[_strongest_phase(marks[0], 2)::2]
+    halves = beats_s[strongest_phase(marks[0], 2)::2]
     features.append(float(len(halves) > 1 and beat_division(notes, halves) == 3))
     features.append(float(beat_division(notes, beats_s) == 3))
     features.append(float(beats_per_bar))
