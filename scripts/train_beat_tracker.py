@@ -1,10 +1,10 @@
 """Train the beat tracker on ASAP's tuning part and export it (issue 23).
 
 Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N] [--channels N]
-           [--gru N] [--plain | --no-tempo] [--seed N] [--cache FILE] [--decode JSON]
+           [--gru N] [--plain | --no-tempo] [--seed N] [--tempo-range LOW HIGH] [--cache FILE] [--decode JSON]
            [--export-only] [--resume] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
-       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--crop-notes N] [--resume]
+       python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--crop-notes N] [--tempo-range LOW HIGH] [--resume]
            [--ensemble RUN/best.pt ...]
            [--export weights/beat-notes.onnx]
 
@@ -71,6 +71,9 @@ def main() -> None:
                         help="train the note network (warm-up 200 steps, held-out loss every 500)")
     parser.add_argument("--crop-notes", type=int, default=BeatTrainConfig.crop_notes,
                         help="with --notes: notes per training window")
+    parser.add_argument("--tempo-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=BeatTrainConfig.tempo_range,
+                        help="time scales a training crop is played at, drawn log-uniformly (default 0.8 1.25)")
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
     parser.add_argument("--resume", action="store_true",
                         help="go on from OUT/last.pt (same settings) where a run stopped")
@@ -79,13 +82,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.crop_notes < 2:
         parser.error("--crop-notes must be at least 2")
+    if not 0 < args.tempo_range[0] <= args.tempo_range[1]:
+        parser.error("--tempo-range needs 0 < LOW <= HIGH")
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
     args.out.mkdir(parents=True, exist_ok=True)
     fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
-    config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes)
+    config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes,
+                     tempo_range=tuple(args.tempo_range))
     started = time.perf_counter()
     if args.notes:
         return train_notes(args, fit, check, replace(config, warmup_steps=200, val_every=500), roots)

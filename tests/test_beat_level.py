@@ -7,8 +7,8 @@ import pytest
 
 from pianotx.errors import CheckpointError
 from pianotx.music.notes import Note
-from pianotx.score.level import (N_LEVEL_FEATURES, check_level_model, choose_step, level_features,
-                                 level_scores, marks_at, thin)
+from pianotx.score.level import (N_LEVEL_FEATURES, check_level_model, choose_step, halve_bars,
+                                 level_features, level_scores, marks_at, thin)
 from pianotx.score.tracker import track
 from pianotx.training.levels import fit_level_model
 
@@ -87,3 +87,31 @@ def test_the_tracker_keeps_every_second_beat_where_the_model_says_so():
     assert (meter.beats_per_bar, meter.first_downbeat) == (2, 0)
     assert len(track(notes, level_model=level_model([0.0, 5.0, 0.0], margin=6.0))[0]) == 48
     assert len(track(notes)[0]) == 48  # the shipped model: a march unlike ASAP keeps its beats
+
+
+def test_bars_of_four_read_as_two_bars_of_two():
+    assert halve_bars(np.array([3, 4, 1, 2, 3, 4, 1])).tolist() == [1, 2, 1, 2, 1, 2, 1]
+
+
+def twelve_eight(bars: int = 12, beat_s: float = 0.6) -> list[Note]:
+    """Dotted-quarter beats at 100 BPM, each a chord and two eighths after it (a compound
+    beat); a bass note on every fourth beat, as 12/8 would have it."""
+    notes = []
+    for index in range(bars * 4):
+        t = 0.5 + index * beat_s
+        if index % 4 == 0:
+            notes.append(Note(t, t + 4 * beat_s, 36, 100))
+        notes += [Note(t, t + beat_s, p, 90 if index % 4 == 0 else 70) for p in (60, 64, 67)]
+        notes += [Note(t + k * beat_s / 3, t + (k + 1) * beat_s / 3, 72 + 2 * k, 55) for k in (1, 2)]
+    return notes
+
+
+def test_compound_bars_of_four_beats_are_written_as_two():
+    """Bass every fourth compound beat: the DBN hears 12/8, the tracker writes 6/8 (the beats
+    and the first downbeat stay) unless told to keep it."""
+    notes = twelve_eight()
+    beats_s, meter = track(notes)
+    assert len(beats_s) == 48 and np.abs(np.diff(beats_s) - 0.6).max() < 0.03
+    assert (meter.beats_per_bar, meter.division, meter.first_downbeat) == (2, 3, 0)
+    kept = track(notes, split_compound=0)[1]
+    assert (kept.beats_per_bar, kept.division, kept.first_downbeat) == (4, 3, 0)

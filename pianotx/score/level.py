@@ -118,3 +118,9 @@ def thin(beats_s: np.ndarray, positions: np.ndarray, beats_per_bar: int, step: i
         return Thinned(beats_s, positions, beats_per_bar)
     keep = (np.asarray(positions) - 1) % step == 0
     return Thinned(beats_s[keep], (positions[keep] - 1) // step + 1, beats_per_bar // step)
+
+
+def halve_bars(positions: np.ndarray) -> np.ndarray:
+    """Places in the bar (1 = downbeat) of bars of four beats read as two bars of two: the
+    bar lines stay and one more falls on every third beat."""
+    return (np.asarray(positions) - 1) % 2 + 1
