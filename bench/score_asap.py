@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 
 from pianotx.data.asap import PARTS, asap_rows, load_performance
+from pianotx.evaluation.beats import any_level_f_measure, beat_f_measure, beat_precision_recall
 from pianotx.score.chain import TRACKERS, analyse, check_notes
 from pianotx.score.key import track_keys
 from pianotx.score.dbn import track_bars
@@ -49,28 +48,6 @@ from pianotx.score.rhythm import FPS, beat_targets
 from pianotx.score.tracker import bar_meter, dbn_arguments, decode_settings
 
 DEFAULT_ASAP = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi" / "asap"
-
-
-def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)))
-
-
-def precision_recall(reference: np.ndarray, estimate: np.ndarray) -> tuple[float, float]:
-    """Beat precision and recall (70 ms, first 5 s trimmed), as mir_eval's F-measure counts them."""
-    reference, estimate = mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)
-    hits = len(mir_eval.util.match_events(reference, estimate, 0.07)) if len(reference) and len(estimate) else 0
-    return hits / max(len(estimate), 1), hits / max(len(reference), 1)
-
-
-def any_level_f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """The best beat F-measure against the annotated beats, twice as many (midpoints added),
-    or every second or third beat (each phase): the tracker's beats at any metrical level."""
-    reference = np.asarray(reference, dtype=float)
-    levels = [reference, np.sort(np.concatenate([reference, (reference[1:] + reference[:-1]) / 2]))]
-    levels += [reference[phase::step] for step in (2, 3) for phase in range(step)]
-    return max(f_measure(level, estimate) for level in levels)
 
 
 def in_force(starts, times: np.ndarray) -> np.ndarray:
@@ -130,13 +107,13 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         beats_s, meter, key, changes = analyse(notes, tracker=tracker, key_changes=True, **options)
         keys = [(-np.inf, key), *changes]
     key = keys[0][1]
-    precision, recall = precision_recall(truth.beats_s, beats_s)
+    precision, recall = beat_precision_recall(truth.beats_s, beats_s)
     return {
         "beat_p": precision,
         "beat_r": recall,
         "beat_any": any_level_f_measure(truth.beats_s, beats_s),
-        "beat_f": f_measure(truth.beats_s, beats_s),
-        "downbeat_f": f_measure(truth.downbeats_s, downbeats(beats_s, meter)),
+        "beat_f": beat_f_measure(truth.beats_s, beats_s),
+        "downbeat_f": beat_f_measure(truth.downbeats_s, downbeats(beats_s, meter)),
         "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division)),
         "meter_beats": meter_at_beats(truth, beats_s, meter),
         "changes": float(len({meter_of(signature) for _, signature in truth.signatures}) > 1),

@@ -191,8 +191,7 @@ def transcribe_notes(wav: Path) -> np.ndarray:
 
 
 def score(case: dict) -> dict:
-    from score_asap import any_level_f_measure, f_measure, precision_recall
-
+    from pianotx.evaluation.beats import any_level_f_measure, beat_f_measure, beat_precision_recall
     from pianotx.music.notes import Note
     from pianotx.score.chain import analyse
     from pianotx.score.meter import beat_division, downbeats, meter_of
@@ -201,11 +200,11 @@ def score(case: dict) -> dict:
     reference, reference_down = case["beats_s"], case["downbeats_s"]
 
     def scores(beats_s, downbeats_s, meter) -> dict:
-        precision, recall = precision_recall(reference, beats_s)
-        result = {"beat_f": f_measure(reference, beats_s), "beat_p": precision, "beat_r": recall,
+        precision, recall = beat_precision_recall(reference, beats_s)
+        result = {"beat_f": beat_f_measure(reference, beats_s), "beat_p": precision, "beat_r": recall,
                   "beat_any": any_level_f_measure(reference, beats_s)}
         if downbeats_s is not None:
-            result |= {"downbeat_f": f_measure(reference_down, downbeats_s), "meter": float(meter == truth_meter)}
+            result |= {"downbeat_f": beat_f_measure(reference_down, downbeats_s), "meter": float(meter == truth_meter)}
         return result
 
     found = [Note(float(a), float(b), int(p), int(v)) for a, b, p, v in np.load(case["found"])]

@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pickle
-import warnings
 from multiprocessing import Pool
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 
 from pianotx.data.asap import asap_rows, held_out, load_performance
+from pianotx.evaluation.beats import beat_f_measure
 from pianotx.score.chain import check_notes
 from pianotx.score.level import STEPS, choose_step, level_features, marks_at, strongest_phase, thin
 from pianotx.score.meter import beat_division, downbeats, meter_of
@@ -37,12 +36,6 @@ from pianotx.score.tracker import bar_meter, decode_beats, decode_settings
 from pianotx.training.levels import fit_level_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
-
-
-def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimate)))
 
 
 def measure(job: tuple[Path, dict]) -> dict:
@@ -55,12 +48,12 @@ def measure(job: tuple[Path, dict]) -> dict:
     marks = marks_at(decoded.mixed, beats_s, FPS)
     per_step, thinned = [], []
     for step in STEPS:
-        per_step.append(f_measure(truth.beats_s, beats_s[strongest_phase(marks, step)::step]))
+        per_step.append(beat_f_measure(truth.beats_s, beats_s[strongest_phase(marks, step)::step]))
         kept = thin(beats_s, positions, length, step)
         meter = bar_meter(kept.positions, np.full(len(kept.positions), kept.beats_per_bar), kept.beats_per_bar,
                           beat_division(notes, kept.beats_s))
-        thinned.append({"beat": f_measure(truth.beats_s, kept.beats_s),
-                        "downbeat": f_measure(truth.downbeats_s, downbeats(kept.beats_s, meter)),
+        thinned.append({"beat": beat_f_measure(truth.beats_s, kept.beats_s),
+                        "downbeat": beat_f_measure(truth.downbeats_s, downbeats(kept.beats_s, meter)),
                         "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division))})
     return {"folder": row["folder"], "held_out": held_out(row["folder"]), "per_step": per_step, "thinned": thinned,
             "features": level_features(notes, beats_s, length, decoded.probabilities(), fps=FPS)}
