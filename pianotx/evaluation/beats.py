@@ -1,5 +1,5 @@
 """Beat and downbeat scores of tracked beats against annotated ones (``bench/score_asap.py``,
-``scripts/fit_beat_level.py``).
+``bench/score_audio_beats.py``, ``scripts/fit_beat_level.py``).
 
 The field's convention: ``mir_eval.beat.f_measure`` with its 70 ms window, beats in the
 first 5 s of both sides trimmed (``mir_eval.beat.trim_beats``). Empty inputs score 0.0 and

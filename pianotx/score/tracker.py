@@ -213,8 +213,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
     decoded = decode_beats(notes, settings, path=path, note_path=note_path)
     beats_s, positions, beats_per_bar = decoded.beats_s, decoded.positions, decoded.beats_per_bar
     bar_lengths = decoded.bar_lengths
-    if (settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4
-            and len(bar_runs(positions, bar_lengths)) < 2):
+    one_length = len(bar_runs(positions, bar_lengths)) < 2  # only then may the level or the bar change
+    if settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4 and one_length:
         check_level_model(settings["level_model"])
         features = level_features(notes, beats_s, beats_per_bar, decoded.probabilities(), fps=FPS)
         step = choose_step(features, settings["level_model"])
@@ -224,8 +224,7 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         division = decoded.division
     else:
         division = beat_division(notes, beats_s) if len(beats_s) > 1 else 2
-    if (settings["split_compound"] and division == 3 and beats_per_bar == 4
-            and len(bar_runs(positions, bar_lengths)) < 2):
+    if settings["split_compound"] and division == 3 and beats_per_bar == 4 and one_length:
         positions, beats_per_bar = halve_bars(positions), 2
         bar_lengths = np.full(len(positions), beats_per_bar)
     return beats_s, bar_meter(positions, bar_lengths, beats_per_bar, division)
