@@ -74,6 +74,11 @@ def main() -> None:
     parser.add_argument("--tempo-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         default=BeatTrainConfig.tempo_range,
                         help="time scales a training crop is played at, drawn log-uniformly (default 0.8 1.25)")
+    parser.add_argument("--extra", type=Path,
+                        help="a pickle of more pieces (training.beats.Piece lists: performances "
+                             "rendered from scores)")
+    parser.add_argument("--extra-share", type=float, default=0.5,
+                        help="with --extra: the share of training crops drawn from it (default 0.5)")
     parser.add_argument("--export-only", action="store_true", help="export OUT/best.pt without training")
     parser.add_argument("--resume", action="store_true",
                         help="go on from OUT/last.pt (same settings) where a run stopped")
@@ -90,18 +95,23 @@ def main() -> None:
     fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
+    extra = pickle.loads(args.extra.read_bytes()) if args.extra else []
+    if extra:
+        hours = sum(p.beats_s[-1] - p.beats_s[0] for p in extra) / 3600
+        print(f"extra: {len(extra)} pieces ({hours:.1f} h), drawn for {args.extra_share:.0%} of the crops",
+              flush=True)
     config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes,
-                     tempo_range=tuple(args.tempo_range))
+                     tempo_range=tuple(args.tempo_range), extra_share=args.extra_share if extra else 0.0)
     started = time.perf_counter()
     if args.notes:
-        return train_notes(args, fit, check, replace(config, warmup_steps=200, val_every=500), roots)
+        return train_notes(args, fit, check, replace(config, warmup_steps=200, val_every=500), roots, extra)
     net_config = BeatNetConfig(channels=args.channels, gru=args.gru, meter_heads=not args.plain,
                                tempo_bins=0 if args.plain or args.no_tempo else len(TEMPO_BPM))
     if args.export_only:
         best = args.out / "best.pt"
     else:
-        best = train_beatnet(fit, check, args.out, config=config, net_config=net_config, resume=args.resume,
-                             on_event=lambda r: print(json.dumps(r), flush=True))
+        best = train_beatnet(fit, check, args.out, extra=extra, config=config, net_config=net_config,
+                             resume=args.resume, on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]
@@ -118,12 +128,13 @@ def export_metadata(members: list[Path], roots: list[Path]) -> dict:
 
 
 def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTrainConfig,
-                roots: list[Path]) -> None:
+                roots: list[Path], extra: list) -> None:
     started = time.perf_counter()
     best = args.out / "best.pt"
     if not args.export_only:
-        best = train_note_beatnet(fit, check, args.out, config=config, net_config=NoteBeatNetConfig(),
-                                  resume=args.resume, on_event=lambda r: print(json.dumps(r), flush=True))
+        best = train_note_beatnet(fit, check, args.out, extra=extra, config=config,
+                                  net_config=NoteBeatNetConfig(), resume=args.resume,
+                                  on_event=lambda r: print(json.dumps(r), flush=True))
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]

@@ -83,6 +83,19 @@ def test_a_short_run_trains_exports_and_runs_without_torch(tmp_path):
     assert np.abs(probabilities - expected).max() < 1e-4
 
 
+def test_extra_pieces_are_drawn_for_their_share_of_the_crops():
+    pytest.importorskip("torch")
+    from pianotx.training.beats import Piece, beat_span, draw_chances
+
+    def piece(seconds: float) -> Piece:
+        beats = np.arange(0.0, seconds + 0.25, 0.5)
+        return Piece(beats, beats + 0.2, np.full(len(beats), 60), np.full(len(beats), 80.0), beats, beats[::2])
+
+    fit, extra = [piece(10.0), piece(30.0)], [piece(5.0), piece(5.0), piece(10.0)]
+    assert np.allclose(draw_chances(fit, [], 0.5, beat_span), [0.25, 0.75])
+    assert np.allclose(draw_chances(fit, extra, 0.2, beat_span), [0.2, 0.6, 0.05, 0.05, 0.1])
+
+
 def march() -> list[Note]:
     """4/4 at 100 BPM: a low bass note on every downbeat, a chord on every beat."""
     notes = []

@@ -47,6 +47,7 @@ class BeatTrainConfig:
     max_jitter_s: float = 0.015  # onset jitter (standard deviation), up to
     tempo_weight: float = 0.5  # of the tempo head's loss (networks with one)
     meter_weight: float = 0.5  # of the bar-length and division heads' losses
+    extra_share: float = 0.0  # of the crops drawn from the extra pieces (performances rendered from scores)
 
 
 class Piece(NamedTuple):
@@ -110,15 +111,34 @@ def crop_example(piece: Piece, start_s: float, n_frames: int) -> tuple[np.ndarra
             meter_targets(signatures, n_frames))
 
 
+def draw_chances(fit: Sequence[Piece], extra: Sequence[Piece], share: float,
+                 size: Callable[[Piece], float]) -> np.ndarray:
+    """Each piece's chance of being drawn (``fit`` then ``extra``): in proportion to its
+    ``size`` within each list, the ``extra`` pieces together ``share`` of the time."""
+    def within(pieces: Sequence[Piece]) -> np.ndarray:
+        sizes = np.array([size(p) for p in pieces], dtype=float)
+        return sizes / sizes.sum()
+    if not extra:
+        return within(fit)
+    return np.concatenate([(1 - share) * within(fit), share * within(extra)])
+
+
+def beat_span(piece: Piece) -> float:
+    return float(piece.beats_s[-1] - piece.beats_s[0])
+
+
 def sample_batch(pieces: Sequence[Piece], rng: np.random.Generator,
-                 config: BeatTrainConfig) -> tuple[torch.Tensor, ...]:
-    """A batch of augmented crops, pieces drawn in proportion to their length."""
-    lengths = np.array([p.beats_s[-1] - p.beats_s[0] for p in pieces])
+                 config: BeatTrainConfig, chances: np.ndarray | None = None) -> tuple[torch.Tensor, ...]:
+    """A batch of augmented crops, pieces drawn by ``chances`` (default: in proportion to
+    their length)."""
+    if chances is None:
+        chances = draw_chances(pieces, (), 0.0, beat_span)
     n_frames = int(config.crop_s * FPS)
     out = []
-    for index in rng.choice(len(pieces), size=config.batch_size, p=lengths / lengths.sum()):
+    for index in rng.choice(len(pieces), size=config.batch_size, p=chances):
         piece = augment(pieces[index], rng, config)
-        start = rng.uniform(piece.beats_s[0] - 0.2 * config.crop_s, piece.beats_s[-1] - 0.5 * config.crop_s)
+        low = piece.beats_s[0] - 0.2 * config.crop_s  # pieces shorter than a crop start before their first beat
+        start = rng.uniform(low, max(low, piece.beats_s[-1] - 0.5 * config.crop_s))
         out.append(crop_example(piece, start, n_frames))
     return tuple(torch.from_numpy(np.stack(column)) for column in zip(*out))
 
@@ -178,13 +198,16 @@ def evaluate_loss(net: BeatNet, examples: Sequence[tuple]) -> dict[str, float]:
 
 
 def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
+                  extra: Sequence[Piece] = (),
                   config: BeatTrainConfig = BeatTrainConfig(),
                   net_config: BeatNetConfig = BeatNetConfig(),
                   on_event: Callable[[dict], None] | None = None, resume: bool = False) -> Path:
     """Train on ``fit``, keep ``out/best.pt`` by the beat loss on ``check``; return its path.
 
-    Checkpoints are plain state dicts with both configs. ``out/metrics.jsonl`` logs the
-    training and held-out losses. ``resume``: go on from ``out/last.pt`` (:func:`training_loop`).
+    ``extra``: more pieces (performances rendered from scores), drawn for
+    ``config.extra_share`` of the crops. Checkpoints are plain state dicts with both configs.
+    ``out/metrics.jsonl`` logs the training and held-out losses. ``resume``: go on from
+    ``out/last.pt`` (:func:`training_loop`).
     """
     if not fit or not check:
         raise TrainingError("the beat tracker needs training and held-out performances")
@@ -194,9 +217,11 @@ def train_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
     net = BeatNet(net_config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
     examples = held_out_examples(check)
+    pieces = [*fit, *extra]
+    chances = draw_chances(fit, extra, config.extra_share, beat_span)
 
     def batch_loss() -> torch.Tensor:
-        batch = sample_batch(fit, rng, config)
+        batch = sample_batch(pieces, rng, config, chances)
         return total_loss(head_losses(net(batch[0]), batch, net_config), config)
 
     return training_loop(net, optimizer, batch_loss, lambda: evaluate_loss(net, examples), out,

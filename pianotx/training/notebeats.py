@@ -19,8 +19,8 @@ import torch
 from pianotx.errors import TrainingError
 from pianotx.model.beatnet import NoteBeatNet, NoteBeatNetConfig
 from pianotx.score.noterhythm import note_features, note_order, note_targets
-from pianotx.training.beats import (BeatTrainConfig, Piece, augment, export_onnx, load_members,
-                                    training_loop)
+from pianotx.training.beats import (BeatTrainConfig, Piece, augment, draw_chances, export_onnx,
+                                    load_members, training_loop)
 
 
 def note_example(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,13 +42,18 @@ def crop_notes(example: tuple[np.ndarray, ...], start: int, n_notes: int) -> tup
     return tuple(out)
 
 
+def note_count(piece: Piece) -> float:
+    return float(len(piece.onset_s))
+
+
 def sample_note_batch(pieces: Sequence[Piece], rng: np.random.Generator,
-                      config: BeatTrainConfig) -> tuple[torch.Tensor, ...]:
-    """A batch of augmented windows of ``config.crop_notes`` notes, pieces drawn in proportion
-    to their number of notes."""
-    counts = np.array([len(p.onset_s) for p in pieces], dtype=float)
+                      config: BeatTrainConfig, chances: np.ndarray | None = None) -> tuple[torch.Tensor, ...]:
+    """A batch of augmented windows of ``config.crop_notes`` notes, pieces drawn by
+    ``chances`` (default: in proportion to their number of notes)."""
+    if chances is None:
+        chances = draw_chances(pieces, (), 0.0, note_count)
     out = []
-    for index in rng.choice(len(pieces), size=config.batch_size, p=counts / counts.sum()):
+    for index in rng.choice(len(pieces), size=config.batch_size, p=chances):
         example = note_example(augment(pieces[index], rng, config))
         start = int(rng.integers(0, max(len(example[0]) - config.crop_notes, 0) + 1))
         out.append(crop_notes(example, start, config.crop_notes))
@@ -76,11 +81,13 @@ def held_out_note_loss(net: NoteBeatNet, examples: Sequence[tuple[np.ndarray, ..
 
 
 def train_note_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, *,
+                       extra: Sequence[Piece] = (),
                        config: BeatTrainConfig = BeatTrainConfig(),
                        net_config: NoteBeatNetConfig = NoteBeatNetConfig(),
                        on_event: Callable[[dict], None] | None = None, resume: bool = False) -> Path:
     """Train on ``fit`` (Adam, warm-up then cosine), keep ``out/best.pt`` by the held-out loss
-    on ``check``; return its path. ``out/metrics.jsonl`` logs the losses. ``resume``: go on
+    on ``check``; return its path. ``extra`` pieces are drawn for ``config.extra_share`` of
+    the windows. ``out/metrics.jsonl`` logs the losses. ``resume``: go on
     from ``out/last.pt`` (:func:`~pianotx.training.beats.training_loop`)."""
     if not fit or not check:
         raise TrainingError("the beat tracker needs training and held-out performances")
@@ -90,9 +97,11 @@ def train_note_beatnet(fit: Sequence[Piece], check: Sequence[Piece], out: Path, 
     net = NoteBeatNet(net_config)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     examples = [note_example(piece) for piece in check]
+    pieces = [*fit, *extra]
+    chances = draw_chances(fit, extra, config.extra_share, note_count)
 
     def batch_loss() -> torch.Tensor:
-        features, classes, mask = sample_note_batch(fit, rng, config)
+        features, classes, mask = sample_note_batch(pieces, rng, config, chances)
         return note_loss(net(features), classes, mask)
 
     return training_loop(net, optimizer, batch_loss, lambda: {"beat": held_out_note_loss(net, examples)},
