@@ -1,7 +1,7 @@
 """Play scores with known beats as performances: extra training data for the beat tracker.
 
 Usage: python scripts/render_score_performances.py OUT.pkl [--per-score 2] [--asap-per-score 3]
-           [--asap DIR ...] [--jobs 2] [--seed 0]
+           [--asap DIR ...] [--jobs 2] [--seed 0] [--overwrite]
 
 Two sources, each score played ``--per-score`` times by ``pianotx.training.scoreplay.play``
 (tempo, timing, loudness and, for a melody alone, a left hand drawn at random):
@@ -148,7 +148,10 @@ def main() -> None:
     parser.add_argument("--asap", type=Path, action="append")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     args = parser.parse_args()
+    if args.out.exists() and not args.overwrite:
+        sys.exit(f"error: {args.out} exists: give --overwrite to replace it")
     if importlib.util.find_spec("music21") is None:
         sys.exit("error: reading the scores needs music21, which is not installed: pip install music21")
     files = corpus_files()
@@ -165,7 +168,7 @@ def main() -> None:
     pieces = []
     for index, (name, score) in enumerate(sorted(scores + asap, key=lambda item: item[0])):
         pieces += [play(score, np.random.default_rng([args.seed, index, k])) for k in range(per_score[name])]
-    write_bytes_atomic(args.out, pickle.dumps(pieces))
+    write_bytes_atomic(args.out, pickle.dumps(pieces), overwrite=args.overwrite)
     hours = sum(p.beats_s[-1] - p.beats_s[0] for p in pieces) / 3600
     print(f"{len(scores)} corpus scores, {len(asap)} ASAP scores: {len(pieces)} performances "
           f"({hours:.1f} h) in {args.out}")
