@@ -115,16 +115,20 @@ def main() -> None:
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]
-        export_beatnet(members, args.export, metadata=export_metadata(members, roots) | {"decode": args.decode})
+        metadata = export_metadata(members, roots, args.extra) | {"decode": args.decode}
+        export_beatnet(members, args.export, metadata=metadata)
         print(f"exported {args.export}", flush=True)
 
 
-def export_metadata(members: list[Path], roots: list[Path]) -> dict:
+def export_metadata(members: list[Path], roots: list[Path], extra: Path | None = None) -> dict:
     """What an exported network records of its members' checkpoints and its data."""
     saved = [torch.load(path, map_location="cpu", weights_only=True) for path in members]
+    data = [f"DATA/{root.name} (tuning part)" for root in roots]
+    if extra is not None:
+        data.append(f"RUNS/{extra.name} (scripts/render_score_performances.py)")
     return {"net_config": [s["net_config"] for s in saved],
             "train_config": [s["train_config"] for s in saved], "step": [s["step"] for s in saved],
-            "data": [f"DATA/{root.name} (tuning part)" for root in roots]}
+            "data": data}
 
 
 def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTrainConfig,
@@ -138,7 +142,7 @@ def train_notes(args: argparse.Namespace, fit: list, check: list, config: BeatTr
         print(f"trained in {(time.perf_counter() - started) / 60:.1f} min: {best}", flush=True)
     if args.export:
         members = [best, *args.ensemble]
-        export_note_beatnet(members, args.export, metadata=export_metadata(members, roots))
+        export_note_beatnet(members, args.export, metadata=export_metadata(members, roots, args.extra))
         print(f"exported {args.export}", flush=True)
 
 
