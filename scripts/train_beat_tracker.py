@@ -2,7 +2,7 @@
 
 Usage: python scripts/train_beat_tracker.py OUT [--asap DIR ...] [--steps N] [--threads N] [--channels N]
            [--gru N] [--plain | --no-tempo] [--seed N] [--tempo-range LOW HIGH] [--cache FILE] [--decode JSON]
-           [--export-only] [--resume] [--ensemble RUN/best.pt ...]
+           [--extra FILE.pkl [--extra-share 0.5]] [--export-only] [--resume] [--ensemble RUN/best.pt ...]
            [--export weights/beat-tracker.onnx]
        python scripts/train_beat_tracker.py OUT --notes [--steps N] [--seed N] [--crop-notes N] [--tempo-range LOW HIGH] [--resume]
            [--ensemble RUN/best.pt ...]
@@ -13,7 +13,8 @@ beside the checkout), keeps the tuning part (``pianotx.data.asap.part_of``; the 
 never read) and holds out about one piece folder in six of it (by another hash of the
 folder) for the held-out loss that picks ``OUT/best.pt``. Progress lines go to stdout.
 ``--notes`` trains the note network (:mod:`pianotx.training.notebeats`) instead of the frame
-network.
+network. ``--extra`` adds performances played from scores (``scripts/render_score_performances.py``),
+drawn for ``--extra-share`` of the crops.
 """
 
 from __future__ import annotations
