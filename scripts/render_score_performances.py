@@ -34,6 +34,7 @@ from pianotx.data.asap import asap_rows, held_out, read_annotations
 from pianotx.files import write_bytes_atomic
 from pianotx.music.midi import read_midi
 from pianotx.score.meter import meter_of
+from pianotx.training.beats import beat_span
 from pianotx.training.scoreplay import ScoreGrid, beat_length, play
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
@@ -69,6 +70,8 @@ def bar_grid(score) -> tuple[list, list, list] | None:
     from music21 import stream
     part = score.parts[0] if score.hasPartLikeStreams() else score
     bars = list(part.getElementsByClass(stream.Measure))
+    if len(bars) < 4:
+        return None
     beats, downbeats, signatures, signature = [], [], [], None
     for i, bar in enumerate(bars):
         if bar.timeSignature is not None:
@@ -87,7 +90,7 @@ def bar_grid(score) -> tuple[list, list, list] | None:
             if start - 1e-6 <= at < start + actual - 1e-6:
                 beats.append(at)
                 downbeats += [at] if k == 0 else []
-    if len(bars) < 4 or len(beats) < 8:
+    if len(beats) < 8:
         return None
     return beats, downbeats, [(beats[0], signatures[0][1]), *signatures[1:]]
 
@@ -169,7 +172,7 @@ def main() -> None:
     for index, (name, score) in enumerate(sorted(scores + asap, key=lambda item: item[0])):
         pieces += [play(score, np.random.default_rng([args.seed, index, k])) for k in range(per_score[name])]
     write_bytes_atomic(args.out, pickle.dumps(pieces), overwrite=args.overwrite)
-    hours = sum(p.beats_s[-1] - p.beats_s[0] for p in pieces) / 3600
+    hours = sum(map(beat_span, pieces)) / 3600
     print(f"{len(scores)} corpus scores, {len(asap)} ASAP scores: {len(pieces)} performances "
           f"({hours:.1f} h) in {args.out}")
 

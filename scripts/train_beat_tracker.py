@@ -32,7 +32,7 @@ import torch
 from pianotx.data.asap import asap_rows, held_out, load_performance
 from pianotx.model.beatnet import BeatNetConfig, NoteBeatNetConfig
 from pianotx.score.rhythm import TEMPO_BPM
-from pianotx.training.beats import BeatTrainConfig, as_piece, export_beatnet, train_beatnet
+from pianotx.training.beats import BeatTrainConfig, as_piece, beat_span, export_beatnet, train_beatnet
 from pianotx.training.notebeats import export_note_beatnet, train_note_beatnet
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
@@ -88,17 +88,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.crop_notes < 2:
         parser.error("--crop-notes must be at least 2")
+    if not 0 <= args.extra_share <= 1:
+        parser.error("--extra-share must be between 0 and 1")
     if not 0 < args.tempo_range[0] <= args.tempo_range[1]:
         parser.error("--tempo-range needs 0 < LOW <= HIGH")
     torch.set_num_threads(args.threads)
     roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
     args.out.mkdir(parents=True, exist_ok=True)
     fit, check = load_tuning(roots, args.cache or args.out / "tuning-v2.pkl")
-    hours = sum(p.beats_s[-1] - p.beats_s[0] for p in fit) / 3600
+    hours = sum(map(beat_span, fit)) / 3600
     print(f"fit: {len(fit)} performances ({hours:.1f} h); held out: {len(check)}", flush=True)
     extra = pickle.loads(args.extra.read_bytes()) if args.extra else []
     if extra:
-        hours = sum(p.beats_s[-1] - p.beats_s[0] for p in extra) / 3600
+        hours = sum(map(beat_span, extra)) / 3600
         print(f"extra: {len(extra)} pieces ({hours:.1f} h), drawn for {args.extra_share:.0%} of the crops",
               flush=True)
     config = replace(BeatTrainConfig(), steps=args.steps, seed=args.seed, crop_notes=args.crop_notes,

@@ -39,6 +39,11 @@ def beat_length(signature: str) -> float:
     return 4.0 / denominator * (3 if division == 3 else 1)
 
 
+def beat_spans(beats: np.ndarray) -> np.ndarray:
+    """Each beat's length in score time; the last one the median."""
+    return np.diff(beats, append=beats[-1] + np.median(np.diff(beats)))
+
+
 def is_melody(notes: np.ndarray) -> bool:
     """Nine notes in ten start alone."""
     return len(np.unique(notes[:, 0])) > 0.9 * len(notes)
@@ -50,7 +55,7 @@ def accompany(score: ScoreGrid, rng: np.random.Generator) -> np.ndarray:
     held through the bar), its harmony the melody's pitch class at each downbeat."""
     notes, beats = score.notes, score.beats
     downs = set(np.round(score.downbeats, 3))
-    spans = np.diff(beats, append=beats[-1] + np.median(np.diff(beats)))
+    spans = beat_spans(beats)
     compound = any(meter_of(sig)[1] == 3 for _, sig in score.signatures)
     style, low = int(rng.integers(4)), int(rng.integers(36, 48))
     out, root, third = [], None, 4
@@ -79,7 +84,7 @@ def beat_times(beats: np.ndarray, seconds_per_unit: float, rng: np.random.Genera
     """The time (s) of each beat: a tempo that drifts (a mean-reverting walk of its log) and,
     seven times in ten, slows over the last eight beats."""
     n = len(beats)
-    lengths = np.diff(beats, append=beats[-1] + np.median(np.diff(beats)))
+    lengths = beat_spans(beats)
     drift, step = np.zeros(n), rng.uniform(0.01, 0.05)
     for i in range(1, n):
         drift[i] = 0.93 * drift[i - 1] + rng.normal(0, step)
