@@ -133,8 +133,10 @@ DECODE_DEFAULTS = {
     "observation_threshold": None, "beat_width": None, "bar_log_prior": (0.0, 0.0, 0.0),
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
     "note_weight": 0.0, "bars_from_frames": False, "switch_log_prob": None,
-    "bar_bonus": 0.0, "level_model": None, "split_compound": True,
+    "bar_bonus": 0.0, "level_model": None, "split_compound": True, "long_bars": False,
 }
+
+LONG_BAR_LENGTHS = (6, 8)  # bars of tracked beats read as bars of 3 and 4 beats at half the rate
 
 
 def decode_settings(path: Path | None = None, **options) -> dict:
@@ -195,7 +197,11 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         :mod:`~pianotx.score.level` that may keep every second or third beat only; 0 turns
         the stored one off); ``split_compound`` (bars of four compound beats, 12/8, are
         written as two bars of two, 6/8: on ASAP's tuning part 12/8 came out 19 times and was
-        right once, and 6/8 is five times as common; 0 keeps them).
+        right once, and 6/8 is five times as common; 0 keeps them); ``long_bars`` (where the bar
+        length is chosen, bars of 6 and 8 tracked beats are candidates too, and such a bar
+        is read as 3 or 4 beats at half the tracked rate, every second beat kept: the beats
+        were tracked at twice the notated rate but the downbeats tell the bar; not with
+        ``switch_log_prob``).
 
     Returns
     -------
@@ -204,7 +210,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         or after the last.
     meter : Meter
         Beats per bar and first downbeat from the DBN (with ``switch_log_prob``, the runs of
-        bars of each length where it changes; with ``level_model``, bars of half or a third
+        bars of each length where it changes; with ``long_bars``, bars of 3 or 4 beats where
+        it chose bars of 6 or 8; with ``level_model``, bars of half or a third
         as many beats where every second or third beat is kept; with ``split_compound``,
         bars of two compound beats instead of four); the division from the
         division head where the network has one, else from the onsets around the beats kept.
@@ -214,7 +221,12 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
     beats_s, positions, beats_per_bar = decoded.beats_s, decoded.positions, decoded.beats_per_bar
     bar_lengths = decoded.bar_lengths
     one_length = len(bar_runs(positions, bar_lengths)) < 2  # only then may the level or the bar change
-    if settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4 and one_length:
+    halved = beats_per_bar in LONG_BAR_LENGTHS
+    if halved:  # the level is chosen: bars of 6 or 8 tracked beats are bars of 3 or 4 beats
+        beats_s, positions, beats_per_bar = thin(beats_s, positions, beats_per_bar, 2)
+        bar_lengths = np.full(len(positions), beats_per_bar)
+    if settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4 and one_length \
+            and not halved:
         check_level_model(settings["level_model"])
         features = level_features(notes, beats_s, beats_per_bar, decoded.probabilities(), fps=FPS)
         step = choose_step(features, settings["level_model"])
@@ -274,13 +286,16 @@ def decode_beats(notes: Sequence[Note], settings: dict, *, path: Path | None = N
                           tempo_log_prior=tempo_prior, **arguments)
 
     share, lengths = float(settings["note_weight"]), list(BAR_LENGTHS)
+    if settings["long_bars"] and settings["switch_log_prob"] is None:
+        lengths += list(LONG_BAR_LENGTHS)
+        prior = np.concatenate([prior, np.zeros(len(LONG_BAR_LENGTHS))])
     frame, by_notes, mixed = heads["beat"], None, heads["beat"]
     if share > 0:
         by_notes = note_beat_probabilities(notes, len(frame), path=note_path)
         if settings["bars_from_frames"] and settings["switch_log_prob"] is None:
             # the bar length as the frame network alone hears it
-            lengths = [decode(frame, lengths, prior).beats_per_bar]
-            prior = prior[[list(BAR_LENGTHS).index(lengths[0])]]
+            chosen = decode(frame, lengths, prior).beats_per_bar
+            prior, lengths = prior[[lengths.index(chosen)]], [chosen]
         mixed = (1.0 - share) * frame + share * by_notes
     bars = decode(mixed, lengths, prior)
     period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
