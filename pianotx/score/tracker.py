@@ -221,15 +221,14 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
     beats_s, positions, beats_per_bar = decoded.beats_s, decoded.positions, decoded.beats_per_bar
     bar_lengths = decoded.bar_lengths
     one_length = len(bar_runs(positions, bar_lengths)) < 2  # only then may the level or the bar change
-    halved = beats_per_bar in LONG_BAR_LENGTHS
-    if halved:  # the level is chosen: bars of 6 or 8 tracked beats are bars of 3 or 4 beats
-        beats_s, positions, beats_per_bar = thin(beats_s, positions, beats_per_bar, 2)
-        bar_lengths = np.full(len(positions), beats_per_bar)
-    if settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4 and one_length \
-            and not halved:
+    step = 1
+    if beats_per_bar in LONG_BAR_LENGTHS:  # bars of 6 or 8 tracked beats: 3 or 4 at half the rate
+        step = 2
+    elif settings["level_model"] and decoded.note_probabilities is not None and len(beats_s) >= 4 and one_length:
         check_level_model(settings["level_model"])
         features = level_features(notes, beats_s, beats_per_bar, decoded.probabilities(), fps=FPS)
         step = choose_step(features, settings["level_model"])
+    if step > 1:
         beats_s, positions, beats_per_bar = thin(beats_s, positions, beats_per_bar, step)
         bar_lengths = np.full(len(positions), beats_per_bar)
     if decoded.division is not None:
