@@ -6,9 +6,10 @@ hash of the folder name into a tuning part (defaults of the chain chosen on it) 
 
 Usage: python bench/score_asap.py [ASAP_DIR ...] [--part test|tuning|check] [--every N]
        [--tracker learned|dp] [--set NAME=VALUE] [--weights FILE] [--note-weights FILE]
-       [--oracle-beats] [--oracle-activations] [--diagnose] [--baselines]
+       [--oracle-beats] [--oracle-activations] [--diagnose] [--baselines] [--jobs N]
 Needs the extras score and eval (``pip install 'pianotx[score,eval]'``: partitura, mir_eval).
-Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path).
+Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path);
+``--jobs N`` scores N performances at a time (processes; the same figures, N times sooner).
 ``--set`` passes beat-tracker options for tuning: for the learned tracker min_bpm, max_bpm,
 transition_lambda, bar_log_prior (three values, comma-separated); for ``--tracker dp``
 centre_bpm, tightness, window_s, spread_octaves. The learned tracker was trained on the tuning
@@ -33,7 +34,9 @@ signature, sharps or flats, of the first annotated key).
 from __future__ import annotations
 
 import argparse
+import functools
 import time
+from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +147,10 @@ def main() -> None:
                         help="also print beat precision, recall and F1 at any metrical level")
     parser.add_argument("--baselines", action="store_true",
                         help="also print the accuracy of always answering 4/4 and no accidentals")
+    parser.add_argument("--jobs", type=int, default=1, help="performances scored at a time (processes)")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     options = {name: _value(value) for name, value in (item.split("=") for item in args.set)}
     if args.weights:
         options["path"] = args.weights
@@ -155,8 +161,13 @@ def main() -> None:
     for part in args.part or ["tuning", "test"]:
         chosen = [(root, row) for root in args.asap for row in asap_rows(root, part)][:: args.every]
         started = time.perf_counter()
-        results = [evaluate(root, row, options, tracker=args.tracker, oracle_beats=args.oracle_beats,
-                            oracle_activations=args.oracle_activations) for root, row in chosen]
+        score = functools.partial(_evaluate_job, options=options, tracker=args.tracker,
+                                  oracle_beats=args.oracle_beats, oracle_activations=args.oracle_activations)
+        if args.jobs > 1:
+            with Pool(args.jobs) as pool:
+                results = pool.map(score, chosen, chunksize=1)
+        else:
+            results = [score(job) for job in chosen]
         means = {k: 100 * np.mean([r[k] for r in results]) for k in results[0]}
         label = part + (" (annotated beats)" if args.oracle_beats else "") + (
             " (DBN on the annotations)" if args.oracle_activations else "")
@@ -175,6 +186,11 @@ def main() -> None:
         if args.baselines:
             print(f"| {part}: always 4/4, no accidentals | | | | | | {means['baseline_meter']:.1f} | "
                   f"{means['baseline_key']:.1f} | |", flush=True)
+
+
+def _evaluate_job(job: tuple[Path, dict], **keywords) -> dict:
+    """:func:`evaluate` of one ``(root, row)``, for a process pool."""
+    return evaluate(*job, **keywords)
 
 
 def _value(text: str) -> float | tuple[float, ...]:
