@@ -277,3 +277,71 @@ def test_long_bars_read_eight_tracked_beats_as_a_bar_of_four_at_half_the_rate(mo
     assert (meter.beats_per_bar, meter.first_downbeat) == (4, 0)
     short_s, short = tracker.track(notes, long_bars=False, **options)
     assert np.abs(np.diff(short_s) - 0.3).max() < 0.03 and short.beats_per_bar in (2, 4)
+
+
+def test_keep_every_reads_bars_of_six_as_two_compound_beats():
+    from pianotx.score.candidates import keep_every
+
+    beats_s = np.arange(12) * 0.2
+    positions = np.tile(np.arange(1, 7), 2)
+    kept = keep_every(beats_s, positions, 6, 3)
+    assert np.allclose(kept.beats_s, [0.0, 0.6, 1.2, 1.8])
+    assert kept.positions.tolist() == [1, 2, 1, 2] and kept.beats_per_bar == 2
+    halves = keep_every(beats_s[:8], np.tile(np.arange(1, 5), 2), 4, 2)
+    assert halves.positions.tolist() == [1, 2, 1, 2] and halves.beats_per_bar == 2
+
+
+def test_a_chooser_of_the_wrong_shape_is_refused():
+    from pianotx.errors import CheckpointError
+    from pianotx.score.candidates import N_CANDIDATE_FEATURES, check_chooser
+
+    good = {"mean": [0.0] * N_CANDIDATE_FEATURES, "scale": [1.0] * N_CANDIDATE_FEATURES,
+            "coef": [0.0] * N_CANDIDATE_FEATURES}
+    check_chooser(good)
+    with pytest.raises(CheckpointError, match="fit_beat_chooser"):
+        check_chooser(good | {"coef": [0.0] * 3})
+
+
+def test_fit_chooser_learns_which_candidate_is_best():
+    """Two candidates a performance; the best one has the larger first feature."""
+    from pianotx.score.candidates import candidate_scores
+    from pianotx.training.levels import fit_chooser
+
+    rng = np.random.default_rng(0)
+    features, best = [], []
+    for _ in range(200):
+        x = rng.normal(size=(2, 24))
+        features.append(x)
+        best.append(int(np.argmax(x[:, 0])))
+    model = fit_chooser(features, best, c=10.0)
+    test = rng.normal(size=(30, 2, 24))
+    right = [int(np.argmax(candidate_scores(x, model))) == int(np.argmax(x[:, 0])) for x in test]
+    assert np.mean(right) >= 0.9
+
+
+def test_the_chooser_picks_the_candidate_its_coefficients_favour(monkeypatch):
+    """Activations of a beat every 0.3 s with a downbeat on every sixth: a chooser that
+    rewards bars of two beats at a third of the tracked rate (feature 21: step 3) writes
+    bars of two beats 0.9 s apart; one that rewards bars of three (feature 18) keeps bars
+    of three at the tracked rate or half of it."""
+    from pianotx.score import tracker
+    from pianotx.score.candidates import N_CANDIDATE_FEATURES
+
+    n_frames = 2000
+    beats = np.zeros((n_frames, 3))
+    beats[:, 0] = 1.0
+    for index, frame in enumerate(range(25, n_frames - 15, 15)):
+        beats[frame] = (0.0, 0.0, 1.0) if index % 6 == 0 else (0.0, 1.0, 0.0)
+    monkeypatch.setattr(tracker, "head_probabilities", lambda notes, **_: {"beat": beats})
+    monkeypatch.setattr(tracker, "note_beat_probabilities", lambda notes, n, **_: beats)
+    notes = [Note(0.5 + 0.3 * k, 0.7 + 0.3 * k, 60 if k % 2 else 48, 80) for k in range(130)]
+
+    def chooser(index: int) -> dict:
+        coef = np.zeros(N_CANDIDATE_FEATURES)
+        coef[index] = 1.0
+        return {"mean": [0.0] * N_CANDIDATE_FEATURES, "scale": [1.0] * N_CANDIDATE_FEATURES, "coef": coef.tolist()}
+
+    beats_s, meter = tracker.track(notes, chooser=chooser(21))
+    assert np.abs(np.diff(beats_s) - 0.9).max() < 0.03 and meter.beats_per_bar == 2
+    beats_s, meter = tracker.track(notes, chooser=chooser(18))
+    assert meter.beats_per_bar == 3

@@ -55,6 +55,12 @@ def held_out(folder: str) -> bool:
     return hashlib.sha1(f"check:{folder}".encode()).digest()[0] < 43
 
 
+def fold_of(folder: str, n_folds: int) -> int:
+    """The fold (0 to ``n_folds`` - 1) of a tuning folder, from a hash of its name: networks
+    trained without one fold give out-of-fold probabilities of its performances."""
+    return hashlib.sha1(f"fold:{folder}".encode()).digest()[0] % n_folds
+
+
 def read_annotations(path: Path) -> Annotations:
     """Parse an ASAP ``*_annotations.txt``: ``time<TAB>time<TAB>label`` per beat, the label
     ``b`` or ``db`` (downbeat), then optionally ``,signature,fifths`` where they change."""

@@ -23,6 +23,8 @@ import numpy as np
 from pianotx.errors import CheckpointError, ScoreError
 from pianotx.music.notes import Note
 from pianotx.score.beats import within_notes
+from pianotx.score.candidates import (CANDIDATES, FRAME_LENGTHS, LENGTHS, Track, candidate_features,
+                                      candidate_scores, check_chooser, keep_every)
 from pianotx.score.dbn import track_bars
 from pianotx.score.level import check_level_model, choose_step, halve_bars, level_features, thin
 from pianotx.score.meter import Meter, beat_division
@@ -134,6 +136,7 @@ DECODE_DEFAULTS = {
     "tempo_weight": 1.0, "meter_weight": 1.0, "division_threshold": 0.5, "time_scales": (1.0,),
     "note_weight": 0.0, "bars_from_frames": False, "switch_log_prob": None,
     "bar_bonus": 0.0, "level_model": None, "split_compound": True, "long_bars": False,
+    "chooser": None,
 }
 
 LONG_BAR_LENGTHS = (6, 8)  # bars of tracked beats read as bars of 3 and 4 beats at half the rate
@@ -201,7 +204,11 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         length is chosen, bars of 6 and 8 tracked beats are candidates too, and such a bar
         is read as 3 or 4 beats at half the tracked rate, every second beat kept: the beats
         were tracked at twice the notated rate but the downbeats tell the bar; not with
-        ``switch_log_prob``).
+        ``switch_log_prob``); ``chooser`` (the conditional logit of
+        :mod:`~pianotx.score.candidates` that picks the bar length and the metrical level
+        together among seven candidates; with it the bar length is not chosen on the frame
+        network alone, the level model is not asked and there are no long bars or bar-length
+        changes; 0 turns a stored one off).
 
     Returns
     -------
@@ -217,6 +224,8 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         division head where the network has one, else from the onsets around the beats kept.
     """
     settings = decode_settings(path, **options)
+    if settings["chooser"]:
+        return chosen_track(notes, settings, path=path, note_path=note_path)
     decoded = decode_beats(notes, settings, path=path, note_path=note_path)
     beats_s, positions, beats_per_bar = decoded.beats_s, decoded.positions, decoded.beats_per_bar
     bar_lengths = decoded.bar_lengths
@@ -239,6 +248,68 @@ def track(notes: Sequence[Note], *, path: Path | None = None, note_path: Path | 
         positions, beats_per_bar = halve_bars(positions), 2
         bar_lengths = np.full(len(positions), beats_per_bar)
     return beats_s, bar_meter(positions, bar_lengths, beats_per_bar, division)
+
+
+def chosen_track(notes: Sequence[Note], settings: dict, *, path: Path | None = None,
+                 note_path: Path | None = None) -> tuple[np.ndarray, Meter]:
+    """Beats and meter of the candidate the ``chooser`` of ``settings`` picks
+    (:mod:`~pianotx.score.candidates`): the DBN decodes bars of each of
+    :data:`~pianotx.score.candidates.LENGTHS` tracked beats on the mixed probabilities (and of
+    2, 3 and 4 on the frame network's alone, for their log probabilities), each read at
+    every beat or every second or third."""
+    check_chooser(settings["chooser"])
+    probabilities, tracks, frame_log_probs = candidate_tracks(notes, settings, path=path, note_path=note_path)
+    kept, features = [], []
+    for length, step in CANDIDATES:
+        track = tracks[length]
+        candidate = keep_every(track.beats_s, track.positions, length, step)
+        if len(candidate.beats_s) < 4:
+            continue
+        division = beat_division(notes, candidate.beats_s)
+        kept.append((candidate, division))
+        features.append(candidate_features(notes, probabilities, tracks, frame_log_probs, length, step,
+                                           candidate, division, fps=FPS))
+    if not kept:  # too few beats for any candidate: the shortest bars as tracked
+        track = tracks[min(tracks)]
+        return track.beats_s, bar_meter(track.positions, np.full(len(track.positions), min(tracks)), min(tracks),
+                                        beat_division(notes, track.beats_s) if len(track.beats_s) > 1 else 2)
+    (candidate, division) = kept[int(np.argmax(candidate_scores(np.array(features), settings["chooser"])))]
+    positions, beats_per_bar = candidate.positions, candidate.beats_per_bar
+    if settings["split_compound"] and division == 3 and beats_per_bar == 4:
+        positions, beats_per_bar = halve_bars(positions), 2
+    return candidate.beats_s, bar_meter(positions, np.full(len(positions), beats_per_bar), beats_per_bar, division)
+
+
+def candidate_tracks(notes: Sequence[Note], settings: dict, *, path: Path | None = None,
+                     note_path: Path | None = None) -> tuple[tuple[np.ndarray, ...], dict[int, Track], dict[int, float]]:
+    """The probabilities (mixed, frame network's, note network's; the frame network's again
+    without a note network), the DBN's :class:`~pianotx.score.candidates.Track` of each of
+    :data:`~pianotx.score.candidates.LENGTHS` on the mixed ones (beats within the notes) and
+    its log probability of each of :data:`~pianotx.score.candidates.FRAME_LENGTHS` on the
+    frame network's alone."""
+    check_span(notes, float(settings["min_bpm"]))
+    heads = head_probabilities(notes, path=path, time_scales=np.atleast_1d(settings["time_scales"]))
+    frame, share = heads["beat"], float(settings["note_weight"])
+    by_notes = note_beat_probabilities(notes, len(frame), path=note_path) if share > 0 else frame
+    mixed = (1.0 - share) * frame + share * by_notes
+    arguments = dbn_arguments(settings) | {"bar_bonus": 0.0}
+    frame_log_probs = {length: track_bars(frame[:, 1:], fps=FPS, bar_lengths=[length], **arguments).log_prob
+                       for length in FRAME_LENGTHS}
+    tracks = {}
+    for length in LENGTHS:
+        bars = track_bars(mixed[:, 1:], fps=FPS, bar_lengths=[length], **arguments)
+        period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
+        keep = within_notes(bars.beats_s, notes, period)
+        tracks[length] = Track(bars.beats_s[keep], bars.positions[keep], bars.log_prob)
+    return (mixed, frame, by_notes), tracks, frame_log_probs
+
+
+def check_span(notes: Sequence[Note], min_bpm: float) -> None:
+    """A :class:`ScoreError` where the notes last less than two beats at ``min_bpm``."""
+    span_s = max(n.offset_s for n in notes)
+    if span_s < 2 * 60.0 / min_bpm:
+        raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
+                         f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
 
 
 class Decoded(NamedTuple):
@@ -265,11 +336,7 @@ def decode_beats(notes: Sequence[Note], settings: dict, *, path: Path | None = N
                  note_path: Path | None = None) -> Decoded:
     """The networks' probabilities and the DBN's bars under ``settings`` (:func:`decode_settings`),
     before the metrical level is chosen (:func:`track`)."""
-    min_bpm = float(settings["min_bpm"])
-    span_s = max(n.offset_s for n in notes)
-    if span_s < 2 * 60.0 / min_bpm:
-        raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
-                         f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
+    check_span(notes, float(settings["min_bpm"]))
     heads = head_probabilities(notes, path=path, time_scales=np.atleast_1d(settings["time_scales"]))
     prior = np.asarray(settings["bar_log_prior"], dtype=float)
     if "bar" in heads:

@@ -1,11 +1,15 @@
 """Fit the beat tracker's level model (:mod:`pianotx.score.level`): a multinomial logistic
-regression with an L2 penalty on standardised features, as scikit-learn's ``C`` weighs it."""
+regression with an L2 penalty on standardised features, as scikit-learn's ``C`` weighs it;
+and its candidate chooser (:mod:`pianotx.score.candidates`), a conditional logit."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
 from pianotx.errors import TrainingError
+from pianotx.score.candidates import CLIP
 from pianotx.score.level import STEPS
 
 
@@ -40,3 +44,29 @@ def fit_level_model(features: np.ndarray, classes: np.ndarray, *, c: float = 1.0
             "low": features.min(axis=0).tolist(), "high": features.max(axis=0).tolist(),
             "coef": flat[:-n_classes].reshape(n_classes, n_features).tolist(),
             "intercept": flat[-n_classes:].tolist(), "margin": float(margin)}
+
+
+def fit_chooser(features: Sequence[np.ndarray], best: Sequence[int], *, c: float = 1.0) -> dict:
+    """A conditional logit (L2 weight ``1 / c``) that gives the candidate ``best[i]`` of
+    each performance's ``features[i]`` (rows: candidates) the highest score."""
+    from scipy.optimize import minimize
+
+    if len(features) != len(best) or not len(best) or any(not 0 <= b < len(x) for x, b in zip(features, best)):
+        raise TrainingError("the chooser needs one best candidate (a row index) per performance")
+    stacked = np.vstack(features)
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
+    standard = [np.clip((x - mean) / scale, -CLIP, CLIP) for x in features]
+
+    def loss(coef: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(coef)
+        for x, label in zip(standard, best):
+            z = x @ coef
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            total -= np.log(p[label] + 1e-12)
+            grad -= x[label] - p @ x
+        n = len(standard)
+        return total / n + 0.5 / c * coef @ coef / n, grad / n + coef / c / n
+
+    coef = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B").x
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist()}
