@@ -4,7 +4,7 @@ Chopin Op. 10/3 is in 2/4, Mozart K. 331 (1st movement) in 6/8, Schubert D. 783 
 3/4, Chopin Op. 38 in 6/8. Meter is beats per bar and the beat's division, as in
 ``bench/score_asap.py`` (6/8 = two compound beats).
 
-Usage: python bench/score_meters.py [VIENNA_DIR] [--tracker learned|dp] [--weights X.onnx]
+Usage: python bench/score_meters.py [VIENNA_DIR] [--tracker learned|dp] [--weights X.onnx] [--note-weights Y.onnx]
 Prints a Markdown table: per piece, how many performances got the meter right and the
 meters found.
 """
@@ -30,8 +30,11 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--tracker", choices=TRACKERS, default="learned")
     parser.add_argument("--weights", type=Path, help="the learned tracker's ONNX file (default: shipped)")
+    parser.add_argument("--note-weights", type=Path, help="the note network's ONNX file (default: shipped)")
     args = parser.parse_args()
     options = {"path": args.weights} if args.weights else {}
+    if args.note_weights:
+        options["note_path"] = args.note_weights
     print(f"| piece | meter | right ({args.tracker}) | found |")
     print("|---|---|---|---|")
     total = right_total = 0
