@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import pickle
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-from pianotx.data.asap import asap_rows, fold_of, load_performance
+from pianotx.data.asap import fold_of, load_performance
 from pianotx.evaluation.beats import beat_f_measure
 from pianotx.score.candidates import CANDIDATES, candidate_features, candidate_scores, keep_every
 from pianotx.score.chain import check_notes
@@ -37,7 +35,7 @@ from pianotx.score.level import halve_bars
 from pianotx.score.meter import beat_division, downbeats, meter_of
 from pianotx.score.rhythm import FPS
 from pianotx.score.tracker import bar_meter, candidate_tracks, decode_settings, track
-from pianotx.training.levels import fit_chooser
+from pianotx.training.levels import fit_chooser, measured_tuning_part
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
 SCORES = ("beat", "downbeat", "meter")
@@ -101,14 +99,8 @@ def main() -> None:
     weights = np.array([float(x) for x in args.weights.split(",")])
     if len(weights) != 3:
         parser.error("--weights needs three numbers: beat, downbeat, meter")
-    if args.cache.exists():
-        rows = pickle.loads(args.cache.read_bytes())
-    else:
-        roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
-        jobs = [(root, row) for root in roots for row in asap_rows(root, "tuning")]
-        with Pool(args.jobs) as pool:
-            rows = pool.map(functools.partial(measure, folds=args.fold), jobs, chunksize=1)
-        args.cache.write_bytes(pickle.dumps(rows))
+    rows = measured_tuning_part(args.cache, args.asap or [SHARED / "asap", SHARED / "asap-maestro"],
+                                functools.partial(measure, folds=args.fold), jobs=args.jobs)
     best = best_candidates(rows, weights)
     fold = np.array([r["fold"] for r in rows])
     picked = np.zeros(len(rows), dtype=int)

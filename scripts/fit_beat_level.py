@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import pickle
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-from pianotx.data.asap import asap_rows, held_out, load_performance
+from pianotx.data.asap import held_out, load_performance
 from pianotx.evaluation.beats import beat_f_measure
 from pianotx.score.chain import check_notes
 from pianotx.score.level import STEPS, choose_step, level_features, marks_at, strongest_phase, thin
 from pianotx.score.meter import beat_division, downbeats, meter_of
 from pianotx.score.rhythm import FPS
 from pianotx.score.tracker import bar_meter, decode_beats, decode_settings
-from pianotx.training.levels import fit_level_model
+from pianotx.training.levels import fit_level_model, measured_tuning_part
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
 
@@ -69,14 +67,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--store", type=Path, help="the tracker (.onnx) to store the fitted model in")
     args = parser.parse_args()
-    if args.cache.exists():
-        rows = pickle.loads(args.cache.read_bytes())
-    else:
-        roots = args.asap or [SHARED / "asap", SHARED / "asap-maestro"]
-        jobs = [(root, row) for root in roots for row in asap_rows(root, "tuning")]
-        with Pool(args.jobs) as pool:
-            rows = pool.map(measure, jobs, chunksize=4)
-        args.cache.write_bytes(pickle.dumps(rows))
+    rows = measured_tuning_part(args.cache, args.asap or [SHARED / "asap", SHARED / "asap-maestro"], measure,
+                                jobs=args.jobs)
     features = np.array([r["features"] for r in rows])
     classes = np.array([int(np.argmax(r["per_step"])) for r in rows])
     fold = np.array([hashlib.sha1(r["folder"].encode()).digest()[1] % 5 for r in rows])

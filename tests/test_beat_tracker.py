@@ -258,19 +258,27 @@ def test_a_performance_too_short_for_a_bar_is_refused_in_words():
         track([Note(0.1 * i, 0.1 * i + 0.1, 60 + i, 80) for i in range(5)])
 
 
+def _regular_beats(monkeypatch, *, bar: int) -> list[Note]:
+    """Both networks' probabilities monkeypatched to a sure beat every 0.3 s (40 s at 50
+    frames/s), a downbeat on every ``bar``-th; returns notes on those beats."""
+    from pianotx.score import tracker
+
+    n_frames = 2000
+    beats = np.zeros((n_frames, 3))
+    beats[:, 0] = 1.0
+    for index, frame in enumerate(range(25, n_frames - 15, 15)):
+        beats[frame] = (0.0, 0.0, 1.0) if index % bar == 0 else (0.0, 1.0, 0.0)
+    monkeypatch.setattr(tracker, "head_probabilities", lambda notes, **_: {"beat": beats})
+    monkeypatch.setattr(tracker, "note_beat_probabilities", lambda notes, n, **_: beats)
+    return [Note(0.5 + 0.3 * k, 0.7 + 0.3 * k, 60 if k % 2 else 48, 80) for k in range(130)]
+
+
 def test_long_bars_read_eight_tracked_beats_as_a_bar_of_four_at_half_the_rate(monkeypatch):
     """Activations of a beat every 0.3 s with a downbeat on every eighth: with ``long_bars``
     the DBN may choose bars of 8 and every second beat is kept, in bars of 4 (0.6 s)."""
     from pianotx.score import tracker
 
-    n_frames = 2000  # 40 s at 50 frames/s
-    beats = np.zeros((n_frames, 3))
-    beats[:, 0] = 1.0
-    for index, frame in enumerate(range(25, n_frames - 15, 15)):
-        beats[frame] = (0.0, 0.0, 1.0) if index % 8 == 0 else (0.0, 1.0, 0.0)
-    monkeypatch.setattr(tracker, "head_probabilities", lambda notes, **_: {"beat": beats})
-    monkeypatch.setattr(tracker, "note_beat_probabilities", lambda notes, n, **_: beats)
-    notes = [Note(0.5 + 0.3 * k, 0.7 + 0.3 * k, 60 if k % 2 else 48, 80) for k in range(130)]
+    notes = _regular_beats(monkeypatch, bar=8)
     options = {"level_model": 0, "bar_bonus": 1.0}
     beats_s, meter = tracker.track(notes, long_bars=True, **options)
     assert np.abs(np.diff(beats_s) - 0.6).max() < 0.03 and abs(beats_s[0] - 0.5) < 0.03
@@ -327,14 +335,7 @@ def test_the_chooser_picks_the_candidate_its_coefficients_favour(monkeypatch):
     from pianotx.score import tracker
     from pianotx.score.candidates import N_CANDIDATE_FEATURES
 
-    n_frames = 2000
-    beats = np.zeros((n_frames, 3))
-    beats[:, 0] = 1.0
-    for index, frame in enumerate(range(25, n_frames - 15, 15)):
-        beats[frame] = (0.0, 0.0, 1.0) if index % 6 == 0 else (0.0, 1.0, 0.0)
-    monkeypatch.setattr(tracker, "head_probabilities", lambda notes, **_: {"beat": beats})
-    monkeypatch.setattr(tracker, "note_beat_probabilities", lambda notes, n, **_: beats)
-    notes = [Note(0.5 + 0.3 * k, 0.7 + 0.3 * k, 60 if k % 2 else 48, 80) for k in range(130)]
+    notes = _regular_beats(monkeypatch, bar=6)
 
     def chooser(index: int) -> dict:
         coef = np.zeros(N_CANDIDATE_FEATURES)

@@ -4,10 +4,14 @@ and its candidate chooser (:mod:`pianotx.score.candidates`), a conditional logit
 
 from __future__ import annotations
 
-from typing import Sequence
+import pickle
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
+from pianotx.data.asap import asap_rows
 from pianotx.errors import TrainingError
 from pianotx.score.candidates import CLIP
 from pianotx.score.level import STEPS
@@ -70,3 +74,17 @@ def fit_chooser(features: Sequence[np.ndarray], best: Sequence[int], *, c: float
 
     coef = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B").x
     return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist()}
+
+
+def measured_tuning_part(cache: Path, roots: Sequence[Path], measure: Callable[[tuple[Path, dict]], dict], *,
+                         jobs: int = 2) -> list[dict]:
+    """``measure((root, row))`` of every performance of the tuning part of each ASAP folder
+    in ``roots`` (``jobs`` processes), kept in ``cache`` (a pickle) and read from it when it
+    exists."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    work = [(root, row) for root in roots for row in asap_rows(root, "tuning")]
+    with Pool(jobs) as pool:
+        rows = pool.map(measure, work, chunksize=1)
+    cache.write_bytes(pickle.dumps(rows))
+    return rows
