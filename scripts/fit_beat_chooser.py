@@ -29,24 +29,21 @@ import numpy as np
 
 from pianotx.data.asap import fold_of, load_performance
 from pianotx.evaluation.beats import beat_f_measure
-from pianotx.score.candidates import CANDIDATES, candidate_features, candidate_scores, keep_every
+from pianotx.score.candidates import CANDIDATES, candidate_features, candidate_scores
 from pianotx.score.chain import check_notes
-from pianotx.score.level import halve_bars
+from pianotx.score.level import thin
 from pianotx.score.meter import beat_division, downbeats, meter_of
 from pianotx.score.rhythm import FPS
-from pianotx.score.tracker import bar_meter, candidate_tracks, decode_settings, track
+from pianotx.score.tracker import candidate_tracks, decode_settings, track, uniform_meter
 from pianotx.training.levels import fit_chooser, measured_tuning_part
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
 SCORES = ("beat", "downbeat", "meter")
 
 
-def scores(truth, notes, kept, division: int) -> dict:
+def scores(truth, kept, division: int) -> dict:
     """Beat and downbeat F-measure and meter of kept beats, compound bars of four halved."""
-    positions, beats_per_bar = kept.positions, kept.beats_per_bar
-    if division == 3 and beats_per_bar == 4:
-        positions, beats_per_bar = halve_bars(positions), 2
-    meter = bar_meter(positions, np.full(len(positions), beats_per_bar), beats_per_bar, division)
+    meter = uniform_meter(kept.positions, kept.beats_per_bar, division)
     return {"beat": beat_f_measure(truth.beats_s, kept.beats_s),
             "downbeat": beat_f_measure(truth.downbeats_s, downbeats(kept.beats_s, meter)),
             "meter": float(meter_of(truth.signature) == (meter.beats_per_bar, meter.division))}
@@ -63,13 +60,13 @@ def measure(job: tuple[Path, dict], folds: list[tuple[Path, Path]]) -> dict:
     probabilities, tracks, frame_log_probs = candidate_tracks(notes, settings, path=frame, note_path=note)
     features, candidate_scores, labels = [], [], []
     for length, step in CANDIDATES:
-        kept = keep_every(tracks[length].beats_s, tracks[length].positions, length, step)
+        kept = thin(tracks[length].beats_s, tracks[length].positions, length, step)
         if len(kept.beats_s) < 4:
             continue
         division = beat_division(notes, kept.beats_s)
         features.append(candidate_features(notes, probabilities, tracks, frame_log_probs, length, step, kept,
                                            division, fps=FPS))
-        candidate_scores.append(scores(truth, notes, kept, division))
+        candidate_scores.append(scores(truth, kept, division))
         labels.append((length, step))
     beats_s, meter = track(notes, path=frame, note_path=note, **{k: v for k, v in settings.items() if k != "chooser"})
     shipped = {"beat": beat_f_measure(truth.beats_s, beats_s),

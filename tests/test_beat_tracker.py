@@ -287,15 +287,19 @@ def test_long_bars_read_eight_tracked_beats_as_a_bar_of_four_at_half_the_rate(mo
     assert np.abs(np.diff(short_s) - 0.3).max() < 0.03 and short.beats_per_bar in (2, 4)
 
 
-def test_keep_every_reads_bars_of_six_as_two_compound_beats():
-    from pianotx.score.candidates import keep_every
+def test_every_candidate_is_thinned_and_bars_of_six_read_as_two_compound_beats():
+    from pianotx.score.candidates import CANDIDATES
+    from pianotx.score.level import thin
 
+    for length, step in CANDIDATES:  # thin keeps the beats unchanged only where step 1
+        kept = thin(np.arange(2 * length) * 0.2, np.tile(np.arange(1, length + 1), 2), length, step)
+        assert kept.beats_per_bar == length // step and len(kept.beats_s) == 2 * length // step
     beats_s = np.arange(12) * 0.2
     positions = np.tile(np.arange(1, 7), 2)
-    kept = keep_every(beats_s, positions, 6, 3)
+    kept = thin(beats_s, positions, 6, 3)
     assert np.allclose(kept.beats_s, [0.0, 0.6, 1.2, 1.8])
     assert kept.positions.tolist() == [1, 2, 1, 2] and kept.beats_per_bar == 2
-    halves = keep_every(beats_s[:8], np.tile(np.arange(1, 5), 2), 4, 2)
+    halves = thin(beats_s[:8], np.tile(np.arange(1, 5), 2), 4, 2)
     assert halves.positions.tolist() == [1, 2, 1, 2] and halves.beats_per_bar == 2
 
 

@@ -20,10 +20,11 @@ import numpy as np
 
 from pianotx.errors import CheckpointError
 from pianotx.music.notes import Note
-from pianotx.score.level import Thinned, marks_at
+from pianotx.score.level import Thinned, marks_at, peaks_at
 from pianotx.score.meter import beat_positions
 
 CANDIDATES = ((2, 1), (3, 1), (4, 1), (4, 2), (6, 2), (6, 3), (8, 2))  # (tracked bar length, step)
+# every step divides its bar length and leaves bars of 2 or more: score.level.thin keeps them all
 LENGTHS = (2, 3, 4, 6, 8)  # bar lengths the DBN decodes on the mixed probabilities
 FRAME_LENGTHS = (2, 3, 4)  # and on the frame network's alone (the default choice)
 N_CANDIDATE_FEATURES = 24
@@ -38,18 +39,10 @@ class Track(NamedTuple):
     log_prob: float
 
 
-def keep_every(beats_s: np.ndarray, positions: np.ndarray, length: int, step: int) -> Thinned:
-    """Every ``step``-th beat of bars of ``length`` beats, counted from the downbeats, in
-    bars of ``length // step`` beats (``step`` must divide ``length``)."""
-    keep = (np.asarray(positions) - 1) % step == 0
-    return Thinned(np.asarray(beats_s)[keep], (np.asarray(positions)[keep] - 1) // step + 1, length // step)
-
-
 def _downbeat_contrast(probabilities: np.ndarray, kept: Thinned, fps: float) -> float:
     """Mean downbeat probability (the most within two frames) at the kept downbeats, less
     that at the other kept beats."""
-    index = np.clip(np.round(kept.beats_s * fps).astype(int), 0, len(probabilities) - 1)
-    down = np.array([probabilities[max(i - 2, 0):i + 3, 2].max() for i in index])
+    down = peaks_at(probabilities, kept.beats_s, fps)[:, 2]
     on = kept.positions == 1
     return float(down[on].mean() - (down[~on].mean() if (~on).any() else 0.0))
 
@@ -63,7 +56,7 @@ def candidate_features(notes: Sequence[Note], probabilities: Sequence[np.ndarray
     downbeat per frame at ``fps``); ``tracks``: the DBN's decode of each of :data:`LENGTHS`
     on the mixed ones; ``frame_log_probs``: its log probability of each of
     :data:`FRAME_LENGTHS` on the frame network's; ``kept``: the candidate's beats
-    (:func:`keep_every`), ``division`` their division (2 or 3).
+    (:func:`~pianotx.score.level.thin`), ``division`` their division (2 or 3).
     """
     beats_s = kept.beats_s
     onsets = np.array([n.onset_s for n in notes], dtype=float)

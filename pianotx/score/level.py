@@ -38,10 +38,15 @@ class Thinned(NamedTuple):
     beats_per_bar: int
 
 
+def peaks_at(probabilities: np.ndarray, beats_s: np.ndarray, fps: float) -> np.ndarray:
+    """Each column's most probability within two frames of each beat ``(n_beats, columns)``."""
+    index = np.clip(np.round(np.asarray(beats_s) * fps).astype(int), 0, len(probabilities) - 1)
+    return np.array([probabilities[max(i - 2, 0):i + 3].max(axis=0) for i in index])
+
+
 def marks_at(probabilities: np.ndarray, beats_s: np.ndarray, fps: float) -> np.ndarray:
     """Beat plus downbeat probability at each beat: the most of each within two frames."""
-    index = np.clip(np.round(np.asarray(beats_s) * fps).astype(int), 0, len(probabilities) - 1)
-    peaks = np.array([probabilities[max(i - 2, 0):i + 3].max(axis=0) for i in index])
+    peaks = peaks_at(probabilities, beats_s, fps)
     return peaks[:, 1] + peaks[:, 2]
 
 

@@ -24,7 +24,7 @@ from pianotx.errors import CheckpointError, ScoreError
 from pianotx.music.notes import Note
 from pianotx.score.beats import within_notes
 from pianotx.score.candidates import (CANDIDATES, FRAME_LENGTHS, LENGTHS, Track, candidate_features,
-                                      candidate_scores, check_chooser, keep_every)
+                                      candidate_scores, check_chooser)
 from pianotx.score.dbn import track_bars
 from pianotx.score.level import check_level_model, choose_step, halve_bars, level_features, thin
 from pianotx.score.meter import Meter, beat_division
@@ -261,8 +261,7 @@ def chosen_track(notes: Sequence[Note], settings: dict, *, path: Path | None = N
     probabilities, tracks, frame_log_probs = candidate_tracks(notes, settings, path=path, note_path=note_path)
     kept, features = [], []
     for length, step in CANDIDATES:
-        track = tracks[length]
-        candidate = keep_every(track.beats_s, track.positions, length, step)
+        candidate = thin(tracks[length].beats_s, tracks[length].positions, length, step)
         if len(candidate.beats_s) < 4:
             continue
         division = beat_division(notes, candidate.beats_s)
@@ -271,13 +270,11 @@ def chosen_track(notes: Sequence[Note], settings: dict, *, path: Path | None = N
                                            candidate, division, fps=FPS))
     if not kept:  # too few beats for any candidate: the shortest bars as tracked
         track = tracks[min(tracks)]
-        return track.beats_s, bar_meter(track.positions, np.full(len(track.positions), min(tracks)), min(tracks),
-                                        beat_division(notes, track.beats_s) if len(track.beats_s) > 1 else 2)
+        return track.beats_s, uniform_meter(track.positions, min(tracks),
+                                            beat_division(notes, track.beats_s) if len(track.beats_s) > 1 else 2)
     (candidate, division) = kept[int(np.argmax(candidate_scores(np.array(features), settings["chooser"])))]
-    positions, beats_per_bar = candidate.positions, candidate.beats_per_bar
-    if settings["split_compound"] and division == 3 and beats_per_bar == 4:
-        positions, beats_per_bar = halve_bars(positions), 2
-    return candidate.beats_s, bar_meter(positions, np.full(len(positions), beats_per_bar), beats_per_bar, division)
+    return candidate.beats_s, uniform_meter(candidate.positions, candidate.beats_per_bar, division,
+                                            split_compound=bool(settings["split_compound"]))
 
 
 def candidate_tracks(notes: Sequence[Note], settings: dict, *, path: Path | None = None,
@@ -298,10 +295,24 @@ def candidate_tracks(notes: Sequence[Note], settings: dict, *, path: Path | None
     tracks = {}
     for length in LENGTHS:
         bars = track_bars(mixed[:, 1:], fps=FPS, bar_lengths=[length], **arguments)
-        period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
-        keep = within_notes(bars.beats_s, notes, period)
+        keep = beats_within_notes(bars.beats_s, notes)
         tracks[length] = Track(bars.beats_s[keep], bars.positions[keep], bars.log_prob)
     return (mixed, frame, by_notes), tracks, frame_log_probs
+
+
+def beats_within_notes(beats_s: np.ndarray, notes: Sequence[Note]) -> np.ndarray:
+    """The mask of decoded beats within the notes, at their median period
+    (:func:`~pianotx.score.beats.within_notes`)."""
+    period = float(np.median(np.diff(beats_s))) if len(beats_s) > 1 else 0.0
+    return within_notes(beats_s, notes, period)
+
+
+def uniform_meter(positions: np.ndarray, beats_per_bar: int, division: int, *, split_compound: bool = True) -> Meter:
+    """The :class:`Meter` of beats in bars of one length (``positions``: places in the bar,
+    1 = downbeat); with ``split_compound`` a bar of four compound beats is two bars of two."""
+    if split_compound and division == 3 and beats_per_bar == 4:
+        positions, beats_per_bar = halve_bars(positions), 2
+    return bar_meter(positions, np.full(len(positions), beats_per_bar), beats_per_bar, division)
 
 
 def check_span(notes: Sequence[Note], min_bpm: float) -> None:
@@ -364,8 +375,7 @@ def decode_beats(notes: Sequence[Note], settings: dict, *, path: Path | None = N
             prior, lengths = prior[[lengths.index(chosen)]], [chosen]
         mixed = (1.0 - share) * frame + share * by_notes
     bars = decode(mixed, lengths, prior)
-    period = float(np.median(np.diff(bars.beats_s))) if len(bars.beats_s) > 1 else 0.0
-    keep = within_notes(bars.beats_s, notes, period)
+    keep = beats_within_notes(bars.beats_s, notes)
     division = None
     if "division" in heads:
         division = 3 if heads["division"].mean(axis=0)[1] > settings["division_threshold"] else 2
