@@ -6,7 +6,7 @@ hash of the folder name into a tuning part (defaults of the chain chosen on it) 
 
 Usage: python bench/score_asap.py [ASAP_DIR ...] [--part test|tuning|check] [--every N]
        [--tracker learned|dp] [--set NAME=VALUE] [--weights FILE] [--note-weights FILE]
-       [--oracle-beats] [--oracle-activations] [--diagnose] [--baselines] [--jobs N]
+       [--oracle-beats] [--oracle-activations] [--given-meter] [--diagnose] [--baselines] [--jobs N]
 Needs the extras score and eval (``pip install 'pianotx[score,eval]'``: partitura, mir_eval).
 Prints a Markdown table row per part. ``--every N`` keeps every N-th performance (sorted by path);
 ``--jobs N`` scores N performances at a time (processes; the same figures, N times sooner).
@@ -17,7 +17,11 @@ part without its ``check`` folders, on which its decoding was tuned.
 
 ``--oracle-activations`` decodes the annotated beats themselves (as the network's training targets,
 :func:`pianotx.score.rhythm.beat_targets`) with the learned tracker's DBN and its stored settings:
-the decoder's ceiling. ``--diagnose`` adds a row of beat precision and recall and the beat F1 at
+the decoder's ceiling. ``--given-meter`` gives the learned tracker each performance's first
+annotated time signature, as a user who knows it would (``pianotx score --time-signature``;
+3/8 as 3/4, 2/2 as 2/4, 6/4 as 6/8: the same bars); a signature the score does not write
+(5/4, 24/16 ...) is found as usual; meter accuracy is then right by construction wherever
+one was given. ``--diagnose`` adds a row of beat precision and recall and the beat F1 at
 any metrical level (the best of the annotated beats, twice as many, every second or every third
 one, each phase): where a tracker's errors are its metrical level and where they are local; the
 share of annotated beats at which the meter in force is the tracker's (time-signature changes
@@ -46,7 +50,7 @@ from pianotx.evaluation.beats import any_level_f_measure, beat_f_measure, beat_p
 from pianotx.score.chain import TRACKERS, analyse, check_notes
 from pianotx.score.key import track_keys
 from pianotx.score.dbn import track_bars
-from pianotx.score.meter import beat_division, downbeats, estimate_meter, meter_of
+from pianotx.score.meter import TIME_SIGNATURES, beat_division, downbeats, estimate_meter, meter_of
 from pianotx.score.rhythm import FPS, beat_targets
 from pianotx.score.tracker import bar_meter, dbn_arguments, decode_settings
 
@@ -94,9 +98,11 @@ def oracle_track(truth, options: dict):
 
 
 def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
-             oracle_beats: bool = False, oracle_activations: bool = False) -> dict:
+             oracle_beats: bool = False, oracle_activations: bool = False, given_meter: bool = False) -> dict:
     """Scores of one performance; with ``oracle_beats`` the meter is found on the annotated
-    beats; with ``oracle_activations`` beats and downbeats are the DBN's on the annotations."""
+    beats; with ``oracle_activations`` beats and downbeats are the DBN's on the annotations;
+    with ``given_meter`` the tracker is given the first annotated time signature where the
+    score writes its bars."""
     performance = load_performance(root, row)
     notes, truth = performance.notes, performance.annotations
     if oracle_beats:
@@ -107,7 +113,9 @@ def evaluate(root: Path, row: dict, options: dict, *, tracker: str = "learned",
         meter = bar_meter(bars.positions, bars.bar_lengths, bars.beats_per_bar, beat_division(ordered, beats_s))
         keys = track_keys(ordered)
     else:
-        beats_s, meter, key, changes = analyse(notes, tracker=tracker, key_changes=True, **options)
+        signature = TIME_SIGNATURES.get(meter_of(truth.signature)) if given_meter else None
+        beats_s, meter, key, changes = analyse(notes, tracker=tracker, key_changes=True,
+                                               time_signature=signature, **options)
         keys = [(-np.inf, key), *changes]
     key = keys[0][1]
     precision, recall = beat_precision_recall(truth.beats_s, beats_s)
@@ -147,6 +155,8 @@ def main() -> None:
                         help="also print beat precision, recall and F1 at any metrical level")
     parser.add_argument("--baselines", action="store_true",
                         help="also print the accuracy of always answering 4/4 and no accidentals")
+    parser.add_argument("--given-meter", action="store_true",
+                        help="give the tracker each performance's first annotated time signature")
     parser.add_argument("--jobs", type=int, default=1, help="performances scored at a time (processes)")
     args = parser.parse_args()
     if args.jobs < 1:
@@ -162,7 +172,8 @@ def main() -> None:
         chosen = [(root, row) for root in args.asap for row in asap_rows(root, part)][:: args.every]
         started = time.perf_counter()
         score = functools.partial(_evaluate_job, options=options, tracker=args.tracker,
-                                  oracle_beats=args.oracle_beats, oracle_activations=args.oracle_activations)
+                                  oracle_beats=args.oracle_beats, oracle_activations=args.oracle_activations,
+                                  given_meter=args.given_meter)
         if args.jobs > 1:
             with Pool(args.jobs) as pool:
                 results = pool.map(score, chosen, chunksize=1)
@@ -170,7 +181,8 @@ def main() -> None:
             results = [score(job) for job in chosen]
         means = {k: 100 * np.mean([r[k] for r in results]) for k in results[0]}
         label = part + (" (annotated beats)" if args.oracle_beats else "") + (
-            " (DBN on the annotations)" if args.oracle_activations else "")
+            " (DBN on the annotations)" if args.oracle_activations else "") + (
+            " (time signature given)" if args.given_meter else "")
         print(f"| {label} | {args.tracker} | {len({row['folder'] for _, row in chosen})} | {len(chosen)} | "
               f"{means['beat_f']:.1f} | {means['downbeat_f']:.1f} | {means['meter']:.1f} | "
               f"{means['key']:.1f} | {time.perf_counter() - started:.0f} |", flush=True)

@@ -350,3 +350,44 @@ def test_the_chooser_picks_the_candidate_its_coefficients_favour(monkeypatch):
     assert np.abs(np.diff(beats_s) - 0.9).max() < 0.03 and meter.beats_per_bar == 2
     beats_s, meter = tracker.track(notes, chooser=chooser(18))
     assert meter.beats_per_bar == 3
+
+
+def test_a_given_meter_is_tracked_in_bars_of_its_length(monkeypatch):
+    """Activations of a beat every 0.3 s with a downbeat on every fourth: found, bars of
+    four; given 3/4 the DBN is asked for bars of three only (the beats stay on the marked
+    ones) and the meter is 3/4; given 6/8 the meter is bars of two compound beats."""
+    from pianotx.score import tracker
+
+    notes = _regular_beats(monkeypatch, bar=4)
+    found_s, found = tracker.track(notes, level_model=0)
+    assert found.beats_per_bar == 4
+    beats_s, meter = tracker.track(notes, meter=(3, 2), level_model=0)
+    assert (meter.beats_per_bar, meter.division, meter.time_signature) == (3, 2, "3/4")
+    assert abs(np.median(np.diff(beats_s)) - 0.3) < 0.01
+    beats_s, meter = tracker.track(notes, meter=(2, 3))
+    assert (meter.beats_per_bar, meter.division, meter.time_signature) == (2, 3, "6/8")
+
+
+def test_a_given_meter_holds_throughout():
+    from pianotx.errors import ScoreError
+    from pianotx.score.tracker import decode_settings, given_track
+
+    with pytest.raises(ScoreError, match="drop the meter changes"):
+        given_track([], decode_settings(switch_log_prob=-10.0), (3, 2))
+
+
+@pytest.mark.parametrize("signature, meter", [("2/4", (2, 2)), ("3/4", (3, 2)), ("4/4", (4, 2)),
+                                              ("6/8", (2, 3)), ("9/8", (3, 3)), ("12/8", (4, 3))])
+def test_given_meter_reads_the_signatures_the_score_writes(signature, meter):
+    from pianotx.score.meter import TIME_SIGNATURES, given_meter
+
+    assert given_meter(signature) == meter and TIME_SIGNATURES[meter] == signature
+
+
+@pytest.mark.parametrize("signature", ["3/8", "2/2", "5/4", "three", "", "4/4/4"])
+def test_given_meter_refuses_the_others_with_the_fix(signature):
+    from pianotx.errors import ScoreError
+    from pianotx.score.meter import given_meter
+
+    with pytest.raises(ScoreError, match=r"is not one pianotx writes; use one of 2/4, 3/4, 4/4, 6/8"):
+        given_meter(signature)

@@ -292,3 +292,42 @@ def test_transcribe_writes_signature_changes_where_asked(tmp_path, quick_checkpo
                  "--key-changes", "--checkpoint", quick_checkpoint)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "song.musicxml").read_text().count("<time>") == 1
+
+
+def test_score_in_the_time_signature_given(tmp_path):
+    """The bundled example (4/4) written in the 3/4 and 6/8 the user asks for; a signature
+    the score does not write, or one with the dp tracker or meter changes, is one error line
+    before anything is written."""
+    for signature, beats, beat_type in (("3/4", 3, 4), ("6/8", 6, 8)):
+        out = tmp_path / f"given-{beats}.musicxml"
+        result = run("score", EXAMPLE_MID, "-o", out, "--time-signature", signature)
+        assert result.exit_code == 0, result.output
+        assert f"of {signature}," in result.stdout
+        text = out.read_text()
+        assert text.count("<time>") == 1
+        assert f"<beats>{beats}</beats>" in text and f"<beat-type>{beat_type}</beat-type>" in text
+        assert sorted(b[2] for b in read_musicxml(out)) == sorted(n.pitch for n in read_midi(EXAMPLE_MID).notes)
+    for extra, message in ((["--time-signature", "3/8"], "time signature '3/8' is not one pianotx writes"),
+                           (["--time-signature", "3/4", "--beats", "dp"], "--time-signature needs the learned"),
+                           (["--time-signature", "3/4", "--meter-changes"], "drop --meter-changes")):
+        wrong = run("score", EXAMPLE_MID, "-o", tmp_path / "wrong.musicxml", *extra)
+        assert wrong.exit_code == 1 and message in wrong.output and len(wrong.output.strip().splitlines()) == 1
+        assert not (tmp_path / "wrong.musicxml").exists()
+
+
+def test_transcribe_takes_the_time_signature_given(tmp_path, quick_checkpoint, tone_clip, fixed_scale):
+    """--time-signature reaches the MusicXML writer shared with the Ray runner; without a
+    MusicXML output, or not one the score writes, it is an error before any audio is read."""
+    from pianotx.music.outputs import write_outputs
+
+    notes = read_midi(EXAMPLE_MID).notes
+    out = tmp_path / "given.musicxml"
+    write_outputs(notes, [], {"musicxml": out}, tempo_bpm=120.0, overwrite=False, time_signature="3/4")
+    assert "<beats>3</beats>" in out.read_text()
+    sf.write(tmp_path / "song.wav", tone_clip[0][:32_000], 16_000)
+    for target, signature, message in (("song.mid", "3/4", "--time-signature shapes the MusicXML score"),
+                                       ("song.musicxml", "5/4", "time signature '5/4' is not one pianotx writes")):
+        wrong = run("transcribe", tmp_path / "song.wav", "-o", tmp_path / target, "--time-signature", signature,
+                    "--checkpoint", quick_checkpoint)
+        assert wrong.exit_code == 2 and message in wrong.output
+        assert not (tmp_path / target).exists()

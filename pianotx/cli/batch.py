@@ -41,7 +41,7 @@ def transcribe_on_ray(
     inputs: list[Path], out: Path | None, *, address: str, formats: list[str], model: str | None,
     engine: str, decode, pedal: str | None, tempo_bpm: float, batch_size: int,  # type: ignore[no-untyped-def]
     overwrite: bool, workers: int, gpus_per_worker: float, quiet: bool, as_json: bool,
-    meter_changes: bool = False, key_changes: bool = False,
+    meter_changes: bool = False, key_changes: bool = False, time_signature: str | None = None,
 ) -> bool:
     """Run the batch; True when no file failed."""
     from pianotx.audio.load import audio_seconds
@@ -70,7 +70,8 @@ def transcribe_on_ray(
             todo.append(job)
     sizes = [audio_seconds(Path(job.source)) or 0.0 for job in todo]
     options = JobOptions(decode=decode, pedal=pedal, tempo_bpm=tempo_bpm, batch_size=batch_size,
-                         overwrite=overwrite, meter_changes=meter_changes, key_changes=key_changes)
+                         overwrite=overwrite, meter_changes=meter_changes, key_changes=key_changes,
+                         time_signature=time_signature)
     ray_options = RayOptions(address=None if address == LOCAL else address, workers=workers,
                              gpus_per_worker=gpus_per_worker)
     if not quiet and not as_json:

@@ -21,6 +21,10 @@ METER_CHANGES = typer.Option(
     False, "--meter-changes",
     help="Score: let the bar length change at bar lines, with a new time signature (learned "
          "tracker only; off by default: on ASAP it finds changes in some pieces that have none).")
+TIME_SIGNATURE = typer.Option(
+    None, "--time-signature", metavar="N/D",
+    help="Score: the piece's time signature, if you know it (2/4, 3/4, 4/4, 6/8, 9/8 or 12/8): "
+         "beats and bars are tracked in it [default: found from the notes].")
 KEY_CHANGES = typer.Option(
     False, "--key-changes",
     help="Score: let the key signature change where the pitch content moves to another key for "

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, console, user_errors
+from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, console, user_errors
 
 
 @app.command()
@@ -24,6 +24,7 @@ def score(
              "autocorrelation and dynamic programming, the tracker before 0.7)."),
     meter_changes: bool = METER_CHANGES,
     key_changes: bool = KEY_CHANGES,
+    time_signature: Optional[str] = TIME_SIGNATURE,
 ) -> None:
     """Write a two-staff piano score (MusicXML) from a MIDI performance: beats, meter, key,
     quantization with triplets, hands, voices, spelling, dynamics and pedal marks."""
@@ -34,16 +35,23 @@ def score(
         from pianotx.errors import ScoreError
         from pianotx.score.chain import analyse, make_score
         from pianotx.score.extra import require
+        from pianotx.score.meter import given_meter
         from pianotx.score.musicxml import time_signatures, write_musicxml
 
         if meter_changes and beats != "learned":  # before any file is read
             raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
+        if time_signature is not None:
+            given_meter(time_signature)
+            if beats != "learned":
+                raise ScoreError("--time-signature needs the learned beat tracker; drop --beats dp")
+            if meter_changes:
+                raise ScoreError("--time-signature holds throughout; drop --meter-changes")
         check_output(target, overwrite=overwrite)
         require("partitura")
         performance = read_midi(midi)
         notated = make_score(performance.notes, performance.pedals,
                              analysis=analyse(performance.notes, tracker=beats, key_changes=key_changes,
-                                              meter_changes=meter_changes))
+                                              meter_changes=meter_changes, time_signature=time_signature))
         write_musicxml(notated, target, overwrite=overwrite, title=title or midi.stem)
     signatures = time_signatures(notated)
     changes = f" ({len(signatures) - 1} time-signature change{'s' * (len(signatures) > 2)})" * (len(signatures) > 1)

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, console, err_console, fail, user_errors
+from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, console, err_console, fail, user_errors
 from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
 
@@ -67,6 +67,7 @@ def transcribe(
         0.0, "--gpus-per-worker", min=0.0, help="With --ray: GPUs each worker reserves."),
     meter_changes: bool = METER_CHANGES,
     key_changes: bool = KEY_CHANGES,
+    time_signature: Optional[str] = TIME_SIGNATURE,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
@@ -81,10 +82,21 @@ def transcribe(
         wanted = parse_formats(formats or format_of(out))
         if pedal is not None and pedal not in PEDAL_MODES:
             raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
-        if (meter_changes or key_changes) and "musicxml" not in wanted:
-            flag = "--meter-changes" if meter_changes else "--key-changes"
+        if (meter_changes or key_changes or time_signature is not None) and "musicxml" not in wanted:
+            flag = ("--meter-changes" if meter_changes else "--key-changes" if key_changes
+                    else "--time-signature")
             raise ConfigError(f"{flag} shapes the MusicXML score; add --format musicxml or "
                               "-o NAME.musicxml")
+        if time_signature is not None:
+            from pianotx.errors import ScoreError
+            from pianotx.score.meter import given_meter
+
+            try:
+                given_meter(time_signature)
+            except ScoreError as exc:
+                raise ConfigError(str(exc)) from None
+            if meter_changes:
+                raise ConfigError("--time-signature holds throughout; drop --meter-changes")
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
     with user_errors():
@@ -105,7 +117,7 @@ def transcribe(
                     pedal=pedal,
                     tempo_bpm=tempo or 120.0, batch_size=batch_size, overwrite=overwrite,
                     meter_changes=meter_changes, key_changes=key_changes,
-                    workers=jobs if jobs > 1 else 0, gpus_per_worker=gpus_per_worker,
+                    time_signature=time_signature, workers=jobs if jobs > 1 else 0, gpus_per_worker=gpus_per_worker,
                     quiet=quiet, as_json=as_json):
                 raise typer.Exit(1)
             return
@@ -126,7 +138,8 @@ def transcribe(
                     models[index % len(models)], inputs[index], targets[index], decode=decode,
                     overwrite=overwrite, tempo_bpm=tempo or 120.0, batch_size=batch_size,
                     pedal=pedal, progress=not (quiet or as_json or jobs > 1),
-                    score_changes={"meter_changes": meter_changes, "key_changes": key_changes})
+                    score_changes={"meter_changes": meter_changes, "key_changes": key_changes,
+                                   "time_signature": time_signature})
             _print_report(report, quiet=quiet, as_json=as_json)
             return True
         except typer.Exit:
@@ -173,7 +186,7 @@ def _decode_config(  # type: ignore[no-untyped-def]
 
 def _transcribe_one(  # type: ignore[no-untyped-def]
     loaded, source: Path, targets: dict[str, Path], *, decode, overwrite: bool, tempo_bpm: float,
-    batch_size: int, progress: bool, pedal: str | None, score_changes: dict[str, bool],
+    batch_size: int, progress: bool, pedal: str | None, score_changes: dict,
 ) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

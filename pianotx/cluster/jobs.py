@@ -30,6 +30,7 @@ class JobOptions:
     overwrite: bool = False
     meter_changes: bool = False  # of the MusicXML score (pianotx.score.chain.analyse)
     key_changes: bool = False
+    time_signature: str | None = None  # the user's, e.g. "3/4" (None: found)
 
 
 def run_job(model, job: Job, options: JobOptions) -> dict:  # type: ignore[no-untyped-def]
@@ -56,7 +57,8 @@ def run_job(model, job: Job, options: JobOptions) -> dict:  # type: ignore[no-un
         notes, pedals = apply_pedal_mode(notes, pedals, mode=options.pedal or options.decode.pedal)
         write_outputs(notes, pedals, {k: Path(v) for k, v in targets.items()},
                       tempo_bpm=options.tempo_bpm, overwrite=options.overwrite,
-                      meter_changes=options.meter_changes, key_changes=options.key_changes)
+                      meter_changes=options.meter_changes, key_changes=options.key_changes,
+                      time_signature=options.time_signature)
     except (PianotxError, OSError) as exc:
         message = str(exc) if isinstance(exc, PianotxError) else f"{job.source}: {exc}"
         return record(job, "error", message=message.splitlines()[0] if message else repr(exc),

@@ -14,10 +14,12 @@ FORMATS = {"mid": ".mid", "csv": ".csv", "json": ".json", "musicxml": ".musicxml
 def write_outputs(
     notes: Sequence[Note], pedals: Sequence[Pedal], targets: dict[str, Path], *,
     tempo_bpm: float, overwrite: bool, meter_changes: bool = False, key_changes: bool = False,
+    time_signature: str | None = None,
 ) -> None:
     """Write the notes and pedal presses in every planned format, each file atomically; the
     MusicXML score with time- and key-signature changes where ``meter_changes`` and
-    ``key_changes`` ask for them (:func:`pianotx.score.chain.analyse`)."""
+    ``key_changes`` ask for them, in the ``time_signature`` the user gives
+    (:func:`pianotx.score.chain.analyse`)."""
     from pianotx.files import write_bytes_atomic
     from pianotx.music.midi import notes_to_midi, write_midi
     from pianotx.music.notelist import as_written, to_csv, to_json
@@ -33,5 +35,6 @@ def write_outputs(
         from pianotx.score.chain import analyse, make_score
         from pianotx.score.musicxml import write_musicxml
 
-        analysis = analyse(notes, meter_changes=meter_changes, key_changes=key_changes)
+        analysis = analyse(notes, meter_changes=meter_changes, key_changes=key_changes,
+                           time_signature=time_signature)
         write_musicxml(make_score(notes, pedals, analysis=analysis), targets["musicxml"], overwrite=overwrite)

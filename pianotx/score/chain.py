@@ -18,7 +18,7 @@ from pianotx.score.beats import track_beats
 from pianotx.score.hands import split_hands
 from pianotx.score.key import Key, estimate_key, track_keys
 from pianotx.score.marks import bar_dynamics, pedal_marks
-from pianotx.score.meter import Meter, estimate_meter
+from pianotx.score.meter import Meter, estimate_meter, given_meter
 from pianotx.score.quantize import DIVS, Grid, Placed, bar_lines, quantize, seconds_to_div
 from pianotx.score.spell import spell
 from pianotx.score.tracker import track
@@ -82,13 +82,15 @@ METER_CHANGE_LOG_PROB = -10.0  # of each change of bar length (ASAP tuning part,
 
 
 def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: bool = False,
-            meter_changes: bool = False, **beat_options: float) -> Analysis:
+            meter_changes: bool = False, time_signature: str | None = None, **beat_options: float) -> Analysis:
     """Beats, meter and key of a performance; with ``key_changes`` also where the key
     signature changes (:func:`~pianotx.score.key.track_keys`; off by default: on ASAP's test
     part it finds the signature in force at fewer beats than one key held throughout); with
     ``meter_changes`` (learned tracker only) the bar length may change at a bar line, each
     change costing ``METER_CHANGE_LOG_PROB`` (off by default: on ASAP it finds changes in some
-    pieces that have none).
+    pieces that have none); with ``time_signature`` (learned tracker only, e.g. ``"3/4"``, one
+    of :data:`~pianotx.score.meter.TIME_SIGNATURES`) the meter is the one the user knows and
+    the beats and bars are tracked in it (not with ``meter_changes``).
 
     ``tracker`` "learned" is the shipped network with its bar-tracking DBN
     (:func:`~pianotx.score.tracker.track`; ``beat_options``: ``min_bpm``, ``max_bpm``,
@@ -98,11 +100,18 @@ def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: boo
     """
     if meter_changes and tracker != "learned":
         raise ScoreError("meter changes need the learned beat tracker; drop the dp tracker")
+    given = None
+    if time_signature is not None:
+        given = given_meter(time_signature)
+        if tracker != "learned":
+            raise ScoreError("a given time signature needs the learned beat tracker; drop the dp tracker")
+        if meter_changes:
+            raise ScoreError("a given time signature holds throughout; drop the meter changes")
     if meter_changes:
         beat_options = {"switch_log_prob": METER_CHANGE_LOG_PROB, **beat_options}
     ordered = check_notes(notes)
     if tracker == "learned":
-        beats_s, meter = track(ordered, **beat_options)
+        beats_s, meter = track(ordered, meter=given, **beat_options)
     elif tracker == "dp":
         beats_s = track_beats(ordered, **beat_options)
         meter = estimate_meter(ordered, beats_s) if len(beats_s) >= 4 else None

@@ -12,6 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from pianotx.errors import ScoreError
 from pianotx.music.notes import Note
 
 BAR_LENGTHS = (2, 3, 4)
@@ -42,6 +43,16 @@ def meter_of(signature: str) -> tuple[int, int]:
     9 and 12), the inverse of ``TIME_SIGNATURES``; ``"2/2"`` -> (2, 2)."""
     numerator = int(signature.split("/")[0])
     return (numerator // 3, 3) if numerator in (6, 9, 12) else (numerator, 2)
+
+
+def given_meter(signature: str) -> tuple[int, int]:
+    """A time signature the user gives (``"3/4"``) -> (beats per bar, division), for one of
+    those the score writes (:data:`TIME_SIGNATURES`); any other is a :class:`ScoreError`."""
+    written = {text: meter for meter, text in TIME_SIGNATURES.items()}
+    if signature.strip() not in written:
+        raise ScoreError(f"time signature {signature!r} is not one pianotx writes; use one of "
+                         f"{', '.join(written)} (3/8 as 3/4, 2/2 as 2/4: the same bars)")
+    return written[signature.strip()]
 
 
 def beat_positions(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
