@@ -12,7 +12,8 @@ from pianotx.errors import DatasetError
 from pianotx.music.notes import Note
 from pianotx.score.rhythm import BANDS, N_FEATURES, beat_targets, rhythm_features
 from pianotx.score.meter import Meter, downbeat_indices, downbeats
-from pianotx.score.tracker import bar_meter, bar_runs, beat_probabilities, track, tracker_metadata
+from pianotx.score.beatnets import beat_probabilities, tracker_metadata
+from pianotx.score.tracker import bar_meter, bar_runs, track
 
 
 def test_features_of_a_bass_note_under_a_chord():
@@ -149,7 +150,7 @@ def test_the_shipped_tracker_has_a_card_with_its_sha256():
     import hashlib
     import re
 
-    from pianotx.score.tracker import note_tracker_path, tracker_metadata, tracker_path
+    from pianotx.score.beatnets import note_tracker_path, tracker_path
 
     for path in (tracker_path(), note_tracker_path()):
         card = path.with_suffix(".md").read_text()
@@ -185,7 +186,7 @@ def test_a_network_with_tempo_and_meter_heads_trains_exports_and_tracks(tmp_path
 
     from pianotx.model.beatnet import BeatNetConfig
     from pianotx.score.rhythm import TEMPO_BPM
-    from pianotx.score.tracker import head_probabilities
+    from pianotx.score.beatnets import head_probabilities
     from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet
 
     beats = np.arange(1.0, 61.0, 0.5)
@@ -214,7 +215,8 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
 
     from pianotx.errors import ScoreError, TrainingError
     from pianotx.model.beatnet import BeatNetConfig
-    from pianotx.score.tracker import decode_settings, head_probabilities
+    from pianotx.score.beatnets import head_probabilities
+    from pianotx.score.tracker import decode_settings
     from pianotx.training.beats import BeatTrainConfig, Piece, export_beatnet, train_beatnet, update_decode
 
     beats = np.arange(1.0, 41.0, 0.5)

@@ -53,7 +53,8 @@ def test_a_short_note_run_trains_exports_and_runs_without_torch(tmp_path):
     from dataclasses import replace
 
     from pianotx.errors import CheckpointError
-    from pianotx.score.tracker import head_probabilities, note_beat_probabilities, track, tracker_metadata
+    from pianotx.score.beatnets import head_probabilities, note_beat_probabilities, tracker_metadata
+    from pianotx.score.tracker import track
     from pianotx.training.beats import BeatTrainConfig, Piece
     from pianotx.training.notebeats import export_note_beatnet, load_note_beatnet, train_note_beatnet
 
