@@ -25,6 +25,21 @@ TIME_SIGNATURE = typer.Option(
     None, "--time-signature", metavar="N/D",
     help="Score: the piece's time signature, if you know it (2/4, 3/4, 4/4, 6/8, 9/8 or 12/8): "
          "beats and bars are tracked in it [default: found from the notes].")
+
+
+def check_time_signature(time_signature: str | None, *, meter_changes: bool) -> None:
+    """Before any file is read: ``--time-signature`` is one the score writes and does not come
+    with ``--meter-changes`` (a :class:`~pianotx.errors.ScoreError` otherwise)."""
+    if time_signature is None:
+        return
+    from pianotx.errors import ScoreError
+    from pianotx.score.meter import given_meter
+
+    given_meter(time_signature)
+    if meter_changes:
+        raise ScoreError("--time-signature holds throughout; drop --meter-changes")
+
+
 KEY_CHANGES = typer.Option(
     False, "--key-changes",
     help="Score: let the key signature change where the pitch content moves to another key for "

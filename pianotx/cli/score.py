@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, console, user_errors
+from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature, console, user_errors
 
 
 @app.command()
@@ -35,17 +35,13 @@ def score(
         from pianotx.errors import ScoreError
         from pianotx.score.chain import analyse, make_score
         from pianotx.score.extra import require
-        from pianotx.score.meter import given_meter
         from pianotx.score.musicxml import time_signatures, write_musicxml
 
         if meter_changes and beats != "learned":  # before any file is read
             raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
-        if time_signature is not None:
-            given_meter(time_signature)
-            if beats != "learned":
-                raise ScoreError("--time-signature needs the learned beat tracker; drop --beats dp")
-            if meter_changes:
-                raise ScoreError("--time-signature holds throughout; drop --meter-changes")
+        check_time_signature(time_signature, meter_changes=meter_changes)
+        if time_signature is not None and beats != "learned":
+            raise ScoreError("--time-signature needs the learned beat tracker; drop --beats dp")
         check_output(target, overwrite=overwrite)
         require("partitura")
         performance = read_midi(midi)

@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, console, err_console, fail, user_errors
+from pianotx.cli.common import (KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature, console,
+                                err_console, fail, user_errors)
 from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
 
@@ -76,7 +77,7 @@ def transcribe(
     """Transcribe piano recordings to MIDI, CSV or JSON note lists, or MusicXML scores."""
     if model is not None and checkpoint is not None:
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
-    from pianotx.errors import ConfigError
+    from pianotx.errors import ConfigError, ScoreError
 
     try:
         wanted = parse_formats(formats or format_of(out))
@@ -87,16 +88,10 @@ def transcribe(
                     else "--time-signature")
             raise ConfigError(f"{flag} shapes the MusicXML score; add --format musicxml or "
                               "-o NAME.musicxml")
-        if time_signature is not None:
-            from pianotx.errors import ScoreError
-            from pianotx.score.meter import given_meter
-
-            try:
-                given_meter(time_signature)
-            except ScoreError as exc:
-                raise ConfigError(str(exc)) from None
-            if meter_changes:
-                raise ConfigError("--time-signature holds throughout; drop --meter-changes")
+        try:
+            check_time_signature(time_signature, meter_changes=meter_changes)
+        except ScoreError as exc:  # an option error: exit 2, as the others here
+            raise ConfigError(str(exc)) from None
     except ConfigError as exc:
         raise fail(str(exc), code=2) from None
     with user_errors():

@@ -82,11 +82,12 @@ def head_probabilities(notes: Sequence[Note], *, path: Path | None = None,
     """
     session = _checked_session(str(path or tracker_path()), N_FEATURES)
     names = [output.name for output in session.get_outputs()]
-    n_frames = rhythm_features(notes).shape[0]
+    own = rhythm_features(notes)
+    n_frames = own.shape[0]
     total: dict[str, np.ndarray] = {}
     for scale in time_scales:
-        scaled = [Note(n.onset_s * scale, n.offset_s * scale, n.pitch, n.velocity) for n in notes]
-        features = rhythm_features(scaled) if scale != 1.0 else rhythm_features(notes)
+        features = own if scale == 1.0 else rhythm_features(
+            [Note(n.onset_s * scale, n.offset_s * scale, n.pitch, n.velocity) for n in notes])
         values = session.run(names, {"features": features[None]})
         at = np.arange(n_frames) * scale  # each performance frame's place in the scaled output
         for name, value in zip(names, values):

@@ -105,8 +105,6 @@ def analyse(notes: Sequence[Note], *, tracker: str = "learned", key_changes: boo
         given = given_meter(time_signature)
         if tracker != "learned":
             raise ScoreError("a given time signature needs the learned beat tracker; drop the dp tracker")
-        if meter_changes:
-            raise ScoreError("a given time signature holds throughout; drop the meter changes")
     if meter_changes:
         beat_options = {"switch_log_prob": METER_CHANGE_LOG_PROB, **beat_options}
     ordered = check_notes(notes)

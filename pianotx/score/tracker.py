@@ -296,7 +296,7 @@ def decode_beats(notes: Sequence[Note], settings: dict, *, path: Path | None = N
     frame, by_notes, mixed = heads["beat"], None, heads["beat"]
     if share > 0:
         by_notes = note_beat_probabilities(notes, len(frame), path=note_path)
-        if settings["bars_from_frames"] and settings["switch_log_prob"] is None and bar_length is None:
+        if settings["bars_from_frames"] and settings["switch_log_prob"] is None and len(lengths) > 1:
             # the bar length as the frame network alone hears it
             chosen = decode(frame, lengths, prior).beats_per_bar
             prior, lengths = prior[[lengths.index(chosen)]], [chosen]
