@@ -101,6 +101,10 @@ def test_bad_midi(tmp_path):
     bad.write_bytes(b"not a midi file")
     with pytest.raises(MidiError, match="cannot read"):
         read_midi(bad)
+    empty = tmp_path / "empty.mid"
+    empty.write_bytes(b"")
+    with pytest.raises(MidiError, match=r"empty.mid as MIDI \(the file is empty\)"):
+        read_midi(empty)
 
 
 def test_pitch_names():

@@ -44,7 +44,11 @@ def read_midi(path: Path) -> Performance:
         midi = mido.MidiFile(path, clip=True)
         messages = list(midi)
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise MidiError(f"cannot read {path} as MIDI ({exc}); is it a .mid file?") from None
+        reason = str(exc) or (
+            "the file is empty" if path.stat().st_size == 0
+            else "it ends too early" if isinstance(exc, EOFError) else type(exc).__name__
+        )
+        raise MidiError(f"cannot read {path} as MIDI ({reason}); is it a .mid file?") from None
     return performance(messages)
 
 
