@@ -51,8 +51,25 @@ def test_missing_truncated_foreign(tmp_path):
     with pytest.raises(CheckpointError, match="is not a pianotx checkpoint"):
         read_checkpoint(tmp_path / "other.pt")
     (tmp_path / "text.pt").write_text("hello")
-    with pytest.raises(CheckpointError, match="cannot read"):
+    with pytest.raises(CheckpointError, match=r"cannot read .*text.pt as a pianotx checkpoint( \([^)]*[a-z]\))?; is it") as error:
         read_checkpoint(tmp_path / "text.pt")
+    assert len(str(error.value)) < 300  # torch's long text cut at its first sentence, not mid-word
+    with pytest.raises(CheckpointError, match="is a folder; give the .pt file in it"):
+        read_checkpoint(tmp_path)
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    with pytest.raises(CheckpointError, match="m.onnx is an ONNX export; give the .pt checkpoint"):
+        read_checkpoint(tmp_path / "m.onnx")
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    net = build_model(CFG)
+    first = next(iter(net.state_dict()))
+    with torch.no_grad():
+        net.state_dict()[first].view(-1)[0] = float("nan")
+    save_checkpoint(tmp_path / "nan.pt", checkpoint_dict(net, model_config=CFG, feature_config=FeatureConfig(),
+                                                        decode_config=DecodeConfig()))
+    with pytest.raises(CheckpointError, match=f"non-finite weights \\(1 tensors, first {first}\\)"):
+        load_checkpoint(tmp_path / "nan.pt")
 
 
 def test_pickled_objects_are_refused(tmp_path):

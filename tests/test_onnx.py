@@ -177,3 +177,18 @@ def test_export_command(note_checkpoint, tmp_path):
     assert again.exit_code == 1 and "--overwrite" in again.output
     missing = runner.invoke(app, ["export", str(tmp_path / "none.pt"), "-o", str(target)])
     assert missing.exit_code == 1 and "none.pt" in missing.output
+
+
+def test_export_checks_its_output_before_exporting(note_checkpoint, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    def never(*args, **kwargs):
+        raise AssertionError("exported before the output was checked")
+
+    monkeypatch.setattr("pianotx.model.export.export_onnx", never)
+    (tmp_path / "x.ONNX").write_bytes(b"keep")
+    result = CliRunner().invoke(app, ["export", str(note_checkpoint), "-o", str(tmp_path / "x.ONNX")])
+    assert result.exit_code == 1 and "x.ONNX already exists; pass --overwrite" in result.output
+    assert (tmp_path / "x.ONNX").read_bytes() == b"keep"

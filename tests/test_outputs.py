@@ -184,3 +184,74 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "a.mid").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
+def test_output_naming_the_input_is_refused_and_the_input_kept(tmp_path, quick_checkpoint, tone_clip,
+                                                               fixed_transcription):
+    sf.write(tmp_path / "a.wav", tone_clip[0][:32_000], 16_000)
+    before = (tmp_path / "a.wav").read_bytes()
+    for out, message in ((tmp_path / "a.wav", "is not a .mid, .csv, .json or .musicxml name; name the file a.mid"),
+                         (tmp_path / "a.mxl", "name the file a.mid"),
+                         (tmp_path / "o12", "name the file o12.mid, or create the folder")):
+        result = run("transcribe", tmp_path / "a.wav", "-o", out, "--overwrite", "--checkpoint", quick_checkpoint)
+        assert result.exit_code == 1 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    (tmp_path / "a.mid").symlink_to(tmp_path / "a.wav")  # an output that is the input under another name
+    result = run("transcribe", tmp_path / "a.wav", "--overwrite", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 1 and "is an input of this command" in result.stderr
+    assert (tmp_path / "a.wav").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.mid", "a.wav"]
+
+
+def test_folder_outputs_mirror_subfolders_and_name_clashes(tmp_path, quick_checkpoint, tone_clip,
+                                                           fixed_transcription):
+    for name in ("in/a/x.wav", "in/b/x.wav", "one/only.wav"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(tmp_path / name, tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "in", "-o", tmp_path / "out", "--checkpoint", quick_checkpoint, "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.mid")) == [
+        "a/x.mid", "b/x.mid"]
+    result = run("transcribe", tmp_path / "one", "-o", tmp_path / "out1", "--checkpoint", quick_checkpoint, "-q")
+    assert result.exit_code == 0 and (tmp_path / "out1" / "only.mid").is_file()  # a folder in, a folder out
+    sf.write(tmp_path / "in/a/x.flac", tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "in", "-o", tmp_path / "out2", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 1 and "x.flac and " in result.stderr and "would both write" in result.stderr
+    assert not (tmp_path / "out2").exists()  # nothing made before the plan holds
+
+
+def test_formats_are_written_all_or_none(tmp_path, quick_checkpoint, tone_clip, fixed_transcription):
+    pytest.importorskip("partitura")
+    sf.write(tmp_path / "a.wav", tone_clip[0][:32_000], 16_000)
+    result = run("transcribe", tmp_path / "a.wav", "--format", "mid,csv,musicxml", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 1 and "a score needs a longer performance" in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]  # the score failed: no MIDI or CSV either
+
+
+def test_a_failed_write_leaves_no_file_and_names_the_path(tmp_path, monkeypatch):
+    import errno
+
+    from pianotx.errors import OutputError
+    from pianotx.files import check_output, write_files_atomic
+
+    real = type(tmp_path).write_bytes
+
+    def full(self, data):
+        if self.name.startswith(".b.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(type(tmp_path), "write_bytes", full)
+    with pytest.raises(OutputError, match=r"cannot write .*b.csv: no space left on device; free some space"):
+        write_files_atomic({tmp_path / "a.mid": b"1", tmp_path / "b.csv": b"2"}, overwrite=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OutputError, match="/dev/null is not a regular file"):
+        check_output(type(tmp_path)("/dev/null"), overwrite=True)
+    with pytest.raises(OutputError, match=r"must end in .wav; name it song.wav"):
+        check_output(tmp_path / "song.flac", overwrite=False, suffixes=(".wav",))
+
+
+def test_decode_option_errors_name_the_flag(tmp_path, quick_checkpoint):
+    sf.write(tmp_path / "a.wav", [0.1, -0.1] * 8000, 16_000)
+    result = run("transcribe", tmp_path / "a.wav", "--onset-threshold", "-1", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 1 and "--onset-threshold must lie strictly between 0 and 1, got -1.0" in result.stderr
+    assert not (tmp_path / "a.mid").exists()

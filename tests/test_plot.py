@@ -90,3 +90,13 @@ def test_cli_import_leaves_matplotlib_out():
 
     code = "import sys, pianotx.cli; sys.exit('matplotlib' in sys.modules or 'tinysoundfont' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_model_options_with_a_midi_file_are_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "x.mid"), "-o", str(tmp_path / "x.png"),
+                                      "--model", "fcnn"])
+    assert result.exit_code == 2 and "drop them to plot a MIDI file" in result.output

@@ -91,6 +91,40 @@ def test_score_not_a_midi_file(tmp_path):
     assert result.exit_code == 1 and "cannot read" in result.output
 
 
+def test_score_refuses_to_write_over_its_input_or_in_another_format(tmp_path):
+    source = shutil.copy(EXAMPLE_MID, tmp_path / "song.mid")
+    before = Path(source).read_bytes()
+    for out, message in (("song.mid", "must end in .musicxml or .xml; name it song.musicxml"),
+                         ("song.mxl", "must end in .musicxml or .xml"),
+                         ("song.pdf", "must end in .musicxml or .xml")):
+        result = run("score", source, "-o", tmp_path / out, "--overwrite")
+        assert result.exit_code == 1 and result.output.strip().count("\n") == 0 and message in result.output
+    (tmp_path / "link.xml").symlink_to(source)
+    result = run("score", source, "-o", tmp_path / "link.xml", "--overwrite")
+    assert result.exit_code == 1 and "is an input of this command" in result.output
+    assert Path(source).read_bytes() == before
+
+
+def test_midi_files_pianotx_cannot_take_say_why(tmp_path):
+    midi = mido.MidiFile(type=2)
+    midi.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=80)]))
+    midi.save(tmp_path / "two.mid")
+    data = bytearray(Path(EXAMPLE_MID).read_bytes())
+    data[12:14] = b"\x00\x00"  # 0 ticks per beat
+    (tmp_path / "tpb0.mid").write_bytes(bytes(data))
+    for name, message in (("two.mid", "is a type 2 MIDI file (independent sequences); save it as type 0 or 1"),
+                          ("tpb0.mid", "counts time in SMPTE frames or 0 ticks per beat"),
+                          (".", "is a folder; give a .mid file")):
+        result = run("score", tmp_path / name, "-o", tmp_path / "x.musicxml")
+        assert result.exit_code == 1 and result.output.strip().count("\n") == 0 and message in result.output
+
+
+def test_titles_xml_cannot_hold_are_cleaned():
+    from pianotx.score.musicxml import xml_text
+
+    assert xml_text("caf\udce9 a\x01b\tc") == "caf\ufffd ab\tc"
+
+
 def test_missing_extra_names_it(tmp_path, monkeypatch):
     import importlib
 

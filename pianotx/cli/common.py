@@ -47,6 +47,9 @@ KEY_CHANGES = typer.Option(
          "at more beats).")
 
 
+INTERRUPTED = "interrupted; files already finished stay, no half-written file is left"
+
+
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
     err_console.print(f"error: {message}", markup=False)
@@ -69,4 +72,4 @@ def user_errors() -> Iterator[None]:
             raise
         raise fail(str(missing_extra(exc.name, "this command"))) from None
     except KeyboardInterrupt:
-        raise fail("interrupted; partial outputs were removed", code=130) from None
+        raise fail(INTERRUPTED, code=130) from None

@@ -30,8 +30,11 @@ def export(
 
         loaded = load_model(source, device="cpu", optimize=False, engine="torch")
         target = out if out is not None else onnx_path_for(loaded.path)
-        if target.suffix != ".onnx":
+        if target.suffix.lower() != ".onnx":
             raise fail(f"output {target} must end in .onnx", code=2)
+        from pianotx.files import check_output
+
+        check_output(target, overwrite=overwrite, inputs=(loaded.path,) if loaded.path else ())  # before the export
         result = export_onnx(loaded, target, overwrite=overwrite)
     console.print(f"{loaded.path} -> {target}: {result['bytes'] / 1e6:.1f} MB, largest "
                   f"difference from torch {result['max_abs_diff']:.1e}", markup=False)

@@ -30,13 +30,16 @@ def plot(
     """Draw the log-mel spectrogram and the piano roll of a recording or a MIDI file."""
     if model is not None and checkpoint is not None:
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
+    if source.suffix.lower() in MIDI_SUFFIXES and (model is not None or checkpoint is not None):
+        raise fail("--model and --checkpoint transcribe audio; drop them to plot a MIDI file", code=2)
     with user_errors():
         from pianotx.files import check_output
         from pianotx.music.midi import read_midi
         from pianotx.evaluation.plot import plot_transcription, require_matplotlib
 
         require_matplotlib()
-        check_output(out, overwrite=overwrite)
+        check_output(out, overwrite=overwrite, suffixes=(".png",),
+                     inputs=(source,) + ((ref,) if ref is not None else ()))
         reference = read_midi(ref).notes if ref is not None else None
         if source.suffix.lower() in MIDI_SUFFIXES:
             notes, log_mel, frame_rate = read_midi(source).notes, None, 100.0

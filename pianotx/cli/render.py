@@ -29,7 +29,11 @@ def render(
         from pianotx.files import check_output
         from pianotx.data.synth.preview import render_midi, write_wav
 
-        check_output(out, overwrite=overwrite)
+        check_output(out, overwrite=overwrite, suffixes=(".wav",), inputs=(midi,))
+        if soundfont_dir is not None and not soundfont_dir.is_dir():
+            from pianotx.errors import SynthError
+
+            raise SynthError(f"--soundfont-dir {soundfont_dir} is not a folder; give the folder of sound files")
         audio = render_midi(midi, timbre=timbre, sample_rate=sample_rate, soundfont_dir=soundfont_dir)
         write_wav(out, audio, sample_rate, overwrite=overwrite)
     console.print(f"{midi} -> {out}: {len(audio) / sample_rate:.1f} s with {timbre}", markup=False)

@@ -15,7 +15,7 @@ from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check
 def score(
     midi: Path = typer.Argument(..., help="A MIDI performance (digital piano, another transcriber)."),
     out: Optional[Path] = typer.Option(
-        None, "-o", "--out", help="Output .musicxml file [default: beside the MIDI]."),
+        None, "-o", "--out", help="Output .musicxml (or .xml) file [default: beside the MIDI]."),
     title: Optional[str] = typer.Option(None, "--title", help="Part name [default: the file's stem]."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
     beats: str = typer.Option(
@@ -42,7 +42,7 @@ def score(
         check_time_signature(time_signature, meter_changes=meter_changes)
         if time_signature is not None and beats != "learned":
             raise ScoreError("--time-signature needs the learned beat tracker; drop --beats dp")
-        check_output(target, overwrite=overwrite)
+        check_output(target, overwrite=overwrite, suffixes=(".musicxml", ".xml"), inputs=(midi,))
         require("partitura")
         performance = read_midi(midi)
         notated = make_score(performance.notes, performance.pedals,

@@ -9,18 +9,10 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import (KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature, console,
-                                err_console, fail, user_errors)
+from pianotx.cli.common import (INTERRUPTED, KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature,
+                                console, err_console, fail, user_errors)
 from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
-
-
-def collect_inputs(paths: list[Path]) -> list[Path]:
-    """Expand folders into their audio files (recursively, sorted, hidden ones skipped);
-    check files exist (``cluster.manifest.collect_tree``, without the relative paths)."""
-    from pianotx.cluster.manifest import collect_tree
-
-    return [path for path, _ in collect_tree(paths)]
 
 
 @app.command()
@@ -28,7 +20,8 @@ def transcribe(
     audio: List[Path] = typer.Argument(..., help="Audio files (wav, flac, ogg, mp3) or folders."),
     out: Optional[Path] = typer.Option(
         None, "-o", "--out",
-        help="Output file (one input; the other formats take its stem) or folder (several inputs)."
+        help="Output file (one input file: .mid, .csv, .json or .musicxml; the other formats take "
+             "its stem) or folder (several inputs or a folder: its subfolders are mirrored)."
     ),
     formats: Optional[str] = typer.Option(
         None, "--format",
@@ -116,8 +109,12 @@ def transcribe(
                     quiet=quiet, as_json=as_json):
                 raise typer.Exit(1)
             return
-        inputs = collect_inputs(audio)
-        targets = plan_outputs(inputs, out, formats=wanted, overwrite=overwrite)
+        from pianotx.cluster.manifest import collect_tree
+
+        tree = collect_tree(audio)  # folders expanded (recursively, sorted, hidden files skipped)
+        inputs = [path for path, _ in tree]
+        targets = plan_outputs(tree, out, formats=wanted, overwrite=overwrite,
+                               folder=any(path.is_dir() for path in audio))
         from pianotx.api import load_model
 
         models = [load_model(checkpoint if checkpoint is not None else model, device=name,
@@ -137,7 +134,9 @@ def transcribe(
                                    "time_signature": time_signature})
             _print_report(report, quiet=quiet, as_json=as_json)
             return True
-        except typer.Exit:
+        except typer.Exit as exc:
+            if exc.exit_code == 130:  # Ctrl-C stops the batch, not only this file
+                raise
             return False
 
     if jobs == 1 or len(inputs) == 1:
@@ -145,8 +144,13 @@ def transcribe(
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             results = list(pool.map(one, range(len(inputs))))
+        except KeyboardInterrupt:  # the files in flight finish; the others are not started
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise fail(INTERRUPTED, code=130) from None
+        pool.shutdown()
     if not all(results):
         raise typer.Exit(1)
 
@@ -176,7 +180,15 @@ def _decode_config(  # type: ignore[no-untyped-def]
         changes["frame_threshold"] = frame_threshold
     if bass_slope is not None:
         changes["onset_bass_slope"] = bass_slope
-    return dataclasses.replace(base, **changes)
+    from pianotx.errors import ConfigError
+
+    try:
+        return dataclasses.replace(base, **changes)
+    except ConfigError as exc:  # name the flag the user typed, not the field
+        text = str(exc)
+        for field in changes:
+            text = text.replace(field, "--" + field.replace("_", "-"))
+        raise ConfigError(text) from None
 
 
 def _transcribe_one(  # type: ignore[no-untyped-def]

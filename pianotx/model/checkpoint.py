@@ -85,14 +85,19 @@ def save_checkpoint(path: Path, data: dict[str, Any], *, overwrite: bool = True)
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """Load and validate a checkpoint dictionary (weights only, CPU)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder; give the .pt file in it")
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}; check the path or use --model")
+        raise CheckpointError(f"checkpoint not found: {path}; check the path")
+    if path.suffix.lower() == ".onnx":
+        raise CheckpointError(f"{path} is an ONNX export; give the .pt checkpoint it was exported from "
+                              "(its .onnx beside it is used for you)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = _first_sentence(exc)
         raise CheckpointError(
-            f"cannot read {path} as a pianotx checkpoint ({reason[:120]}); "
+            f"cannot read {path} as a pianotx checkpoint{f' ({reason})' * bool(reason)}; "
             "is it truncated or from another program?"
         ) from None
     if not isinstance(data, dict) or "pianotx_format" not in data:
@@ -109,6 +114,20 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}; the file is incomplete")
     return data
+
+
+def _first_sentence(exc: Exception) -> str:
+    """The first line of an error's text, cut at its first sentence (torch's are long); empty
+    where it says nothing (a bare number)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text.split(". ")[0].rstrip(".")[:160]
+    return text if any(c.isalpha() for c in text) else ""
+
+
+def non_finite(state: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors of a state_dict holding NaN or infinity."""
+    return [name for name, value in state.items()
+            if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
 
 
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> LoadedModel:
@@ -136,6 +155,10 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Loaded
             f"reads {model_config.feature_config().logfreq_bands}; the file was edited")
     net = build_model(model_config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
+    damaged = non_finite(state)
+    if damaged:
+        raise CheckpointError(f"{path} has non-finite weights ({len(damaged)} tensors, first {damaged[0]}); "
+                              "the training diverged or the file is damaged: use another checkpoint")
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:

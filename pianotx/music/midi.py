@@ -38,16 +38,27 @@ def read_midi(path: Path) -> Performance:
         If the file is missing or is not a readable MIDI file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise MidiError(f"{path} is a folder; give a .mid file")
     if not path.is_file():
         raise MidiError(f"MIDI file not found: {path}; check the path")
     try:
         midi = mido.MidiFile(path, clip=True)
+        if midi.type == 2:
+            raise MidiError(f"{path} is a type 2 MIDI file (independent sequences); save it as type 0 or 1")
+        if midi.ticks_per_beat <= 0:
+            raise MidiError(f"{path} counts time in SMPTE frames or 0 ticks per beat; save it with "
+                            "ticks per beat (MIDI type 0 or 1)")
         messages = list(midi)
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except MidiError:
+        raise
+    except Exception as exc:  # mido raises many kinds for damaged files (tempo, key, header)
         reason = str(exc) or (
             "the file is empty" if path.stat().st_size == 0
             else "it ends too early" if isinstance(exc, EOFError) else type(exc).__name__
         )
+        if not any(c.isalpha() for c in reason):
+            reason = "damaged data"
         raise MidiError(f"cannot read {path} as MIDI ({reason}); is it a .mid file?") from None
     return performance(messages)
 
@@ -132,6 +143,11 @@ def notes_to_midi(
 
 def write_midi(midi: mido.MidiFile, path: Path, *, overwrite: bool = False) -> None:
     """Write ``midi`` to ``path`` atomically, refusing to replace a file unless ``overwrite``."""
+    write_bytes_atomic(Path(path), midi_bytes(midi), overwrite=overwrite)
+
+
+def midi_bytes(midi: mido.MidiFile) -> bytes:
+    """The bytes of a standard MIDI file."""
     buffer = io.BytesIO()
     midi.save(file=buffer)
-    write_bytes_atomic(Path(path), buffer.getvalue(), overwrite=overwrite)
+    return buffer.getvalue()

@@ -1,5 +1,5 @@
 """Notes -> output files in every format ``pianotx transcribe`` writes (MIDI, CSV, JSON,
-MusicXML), each written atomically; shared by the CLI and the cluster runner."""
+MusicXML), written all or none; shared by the CLI and the cluster runner."""
 
 from __future__ import annotations
 
@@ -16,25 +16,27 @@ def write_outputs(
     tempo_bpm: float, overwrite: bool, meter_changes: bool = False, key_changes: bool = False,
     time_signature: str | None = None,
 ) -> None:
-    """Write the notes and pedal presses in every planned format, each file atomically; the
+    """Write the notes and pedal presses in every planned format, all or none (each file is
+    made before any is written; :func:`pianotx.files.write_files_atomic`); the
     MusicXML score with time- and key-signature changes where ``meter_changes`` and
     ``key_changes`` ask for them, in the ``time_signature`` the user gives
     (:func:`pianotx.score.chain.analyse`)."""
-    from pianotx.files import write_bytes_atomic
-    from pianotx.music.midi import notes_to_midi, write_midi
+    from pianotx.files import write_files_atomic
+    from pianotx.music.midi import midi_bytes, notes_to_midi
     from pianotx.music.notelist import as_written, to_csv, to_json
 
+    payloads: dict[Path, bytes] = {}
     if "mid" in targets:
-        write_midi(notes_to_midi(notes, pedals=pedals, tempo_bpm=tempo_bpm), targets["mid"], overwrite=overwrite)
+        payloads[targets["mid"]] = midi_bytes(notes_to_midi(notes, pedals=pedals, tempo_bpm=tempo_bpm))
     written = as_written(notes, pedals=pedals, tempo_bpm=tempo_bpm)
     for name, render in (("csv", to_csv), ("json", to_json)):
         if name in targets:
-            text = render(written.notes, pedals=written.pedals)
-            write_bytes_atomic(targets[name], text.encode(), overwrite=overwrite)
+            payloads[targets[name]] = render(written.notes, pedals=written.pedals).encode()
     if "musicxml" in targets:
         from pianotx.score.chain import analyse, make_score
-        from pianotx.score.musicxml import write_musicxml
+        from pianotx.score.musicxml import to_musicxml
 
         analysis = analyse(notes, meter_changes=meter_changes, key_changes=key_changes,
                            time_signature=time_signature)
-        write_musicxml(make_score(notes, pedals, analysis=analysis), targets["musicxml"], overwrite=overwrite)
+        payloads[targets["musicxml"]] = to_musicxml(make_score(notes, pedals, analysis=analysis)).encode()
+    write_files_atomic(payloads, overwrite=overwrite)

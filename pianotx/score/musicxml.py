@@ -161,10 +161,17 @@ def _add_note(part, pscore, music, note: ScoreNote, note_id: str,  # type: ignor
 def to_musicxml(score: Score, *, title: str = "Piano") -> str:
     """MusicXML text (partwise, version 3.1) of ``score``."""
     partitura = require("partitura")
-    text = partitura.save_musicxml(to_part(score, title=title))
+    text = partitura.save_musicxml(to_part(score, title=xml_text(title)))
     if isinstance(text, bytes):
         text = text.decode()
     return add_pedals(text, score.pedals, bars=score.bars) if score.pedals else text
+
+
+def xml_text(text: str) -> str:
+    """``text`` with what XML cannot hold replaced: bytes of a file name that were not UTF-8
+    become U+FFFD, control characters are dropped."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c for c in text if c in "\t\n\r" or (ord(c) >= 32 and c not in "\ufffe\uffff"))
 
 
 def add_pedals(text: str, pedals: Sequence[tuple[int, int]], *, bars: Sequence[int]) -> str:
