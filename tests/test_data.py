@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from pianotx.data.augment.basic import AugmentConfig
-from pianotx.data.readers import Item, find_items, load_reference
+from pianotx.data.readers import Item, check_readable, empty_split_error, find_items, load_reference
 from pianotx.data.crops import SegmentDataset
 from pianotx.errors import ConfigError, DatasetError
 from pianotx.music.midi import notes_to_midi, write_midi
@@ -159,9 +159,15 @@ def _rewrite(path: Path, old: str, new: str) -> None:
          r"2004/MIDI-Unprocessed_00_R1_2004_wav--1.wav"),
         (lambda r: (r / "maestro-v3.0.0.csv").rename(r / "maestro-v3.0.0.json"),
          r"cannot parse .*maestro-v3.0.0.json as JSON"),
+        (lambda r: _rewrite(r / "maestro-v3.0.0.csv", ",1.75", ",inf"),
+         r"malformed maestro-v3.0.0.csv line 3: duration inf is not a finite positive number"),
+        (lambda r: _rewrite(r / "maestro-v3.0.0.csv", ",2004/MIDI-Unprocessed_00_R1_2004_wav--1.wav",
+                            ",/data/take.wav"),
+         r"malformed maestro-v3.0.0.csv line 2: audio_filename '/data/take.wav' is an absolute "
+         r"path; give it relative to the dataset folder"),
     ],
     ids=["missing-column", "bad-duration", "bad-split", "short-row",
-         "absent-file", "bad-json"],
+         "absent-file", "bad-json", "infinite-duration", "absolute-path"],
 )
 def test_malformed_maestro(maestro: Path, breakage, message: str) -> None:
     breakage(maestro)
@@ -200,6 +206,32 @@ def test_bad_roots_and_arguments(tmp_path: Path) -> None:
         find_items(tmp_path, split="valid")
     with pytest.raises(ConfigError, match="sum to at most 1"):
         find_items(tmp_path, val_fraction=0.6, test_fraction=0.6)
+
+
+def test_check_readable_names_the_damaged_piece(maestro: Path) -> None:
+    items = find_items(maestro, split="validation")
+    check_readable(items, role="validation")
+    items[0].midi_path.write_bytes(b"not midi")
+    with pytest.raises(DatasetError, match=r"^validation piece 'Étude 1': cannot read .*wav--2.midi "
+                                           r"as MIDI"):
+        check_readable(items, role="validation")
+    items[0].audio_path.write_bytes(b"not audio")
+    with pytest.raises(DatasetError, match=r"^validation piece 'Étude 1': cannot read audio file "
+                                           r".*wav--2.wav \(Format not recognised\); re-export it$"):
+        check_readable(items, role="validation")
+
+
+def test_an_empty_split_says_why_and_how_to_fix(maestro: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"^maestro-v3.0.0.csv in .* has no row with split 'test'"):
+        raise empty_split_error(maestro, "test")
+    # "take10" hashes into the test split: the train split of this folder is empty
+    _write_pair(tmp_path / "one" / "take10.wav", tmp_path / "one" / "take10.mid")
+    assert [item.split for item in find_items(tmp_path / "one")] == ["test"]
+    with pytest.raises(DatasetError, match=r"^the train split of .*one is empty: its 1 audio/MIDI "
+                                           r"pair\(s\) are split by a hash of each file stem \(about "
+                                           r"80% train, 10% validation, 10% test\) and none came out "
+                                           r"train; add more pairs, or choose the splits in a metadata"):
+        raise empty_split_error(tmp_path / "one", "train")
 
 
 # --- training crops -------------------------------------------------------------------
@@ -276,3 +308,13 @@ def test_two_audio_files_for_one_stem(pairs: Path) -> None:
     with pytest.raises(DatasetError, match=r"2 files in .* share a stem .*: sub0/take0.flac, "
                                            r"sub0/take0.wav; keep one audio and one MIDI"):
         find_items(pairs)
+
+
+@pytest.mark.parametrize("duration_s, segment_s, message", [
+    (float("inf"), 0.5, "every item needs a finite positive duration_s"),
+    (2.0, float("inf"), "segment_s must be finite and > 0 and seed >= 0, got inf, 0"),
+])
+def test_non_finite_lengths_are_refused(tmp_path: Path, duration_s, segment_s, message) -> None:
+    item = Item(tmp_path / "a.wav", tmp_path / "a.mid", "train", "a", duration_s)
+    with pytest.raises(DatasetError, match=message):
+        SegmentDataset([item], cache_dir=tmp_path / "cache", segment_s=segment_s)

@@ -168,16 +168,35 @@ def test_keep_epochs_writes_one_checkpoint_per_epoch(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"train_hours": 0.0}, "train_hours"),
+    ({"train_hours": 0.0}, "^--train-hours must be > 0, got 0$"),
     ({"steps": 2, "epochs": 1}, "not both"),
-    ({"beta": 1.0}, "beta"),
-    ({"batch_size": 0}, "batch_size"),
+    ({"beta": 1.0}, "^--beta must lie strictly between 0 and 1, got 1$"),
+    ({"batch_size": 0}, "^--batch-size must be at least 1, got 0$"),
     ({"arch": "lstm"}, "architecture"),
+    ({"lr": 0.0}, "^--lr must be > 0, got 0$"),
+    ({"grad_clip": -1.0}, "^--grad-clip must be >= 0, got -1$"),
+    ({"lr": float("inf")}, "^--lr must be a finite number, got inf$"),
+    ({"width": float("nan")}, "^--width must be a finite number, got nan$"),
+    ({"segment_s": float("inf")}, "^--segment-seconds must be a finite number, got inf$"),
+    ({"trunk": "bogus"}, "^unknown trunk 'bogus': use one of paper, freq$"),
+    ({"trunk": "FREQ"}, "^unknown trunk 'FREQ': use one of paper, freq$"),
 ])
 def test_bad_train_config_is_refused(overrides, message):
     values = {"data": "x", **overrides}
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**values)
+
+
+def test_cli_non_finite_option_is_one_error_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--width", "nan",
+                                      "-o", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert result.output == "error: --width must be a finite number, got nan\n"
+    assert not (tmp_path / "run").exists()
 
 
 def test_cli_train_json_prints_one_summary(tiny_data, tmp_path):
@@ -415,7 +434,7 @@ def test_cpu_hours_ends_the_invocation_once_spent_and_resume_goes_on(tiny_data, 
     assert saved["training"]["step"] == 1 and saved["training"]["cpu_s"] > 0
     rest = losses_of(tiny_config(tiny_data, cache, val_pieces=0), out, resume=True)
     assert len(rest) == 5
-    with pytest.raises(ConfigError, match="cpu_hours"):
+    with pytest.raises(ConfigError, match="--cpu-hours must be > 0"):
         tiny_config(tiny_data, cache, cpu_hours=0)
 
 
@@ -427,3 +446,155 @@ def test_val_pieces_may_change_on_resume_only_where_it_does_not_pick_best():
     check_resume(to_dict(TrainConfig(**with_val)), TrainConfig(**{**with_val, "val_pieces": 4}))
     with pytest.raises(TrainingError, match=r"val_pieces \(0 -> 4\)"):
         check_resume(to_dict(TrainConfig(data="d", val_pieces=0)), TrainConfig(data="d", val_pieces=4))
+
+
+def test_run_folder_check_allows_only_a_run_stopped_before_its_first_checkpoint(tmp_path):
+    from pianotx.training.runfolder import check_folder
+
+    out = tmp_path / "run"
+    check_folder(out, resume=False)
+    assert not out.exists()  # checks only; the folder comes once the inputs are checked
+    out.mkdir()
+    for name in ("config.json", "metrics.jsonl", "metrics.csv", ".last.pt.x1y2.part"):
+        (out / name).write_text("{}")
+    check_folder(out, resume=False)
+    with pytest.raises(TrainingError, match=r"^nothing to resume: .*last.pt does not exist; the run "
+                                            r"stopped before its first checkpoint; drop --resume"):
+        check_folder(out, resume=True)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"^run folder .*run is not empty \(notes.txt\) and holds "
+                                          r"no last.pt to resume; choose another --out or empty it$"):
+        check_folder(out, resume=False)
+    with pytest.raises(TrainingError, match=r"it holds notes.txt: choose another --out$"):
+        check_folder(out, resume=True)
+    with pytest.raises(OutputError, match=r"^run folder .*notes.txt is a file; choose another --out$"):
+        check_folder(out / "notes.txt", resume=False)
+
+
+def test_a_run_interrupted_before_its_first_checkpoint_starts_again(tiny_data, tmp_path):
+    cache, out = tmp_path / "cache", tmp_path / "run"
+
+    def stop(event) -> None:
+        if event.kind == "step":
+            raise KeyboardInterrupt  # Ctrl-C during step 1: no last.pt yet
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tiny_data, cache, steps=4, ckpt_every=100), out_dir=out, on_event=stop)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.csv", "metrics.jsonl"]
+    assert losses_of(tiny_config(tiny_data, cache, steps=1), out) and (out / "last.pt").is_file()
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
+            if '"train"' in line] == [1]
+
+
+def test_a_refused_run_leaves_no_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+    from pianotx.errors import DatasetError
+
+    with pytest.raises(DatasetError, match="dataset folder not found"):
+        train(tiny_config(tmp_path / "nope", tmp_path / "cache"), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", "--data", "nope", "--model", "fcnn"])
+    assert result.exit_code == 1 and "dataset folder not found: nope" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def _copy_with(tiny_data: Path, tmp_path: Path, name: str, content: bytes) -> Path:
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_data, root)
+    (root / name).write_bytes(content)
+    return root
+
+
+@pytest.mark.parametrize("name, message", [
+    ("clip3.mid", r"^validation piece 'clip 3': cannot read .*clip3.mid as MIDI"),
+    ("clip3.wav", r"^validation piece 'clip 3': cannot read audio file .*clip3.wav"),
+])
+def test_a_damaged_validation_file_stops_the_run_before_step_one(tiny_data, tmp_path, name, message):
+    from pianotx.errors import DatasetError
+
+    root = _copy_with(tiny_data, tmp_path, name, b"damaged")
+    events = []
+    with pytest.raises(DatasetError, match=message):
+        train(tiny_config(root, tmp_path / "cache"), out_dir=tmp_path / "run", on_event=events.append)
+    assert events == [] and not (tmp_path / "run").exists()
+    with pytest.raises(DatasetError, match=message):  # the same with --val-data
+        train(tiny_config(tiny_data, tmp_path / "cache", val_data=str(root)),
+              out_dir=tmp_path / "run")
+
+
+def test_last_pt_is_saved_before_validating_and_knows_the_new_best(tiny_data, tmp_path, monkeypatch):
+    import pianotx.evaluation.evaluate
+    from pianotx.errors import DatasetError
+
+    cache = tmp_path / "cache"
+    train(tiny_config(tiny_data, cache, steps=2, val_every=2), out_dir=tmp_path / "ok")
+    saved = torch.load(tmp_path / "ok" / "last.pt", weights_only=True)["training"]
+    assert (saved["step"], saved["best_step"]) == (2, 2) and saved["best_score"] >= 0
+
+    def broken(*args, **kwargs):
+        raise DatasetError("validation failed")
+
+    monkeypatch.setattr(pianotx.evaluation.evaluate, "evaluate_model", broken)
+    with pytest.raises(DatasetError, match="validation failed"):
+        train(tiny_config(tiny_data, cache, steps=2, val_every=2), out_dir=tmp_path / "run")
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["training"]
+    assert (saved["step"], saved["best_step"]) == (2, 0)  # steps kept, no best yet
+    assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_non_finite_weights_are_never_saved(tiny_data, tmp_path, monkeypatch):
+    import pianotx.training.loop
+    from pianotx.model.checkpoint import load_checkpoint
+
+    real = pianotx.training.loop.train_step
+
+    def poisoning_step(run, batch):
+        result = real(run, batch)
+        if run.step == 2:  # the update of step 3 (counted after this returns) breaks the weights
+            with torch.no_grad():
+                next(run.model.parameters()).fill_(float("inf"))
+        return result
+
+    monkeypatch.setattr(pianotx.training.loop, "train_step", poisoning_step)
+    out = tmp_path / "run"
+    with pytest.raises(TrainingError, match=r"^training diverged at step 3: 1 weight tensor\(s\) hold "
+                                            r"NaN or infinity \(first .*\); nothing saved, the "
+                                            r"previous checkpoint stays; lower --lr \(now 0.003\)"):
+        train(tiny_config(tiny_data, tmp_path / "cache", steps=3, val_every=99), out_dir=out)
+    assert load_checkpoint(out / "last.pt").metadata["train_summary"]["steps"] == 2
+    assert not (out / "best.pt").exists()
+
+
+def test_init_from_errors_name_the_option(tiny_data, tmp_path):
+    from pianotx.errors import CheckpointError
+
+    cache = tmp_path / "cache"
+    with pytest.raises(CheckpointError, match=r"^--init-from: checkpoint not found: .*none.pt; "
+                                              r"check the path$"):
+        train(tiny_config(tiny_data, cache, init_from=str(tmp_path / "none.pt")),
+              out_dir=tmp_path / "run")
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    with pytest.raises(CheckpointError, match=r"^--init-from .*model.onnx is an ONNX export; give "
+                                              r"the .pt checkpoint it was exported from$"):
+        train(tiny_config(tiny_data, cache, init_from=str(tmp_path / "model.onnx")),
+              out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_empty_train_split_of_pairs_explains_the_hash_split(tmp_path):
+    from pianotx.errors import DatasetError
+
+    root = tmp_path / "pairs"
+    root.mkdir()
+    notes = tone_notes(seed=0, n_notes=2)
+    sf.write(root / "take10.wav", render_tones(notes), SR)  # "take10" hashes into the test split
+    write_midi(notes_to_midi(notes), root / "take10.mid")
+    with pytest.raises(DatasetError, match=r"^the train split of .*pairs is empty: its 1 audio/MIDI "
+                                           r"pair\(s\) are split by a hash of each file stem"):
+        train(tiny_config(root, tmp_path / "cache"), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

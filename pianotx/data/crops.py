@@ -92,8 +92,9 @@ class SegmentDataset(torch.utils.data.Dataset):
     ) -> None:
         if not items:
             raise DatasetError("no items to train on; check the dataset folder and split")
-        if not segment_s > 0 or seed < 0:
-            raise DatasetError(f"segment_s must be > 0 and seed >= 0, got {segment_s}, {seed}")
+        if not (np.isfinite(segment_s) and segment_s > 0) or seed < 0:
+            raise DatasetError(f"segment_s must be finite and > 0 and seed >= 0, got {segment_s}, "
+                               f"{seed}")
         if samples_per_epoch is not None and samples_per_epoch < 1:
             raise DatasetError(f"samples_per_epoch must be >= 1, got {samples_per_epoch}")
         self.items = tuple(items)
@@ -108,8 +109,8 @@ class SegmentDataset(torch.utils.data.Dataset):
             require_libraries()
         self.soft_frames = soft_frames
         durations = np.array([item.duration_s for item in self.items], dtype=np.float64)
-        if not np.all(durations > 0):
-            raise DatasetError("every item needs a positive duration_s to be sampled")
+        if not np.all(np.isfinite(durations) & (durations > 0)):
+            raise DatasetError("every item needs a finite positive duration_s to be sampled")
         self._cumulative = np.cumsum(durations)
         self._length = samples_per_epoch or max(1, int(round(durations.sum() / segment_s)))
         self.epoch = 0

@@ -16,12 +16,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from pianotx.audio.load import AUDIO_SUFFIXES
-from pianotx.errors import ConfigError, DatasetError
+from pianotx.errors import ConfigError, DatasetError, MidiError
 from pianotx.music.midi import read_midi
 from pianotx.music.notes import Note, Pedal, extend_by_pedal
 
@@ -29,6 +30,7 @@ SPLITS = ("train", "validation", "test")
 MIDI_SUFFIXES = (".mid", ".midi")
 REQUIRED_COLUMNS = ("canonical_title", "split", "midi_filename", "audio_filename", "duration")
 MAX_LISTED = 5  # file names quoted in one error message
+VAL_FRACTION = TEST_FRACTION = 0.1  # shares of the stems of a folder of pairs (the rest: train)
 _MAESTRO_NAME = re.compile(r"maestro-v(\d+)(?:\.(\d+))?(?:\.(\d+))?\.(csv|json)$", re.IGNORECASE)
 
 
@@ -46,8 +48,8 @@ def find_items(
     root: Path,
     *,
     split: str | None = None,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
+    val_fraction: float = VAL_FRACTION,
+    test_fraction: float = TEST_FRACTION,
     seed: int = 0,
 ) -> list[Item]:
     """List the performances of a MAESTRO-style folder or a folder of audio/MIDI pairs.
@@ -107,6 +109,39 @@ def load_reference(item: Item) -> tuple[list[Note], list[Pedal]]:
     """
     performance = read_midi(item.midi_path)
     return extend_by_pedal(performance.notes, performance.pedals), performance.pedals
+
+
+def check_readable(items: Iterable[Item], *, role: str) -> None:
+    """Read each item's MIDI and open its audio file's header: cheap checks that find a
+    damaged file now rather than when the item is first used.
+
+    Raises
+    ------
+    DatasetError
+        Naming the ``role`` of the items (e.g. "validation"), the piece and the file.
+    """
+    for item in items:
+        try:
+            _duration_s(item.audio_path)
+            read_midi(item.midi_path)
+        except (DatasetError, MidiError) as exc:
+            raise DatasetError(f"{role} piece {item.title!r}: {exc}") from None
+
+
+def empty_split_error(root: Path, split: str) -> DatasetError:
+    """The error for a dataset folder whose ``split`` holds nothing, saying why and the fix."""
+    metadata, _ = _find_metadata(Path(root))
+    if metadata is not None:
+        return DatasetError(f"{metadata.name} in {root} has no row with split {split!r}; "
+                            f"mark some rows {split!r}")
+    n_pairs = len(find_items(root))
+    return DatasetError(
+        f"the {split} split of {root} is empty: its {n_pairs} audio/MIDI pair(s) are split by a "
+        f"hash of each file stem (about {1 - VAL_FRACTION - TEST_FRACTION:.0%} train, "
+        f"{VAL_FRACTION:.0%} validation, {TEST_FRACTION:.0%} test) and none came out {split}; "
+        f"add more pairs, or choose the splits in a metadata table "
+        f"(a .csv with columns {', '.join(REQUIRED_COLUMNS)}) in the folder"
+    )
 
 
 def maestro_records(root: Path) -> list[dict[str, Any]] | None:
@@ -245,8 +280,12 @@ def _item_from_record(root: Path, metadata: Path, where: str, record: dict[str, 
         duration_s = float(values["duration"])
     except (TypeError, ValueError):
         raise bad(f"duration {values['duration']!r} is not a number") from None
-    if not duration_s > 0:
-        raise bad(f"duration {duration_s} is not positive")
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        raise bad(f"duration {duration_s} is not a finite positive number of seconds")
+    for column in ("audio_filename", "midi_filename"):
+        if Path(str(values[column]).strip()).is_absolute():
+            raise bad(f"{column} {str(values[column]).strip()!r} is an absolute path; give it "
+                      f"relative to the dataset folder")
     audio_path = _existing_audio(root / str(values["audio_filename"]).strip())
     midi_path = root / str(values["midi_filename"]).strip()
     return Item(audio_path, midi_path, split, str(values["canonical_title"]).strip(), duration_s)
@@ -334,7 +373,8 @@ def _duration_s(path: Path) -> float:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise DatasetError(f"cannot read audio file {path} ({exc}); re-export it") from None
+        reason = str(exc).split("': ", 1)[-1].rstrip(".")  # past "Error opening 'PATH'"
+        raise DatasetError(f"cannot read audio file {path} ({reason}); re-export it") from None
     if info.frames <= 0:
         raise DatasetError(f"audio file {path} has no samples; remove it or re-export it")
     return info.frames / info.samplerate

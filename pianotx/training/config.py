@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from pianotx.config import from_dict
+from pianotx.config import TRUNKS, from_dict
 from pianotx.errors import ConfigError, TrainingError
 
 EXPLODE_RATIO = 100.0  # a loss this many times the mean of the first losses stops the run
@@ -96,29 +96,11 @@ class TrainConfig:
         if self.augment_chain not in AUGMENT_CHAINS:
             raise ConfigError(
                 f"unknown augmentation chain {self.augment_chain!r}: use one of {', '.join(AUGMENT_CHAINS)}")
-        if not (self.weight_decay >= 0 and 0 <= self.min_lr_ratio <= 1):
-            raise ConfigError("weight_decay must be >= 0 and min_lr_ratio in [0, 1]")
+        if self.trunk not in TRUNKS:  # model_config() would build the paper trunk for any other
+            raise ConfigError(f"unknown trunk {self.trunk!r}: use one of {', '.join(TRUNKS)}")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give --steps or --epochs, not both")
-        positive = {"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "val_every": self.val_every, "snapshot_every": self.snapshot_every,
-                    "ckpt_every": self.ckpt_every, "log_every": self.log_every}
-        for name, value in positive.items():
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
-        if not (self.segment_s > 0 and self.lr > 0 and self.grad_clip >= 0):
-            raise ConfigError("segment_s and lr must be > 0 and grad_clip >= 0")
-        if self.cpu_hours is not None and not self.cpu_hours > 0:
-            raise ConfigError(f"cpu_hours must be > 0, got {self.cpu_hours}")
-        if self.train_hours is not None and not self.train_hours > 0:
-            raise ConfigError(f"train_hours must be > 0, got {self.train_hours}")
-        if not 0.0 < self.beta < 1.0:
-            raise ConfigError(f"beta must lie strictly between 0 and 1, got {self.beta}")
-        for name in ("soft_onset_weight", "bass_weight"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if min(self.workers, self.warmup_steps, self.seed, self.val_pieces) < 0:
-            raise ConfigError("workers, warmup_steps, seed and val_pieces must be >= 0")
+        check_numbers(self)
         self.model_config()  # validates arch, heads and width
 
     def model_config(self) -> Any:
@@ -165,6 +147,47 @@ class TrainEvent(NamedTuple):
 
 
 EventCallback = Callable[[TrainEvent], None]
+
+
+# the option of ``pianotx train`` that sets a field, where it is not ``--FIELD-NAME``
+# (log_every has none: errors name the field)
+FLAGS = {"arch": "--model", "segment_s": "--segment-seconds", "log_every": "log_every"}
+AT_LEAST_ONE = ("steps", "epochs", "batch_size", "val_every", "snapshot_every", "ckpt_every",
+                "log_every")
+# float field -> (lowest value, whether the lowest value itself is allowed)
+FLOAT_BOUNDS = {"width": (0.0, False), "segment_s": (0.0, False), "lr": (0.0, False),
+                "grad_clip": (0.0, True), "weight_decay": (0.0, True),
+                "soft_onset_weight": (0.0, True), "bass_weight": (0.0, True),
+                "cpu_hours": (0.0, False), "train_hours": (0.0, False)}
+
+
+def flag(name: str) -> str:
+    """The ``pianotx train`` option that sets field ``name`` (``segment_s``: ``--segment-seconds``)."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def check_numbers(config: TrainConfig) -> None:
+    """Raise :class:`ConfigError` naming the option (and its value) of the first number of
+    ``config`` out of range; NaN and infinity are out of every range."""
+    for name in AT_LEAST_ONE:
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag(name)} must be at least 1, got {value}")
+    for name in ("workers", "warmup_steps", "seed", "val_pieces"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
+    for name in (*FLOAT_BOUNDS, "beta", "min_lr_ratio"):
+        value = getattr(config, name)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{flag(name)} must be a finite number, got {value}")
+    for name, (low, inclusive) in FLOAT_BOUNDS.items():
+        value = getattr(config, name)
+        if value is not None and not (value >= low if inclusive else value > low):
+            raise ConfigError(f"{flag(name)} must be {'>=' if inclusive else '>'} {low:g}, got {value:g}")
+    if not 0.0 < config.beta < 1.0:
+        raise ConfigError(f"--beta must lie strictly between 0 and 1, got {config.beta:g}")
+    if not 0.0 <= config.min_lr_ratio <= 1.0:
+        raise ConfigError(f"--min-lr-ratio must lie in [0, 1], got {config.min_lr_ratio:g}")
 
 
 def check_resume(saved: dict[str, Any], config: TrainConfig) -> None:

@@ -77,10 +77,11 @@ def start(
     config: TrainConfig, out_dir: Path, *, resume: bool, ctx: DistContext,
     on_event: EventCallback | None,
 ) -> Run:
-    """Check the run folder, load the data, build model and optimizer, restore a resume."""
-    if ctx.is_main:
-        runfolder.check_folder(out_dir, resume=resume)
-    barrier(ctx)
+    """Check the run folder, load the data, build model and optimizer, restore a resume.
+
+    The run folder is created only once options, checkpoints and data have passed their
+    checks, so a run refused at the start leaves nothing behind."""
+    runfolder.check_folder(out_dir, resume=resume)  # reads only: every process may
     saved = runfolder.read_last(out_dir) if resume else None
     if saved is not None:
         check_resume(saved["training"]["train_config"], config)
@@ -93,8 +94,8 @@ def start(
     if saved is None and config.init_from:
         _warm_start(model, model_config, Path(config.init_from))
     model = model.to(ctx.device)
+    validation = build_validation(config)  # before decoding the training audio, which is slow
     dataset, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
-    validation = build_validation(config)
     total = config.steps or (config.epochs or 1) * batches
     optimizer, scheduler = build_optimizer(model, config, total_steps=total)
     run = Run(config, model_config, out_dir, ctx, on_event, model, wrap(model, ctx),
@@ -104,6 +105,7 @@ def start(
     if saved is not None:
         _restore(run, saved)
     if ctx.is_main:
+        runfolder.create_folder(out_dir)
         _write_config(run)
         runfolder.rewrite_log(out_dir, run.records)
     if not validation["val"]:
@@ -200,10 +202,10 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> bool:
     epoch_end = run.batch_in_epoch >= run.batches_per_epoch
     due = run.step % cfg.val_every == 0 if cfg.val_every else epoch_end
     validated = bool(run.validation["val"]) and (due or final)
+    if validated or final or run.step % cfg.ckpt_every == 0:
+        save(run)  # before validating: a validation that fails loses no training
     if validated:
         validate(run)
-    if validated or final or run.step % cfg.ckpt_every == 0:
-        save(run)
     if epoch_end and cfg.keep_epochs:
         save_weights(run, f"epoch{run.epoch + 1}.pt")
     if cfg.snapshot_every and run.step % cfg.snapshot_every == 0:
@@ -269,9 +271,11 @@ def _log(run: Run, **values: Any) -> None:
 def validate(run: Run) -> None:
     """Score the validation pieces on the main process; keep ``best.pt``.
 
-    The ``val`` column picks ``best.pt``; a second column (``synth``: the training
-    folder's own validation split when ``--val-data`` is given) is logged with its name
-    as a prefix of each score (``synth/note/f1``)."""
+    Runs after :func:`save` has written ``last.pt`` (and checked the weights); a new best
+    rewrites ``last.pt`` too, so that a resumed run knows it. The ``val`` column picks
+    ``best.pt``; a second column (``synth``: the training folder's own validation split
+    when ``--val-data`` is given) is logged with its name as a prefix of each score
+    (``synth/note/f1``)."""
     from pianotx.model.checkpoint import LoadedModel, checkpoint_dict, save_checkpoint
     from pianotx.evaluation.evaluate import evaluate_model, summarize
 
@@ -293,37 +297,60 @@ def validate(run: Run) -> None:
                   **kept}
         run.records.append(record)
         runfolder.append_log(run.out_dir, record)
+        runfolder.write_csv(run.out_dir, run.records)
         if score > run.best_score:
             run.best_score, run.best_step = score, run.step
             data = checkpoint_dict(run.model, model_config=run.model_config,
                                    feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
                                    train_summary=summary(run))
             save_checkpoint(run.out_dir / runfolder.BEST_FILE, data)
+            _write_last(run)
         run.emit("validate", scores=kept, metric=run.config.best_metric, score=score,
                  best=run.best_score)
     barrier(run.ctx)
 
 
 def save(run: Run) -> None:
-    """Write ``last.pt`` (weights, optimizer, position, RNG states) atomically."""
-    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
-
+    """Write ``last.pt`` (weights, optimizer, position, RNG states) atomically, unless the
+    weights are not finite (:func:`check_finite`)."""
+    check_finite(run)
     if run.ctx.is_main:
-        training = {
-            "train_config": to_dict(run.config), "step": run.step, "epoch": run.epoch,
-            "batch_in_epoch": run.batch_in_epoch, "best_score": run.best_score,
-            "best_step": run.best_step, "reference_losses": list(run.reference_losses),
-            "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-            "rng": runfolder.rng_state(), "world": run.ctx.world,
-            **dict(zip(("cpu_s", "wall_s"), spent_s(run))),
-        }
-        data = checkpoint_dict(run.model, model_config=run.model_config,
-                               feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
-                               train_summary=summary(run), training=training)
-        save_checkpoint(run.out_dir / runfolder.LAST_FILE, data)
-        runfolder.write_csv(run.out_dir, run.records)
+        _write_last(run)
         run.emit("checkpoint", path=str(run.out_dir / runfolder.LAST_FILE))
     barrier(run.ctx)
+
+
+def _write_last(run: Run) -> None:
+    """Write ``last.pt`` and ``metrics.csv`` (main process)."""
+    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
+
+    training = {
+        "train_config": to_dict(run.config), "step": run.step, "epoch": run.epoch,
+        "batch_in_epoch": run.batch_in_epoch, "best_score": run.best_score,
+        "best_step": run.best_step, "reference_losses": list(run.reference_losses),
+        "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+        "rng": runfolder.rng_state(), "world": run.ctx.world,
+        **dict(zip(("cpu_s", "wall_s"), spent_s(run))),
+    }
+    data = checkpoint_dict(run.model, model_config=run.model_config,
+                           feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
+                           train_summary=summary(run), training=training)
+    save_checkpoint(run.out_dir / runfolder.LAST_FILE, data)
+    runfolder.write_csv(run.out_dir, run.records)
+
+
+def check_finite(run: Run) -> None:
+    """Refuse to keep weights holding NaN or infinity: the checkpoint on disk stays the
+    last good one. Called on every process (their weights are the same), so all stop."""
+    from pianotx.model.checkpoint import non_finite
+
+    damaged = non_finite(run.model.state_dict())
+    if damaged:
+        raise TrainingError(
+            f"training diverged at step {run.step}: {len(damaged)} weight tensor(s) hold NaN or "
+            f"infinity (first {damaged[0]}); nothing saved, the previous checkpoint stays; "
+            f"lower --lr (now {run.config.lr:g}) and start a new run"
+        )
 
 
 def save_weights(run: Run, name: str) -> None:
@@ -331,6 +358,7 @@ def save_weights(run: Run, name: str) -> None:
     N counted from 1; ``step_NNNNN.pt`` snapshots for weight averaging)."""
     from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
 
+    check_finite(run)
     if run.ctx.is_main:
         data = checkpoint_dict(run.model, model_config=run.model_config,
                                feature_config=run.model_config.feature_config(),
@@ -393,9 +421,16 @@ def _warm_start(model: torch.nn.Module, model_config: ModelConfig, path: Path) -
     nothing until it has trained."""
     import dataclasses
 
+    from pianotx.errors import CheckpointError
     from pianotx.model.checkpoint import load_checkpoint
 
-    loaded = load_checkpoint(path)
+    if path.suffix.lower() == ".onnx":  # training needs the weights, not an export of them
+        raise CheckpointError(f"--init-from {path} is an ONNX export; give the .pt checkpoint "
+                              "it was exported from")
+    try:
+        loaded = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--init-from: {exc}") from None
     adds_branch = (model_config.harmonic and not loaded.model_config.harmonic
                    and dataclasses.replace(model_config, harmonic=False) == loaded.model_config)
     if loaded.model_config != model_config and not adds_branch:

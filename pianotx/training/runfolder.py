@@ -36,20 +36,62 @@ LAST_FILE = "last.pt"
 BEST_FILE = "best.pt"
 
 
+# What a run writes before its first last.pt: a folder holding only these (and the
+# temporary ``.NAME.*.part`` files a kill can leave) may be started again, its files replaced.
+BEFORE_FIRST_CHECKPOINT = (CONFIG_FILE, LOG_FILE, CSV_FILE)
+
+
 def check_folder(out_dir: Path, *, resume: bool) -> None:
-    """Refuse to start over an existing run, or to resume a run that is not there."""
+    """Refuse to start over an existing run, or to resume a run that is not there; create
+    nothing (:func:`create_folder` does, once the inputs are checked).
+
+    A folder without ``last.pt`` that holds only what a run writes before its first
+    checkpoint (a run that failed or was stopped early) may be started again.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"run folder {out_dir} is a file; choose another --out")
     last = out_dir / LAST_FILE
+    others = _other_files(out_dir)
     if resume and not last.is_file():
-        raise TrainingError(f"nothing to resume: {last} does not exist; drop --resume to start")
-    if not resume and out_dir.exists() and any(out_dir.iterdir()):
+        if others:
+            fix = f"it holds {_some(others)}: choose another --out"
+        elif out_dir.is_dir() and any(out_dir.iterdir()):
+            fix = "the run stopped before its first checkpoint; drop --resume to start it again"
+        else:
+            fix = "drop --resume to start"
+        raise TrainingError(f"nothing to resume: {last} does not exist; {fix}")
+    if not resume and last.is_file():
         raise OutputError(
-            f"run folder {out_dir} is not empty; pass --resume to continue it or choose "
-            "another --out"
+            f"run folder {out_dir} holds a run ({LAST_FILE}); pass --resume to continue it or "
+            "choose another --out"
         )
+    if not resume and others:
+        raise OutputError(
+            f"run folder {out_dir} is not empty ({_some(others)}) and holds no {LAST_FILE} to "
+            "resume; choose another --out or empty it"
+        )
+
+
+def create_folder(out_dir: Path) -> None:
+    """Create the run folder (and its parents) if it is not there."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create run folder {out_dir}: {exc.strerror}") from None
+
+
+def _other_files(out_dir: Path) -> list[str]:
+    """Names in ``out_dir`` other than ``last.pt`` and what a run writes before it."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.name != LAST_FILE and p.name not in BEFORE_FIRST_CHECKPOINT
+                  and not (p.name.startswith(".") and p.name.endswith(".part")))
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def read_last(out_dir: Path) -> dict[str, Any]:

@@ -71,11 +71,13 @@ def build_datasets(
     then open the cached files.
     """
     from pianotx.data.augment.basic import AugmentConfig
-    from pianotx.data.readers import find_items
+    from pianotx.data.readers import empty_split_error, find_items
     from pianotx.data.crops import SegmentDataset
 
     root = Path(config.data)
     items = find_items(root, split="train")
+    if not items:
+        raise empty_split_error(root, "train")
     if config.train_hours:
         items = take_hours(items, config.train_hours)
     dataset = SegmentDataset(
@@ -100,13 +102,18 @@ def build_validation(config: TrainConfig) -> dict[str, list]:
     ``synth`` (the training folder's own validation split, a second column).
 
     ``val_data`` is read whole (every split): it is a validation set, never trained on.
+    Every piece's MIDI is read and its audio header opened here, so that a damaged file
+    stops the run before its first step, not at its first validation.
     """
-    from pianotx.data.readers import find_items
+    from pianotx.data.readers import check_readable, find_items
 
     own = find_items(Path(config.data), split="validation")[: config.val_pieces or None]
-    if not config.val_data:
-        return {"val": own}
-    return {"val": find_items(Path(config.val_data), split=None), "synth": own}
+    columns = {"val": own}
+    if config.val_data:
+        columns = {"val": find_items(Path(config.val_data), split=None), "synth": own}
+    for items in columns.values():
+        check_readable(items, role="validation")
+    return columns
 
 
 def _recording(config: TrainConfig):
