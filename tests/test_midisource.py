@@ -4,6 +4,7 @@ segments cut exactly and rendered with labels aligned to the millisecond."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from pianotx.errors import SynthError
 from pianotx.music.midi import notes_to_midi, read_midi, write_midi
 from pianotx.music.notes import Note, Pedal
+from pianotx.data.synth.midicheck import strikes_a_note
 from pianotx.data.synth.midisource import cut_segment, scan_midi_folder, segment_start
 from pianotx.data.synth.plan import SynthConfig, plan
 
@@ -69,6 +71,34 @@ def test_missing_or_empty_folder_is_a_synth_error(tmp_path):
         scan_midi_folder(tmp_path / "nope")
     with pytest.raises(SynthError, match="no performance MIDI"):
         scan_midi_folder(tmp_path)
+
+
+@pytest.mark.parametrize("name, make, reason", [
+    ("junk.mid", lambda good: b"hello", "is not a MIDI file (no MThd header)"),
+    ("short.mid", lambda good: good[:30], "is cut short or damaged (track 1 of 1)"),
+    ("silent.mid", lambda good: None, "holds no notes"),
+])
+def test_a_bad_midi_file_is_named_when_the_folder_is_scanned(tmp_path, name, make, reason):
+    notes, pedals = played(0)
+    write_midi(notes_to_midi(notes, pedals=pedals), tmp_path / "good.mid")
+    data = make((tmp_path / "good.mid").read_bytes())
+    if data is None:  # a file with a tempo but no note
+        write_midi(notes_to_midi([], pedals=pedals), tmp_path / name)
+    else:
+        (tmp_path / name).write_bytes(data)
+    message = f"{tmp_path / name} {reason}; remove it from the MIDI folder"
+    with pytest.raises(SynthError, match=re.escape(message)):
+        scan_midi_folder(tmp_path)
+
+
+def test_a_note_is_found_through_meta_events_running_status_and_the_drum_channel():
+    drums = bytes([0x00, 0x99, 60, 100])  # delta 0, note-on channel 10
+    released = bytes([0x00, 0x90, 60, 0])  # note-on velocity 0: a release
+    tempo = bytes([0x83, 0x60, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20])  # delta 480, set tempo
+    running = bytes([0x00, 62, 80])  # note-on by running status (0x90)
+    assert strikes_a_note(drums + released + tempo + running)
+    assert not strikes_a_note(drums + released + tempo)
+    assert not strikes_a_note(running)  # running status with no status before it
 
 
 def test_cut_segment_keeps_notes_struck_inside_and_clips_pedals():

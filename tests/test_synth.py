@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pianotx.music.notes import Note, Pedal
-from pianotx.data.synth.build import CSV_NAME, MAESTRO_COLUMNS, build_dataset
+from pianotx.data.synth.build import CSV_NAME, LOG_NAME, MAESTRO_COLUMNS, build_dataset
 from pianotx.data.synth.humanize import humanize, warp_time, window_pedals
 from pianotx.data.synth.music import generate_piece
 from pianotx.data.synth.plan import (
@@ -83,8 +86,20 @@ def test_dynamics_scales_velocities_per_item_by_its_own_seed():
         SynthConfig(hours=1.0, dynamics=(0.0, 1.0))
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("hours", float("inf"), "hours must be a number more than 0 and at most 1000, got inf"),
+    ("hours", float("nan"), "hours must be a number more than 0 and at most 1000, got nan"),
+    ("hours", 1000.5, "at most 1000, got 1000.5"),
+    ("seed", -1, "seed must be 0 or more, got -1"),
+    ("dynamics", (1.0, float("inf")), "dynamics must be two finite factors"),
+])
+def test_config_rejects_what_would_hang_or_crash_later(field, value, message):
+    with pytest.raises(SynthError, match=re.escape(message)):
+        SynthConfig(**{"hours": 1.0, field: value})
+
+
 def test_split_timbres_errors():
-    with pytest.raises(SynthError, match="held-out timbre 'x' is not available"):
+    with pytest.raises(SynthError, match=r"held-out timbre 'x' is not among the timbres \(a\); add it"):
         split_timbres(["a"], "x")
     with pytest.raises(SynthError, match="no training timbre"):
         split_timbres(["a"], "a")
@@ -127,6 +142,79 @@ def test_tiny_build_is_maestro_shaped_and_resumes(tmp_path):
     assert again == rows and calls == [True] * len(rows)
     assert (tmp_path / rows[0]["audio_filename"]).stat().st_mtime_ns == stamp
     assert not list(Path(tmp_path).rglob("*.part"))
+    stale = tmp_path / rows[0]["audio_filename"]
+    stale = stale.with_name(f".{stale.name}.ab_12xyz.part")  # as a killed worker leaves it
+    mine = tmp_path / "notes" / ".draft.txt.ab_12xyz.part"
+    mine.parent.mkdir()
+    for path in (stale, mine):
+        path.write_text("x")
+    grown = build_dataset(tmp_path, replace(config, hours=9 / 3600), [timbre])
+    assert grown[: len(rows)] == rows and len(grown) > len(rows)  # more hours extend it
+    assert not stale.exists() and mine.read_text() == "x"
+
+
+def test_out_must_be_new_empty_or_a_synth_dataset(tmp_path):
+    from pianotx.data.synth.folder import check_out_folder
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SynthError, match=re.escape(f"--out {tmp_path / 'file'} is a file, not a folder;")):
+        check_out_folder(tmp_path / "file")
+    home, pairs, old = tmp_path / "home", tmp_path / "pairs", tmp_path / "old"
+    for path in (home / "Downloads" / ".video.mp4.part", pairs / "a.flac", pairs / "a.mid", old / CSV_NAME):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a,b\n")
+    for folder in (home, pairs, old):
+        with pytest.raises(SynthError, match=re.escape(
+                f"--out {folder} is not empty and is not a synth dataset (it has no synth.json or "
+                "synth.csv); give a new or empty folder")):
+            check_out_folder(folder)
+    (old / CSV_NAME).write_text(",".join(MAESTRO_COLUMNS) + ",source,timbre,piece_id,seed\n")
+    (tmp_path / "empty").mkdir()
+    for folder in (old, tmp_path / "empty", tmp_path / "new"):  # old: made before synth.json
+        check_out_folder(folder)
+
+
+def test_only_temporary_files_beside_planned_files_are_removed(tmp_path):
+    from pianotx.data.synth.folder import remove_stale_parts
+
+    ours = tmp_path / "2024" / ".synth-0-00001-a.flac.k3x_9zq0.part"
+    others = [tmp_path / "2024" / ".other.flac.k3x_9zq0.part",
+              tmp_path / "2024" / ".synth-0-00001-a.flac.part", tmp_path / "Downloads" / ".video.mp4.part"]
+    for path in (ours, *others):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("x")
+    planned = [tmp_path / "2024" / "synth-0-00001-a.flac", tmp_path / "gone" / "x.midi"]
+    assert remove_stale_parts(planned) == [ours]
+    assert [path.exists() for path in (ours, *others)] == [False, True, True, True]
+
+
+def test_a_rerun_keeps_the_settings_that_shape_items_but_may_add_hours(tmp_path):
+    from pianotx.data.synth.folder import SETTINGS_NAME, check_settings, dataset_settings, open_folder
+    from pianotx.data.synth.midisource import Recording
+
+    def settings(timbres=("a",), recordings=(), **changes):
+        config = SynthConfig(**{"hours": 1.0, "heldout": None, **changes})
+        return dataset_settings(config, list(timbres), recordings=recordings)
+
+    out = tmp_path / "d"
+    open_folder(out, settings())
+    assert json.loads((out / SETTINGS_NAME).read_text()) == settings()
+    open_folder(out, settings(hours=2.0))
+    with pytest.raises(SynthError, match=re.escape(
+            f"{out} was made with other settings (--dynamics: then 1.0,1.0, now 0.5,0.5; --seed: "
+            "then 0, now 1); rerun with the same options to resume or extend it, or give a new --out")):
+        check_settings(out, settings(dynamics=(0.5, 0.5), seed=1))
+    with pytest.raises(SynthError, match=r"\(--timbres: then a, now a,b\)"):
+        check_settings(out, settings(timbres=("a", "b")))
+    take = Recording("/m/x/a.mid", "x", "x/a", "train", "", "a")
+    with pytest.raises(SynthError, match=r"\(--midi \(its MIDI files\): then 0 files, sha256 \w+, now 1 "):
+        check_settings(out, settings(recordings=[take]))
+    assert settings(recordings=[take]) == settings(recordings=[take._replace(path="/moved/x/a.mid")])
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / LOG_NAME).write_text("")
+    open_folder(legacy, settings(seed=1))  # made before settings were kept: taken as it is
+    assert json.loads((legacy / SETTINGS_NAME).read_text())["seed"] == 1
 
 
 def test_tsf_folds_the_pedal_into_the_sound():
@@ -229,6 +317,15 @@ def test_cli_synth_renders_a_tiny_dataset_and_rejects_an_unknown_timbre(tmp_path
         played = [n.velocity for n in read_midi(out / loud["midi_filename"]).notes]
         halved = [n.velocity for n in read_midi(soft / quiet["midi_filename"]).notes]
         assert halved == [max(1, round(v * 0.5)) for v in played]
+    options = ["--hours", "0.01", "--seed", "5", "--timbres", "timgm6mb", "--heldout", "none",
+               "--corpus-share", "0", "--workers", "1"]
+    table = (out / CSV_NAME).read_text()
+    changed = CliRunner().invoke(app, ["synth", "--out", str(out), *options, "--dynamics", "0.5,0.5"])
+    assert changed.exit_code == 1 and (out / CSV_NAME).read_text() == table
+    assert (f"error: {out} was made with other settings (--dynamics: then 1.0,1.0, now 0.5,0.5); "
+            "rerun with the same options to resume or extend it, or give a new --out") in changed.output
+    same = CliRunner().invoke(app, ["synth", "--out", str(out), *options])
+    assert same.exit_code == 0 and "rendered 0.00 h" in same.output
     wrong = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "y"), "--hours", "0.01",
                                      "--dynamics", "soft"])
     assert wrong.exit_code != 0 and "--dynamics" in wrong.output
@@ -236,3 +333,37 @@ def test_cli_synth_renders_a_tiny_dataset_and_rejects_an_unknown_timbre(tmp_path
                                    "--timbres", "harpsichord"])
     assert bad.exit_code != 0 and "harpsichord" in bad.output
     assert not (tmp_path / "x" / CSV_NAME).exists()
+
+
+def test_cli_synth_checks_its_options_before_making_anything(tmp_path):
+    pytest.importorskip("tinysoundfont")
+    pytest.importorskip("pretty_midi")
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    def synth(out, *options, hours="0.01"):
+        return CliRunner().invoke(app, ["synth", "--out", str(out), "--hours", hours, "--timbres",
+                                        "timgm6mb", "--workers", "1", *options])
+
+    home = tmp_path / "home"
+    (home / "Downloads").mkdir(parents=True)
+    (home / "Downloads" / ".video.mp4.part").write_text("important")
+    (tmp_path / "file").write_text("x")
+    expected = [
+        (synth(tmp_path / "a"), "error: held-out timbre 'iowa' is not in --timbres (timgm6mb); "
+                                "add it to --timbres or pass --heldout none"),
+        (synth(tmp_path / "b", "--heldout", "bogus"),
+         "error: --heldout 'bogus' is not a timbre; choose one of --timbres (timgm6mb) or none"),
+        (synth(tmp_path / "c", "--heldout", "none", hours="inf"),
+         "error: hours must be a number more than 0 and at most 1000, got inf"),
+        (synth(tmp_path / "file", "--heldout", "none"), f"error: --out {tmp_path / 'file'} is a file"),
+        (synth(home, "--heldout", "none"), f"error: --out {home} is not empty and is not a synth dataset"),
+    ]
+    for result, message in expected:
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert result.output.count("\n") == 1  # one line, no traceback
+    assert synth(tmp_path / "d", "--heldout", "none", "--seed", "-1").exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "home"]
+    assert (home / "Downloads" / ".video.mp4.part").read_text() == "important"
+    assert sorted(p.name for p in home.rglob("*")) == [".video.mp4.part", "Downloads"]

@@ -15,9 +15,11 @@ DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,salamander,iowa"
 
 @app.command()
 def synth(
-    out: Path = typer.Option(..., "--out", help="Dataset folder (created; a rerun resumes it)."),
-    hours: float = typer.Option(..., "--hours", min=0.0, help="Hours of audio to make."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the whole dataset."),
+    out: Path = typer.Option(
+        ..., "--out", help="Dataset folder: new, empty, or a synth dataset made with the same options "
+        "(a rerun resumes it; more --hours extend it)."),
+    hours: float = typer.Option(..., "--hours", min=0.0, help="Hours of audio to make (at most 1000)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the whole dataset."),
     timbres: str = typer.Option(
         DEFAULT_TIMBRES, "--timbres",
         help="Comma-separated timbres, taken in turn (a name given twice is rendered twice "
@@ -57,15 +59,23 @@ def synth(
 
 def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_dir, corpus_cache,
            midi, midi_share, dynamics="1,1") -> None:
+    from dataclasses import replace
+
+    from pianotx.data.synth.folder import check_out_folder
     from pianotx.data.synth.plan import SynthConfig
     from pianotx.errors import SynthError
     from pianotx.data.synth.timbres import default_soundfont_dir, find_timbres
 
+    held = None if heldout.lower() == "none" else heldout
+    config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share, midi_share=midi_share,
+                         heldout=held, dynamics=_factors(dynamics))
+    check_out_folder(out)
     names = [n.strip() for n in timbres.split(",") if n.strip()]
     folder = soundfont_dir or default_soundfont_dir()
     found, missing = find_timbres(names, soundfont_dir=folder)
     if missing and timbres != DEFAULT_TIMBRES:
         raise SynthError(next(iter(missing.values())))
+    _check_heldout(held, names, missing)
     for message in missing.values():
         err_console.print(f"note: skipping {message}", markup=False)
     if not found:
@@ -73,11 +83,27 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
     from pianotx.data.synth.midisource import scan_midi_folders
 
     recordings = scan_midi_folders(midi)
-    config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share,
-                         midi_share=midi_share if recordings else 0.0,
-                         heldout=None if heldout.lower() == "none" else heldout,
-                         dynamics=_factors(dynamics))
+    if not recordings:
+        config = replace(config, midi_share=0.0)
     _run(out, config, found, folder, workers, corpus_cache, recordings)
+
+
+def _check_heldout(held, names, missing) -> None:
+    """Say why the held-out timbre cannot be used, before anything is made."""
+    from pianotx.data.synth.timbres import TIMBRES
+    from pianotx.errors import SynthError
+
+    if held is None:
+        return
+    if held not in TIMBRES:
+        raise SynthError(f"--heldout {held!r} is not a timbre; choose one of --timbres "
+                         f"({', '.join(names)}) or none")
+    if held not in names:
+        raise SynthError(f"held-out timbre {held!r} is not in --timbres ({', '.join(names)}); "
+                         f"add it to --timbres or pass --heldout none")
+    if held in missing:
+        raise SynthError(f"held-out {missing[held]}; install it, choose another --heldout "
+                         "or pass --heldout none")
 
 
 def _factors(text: str) -> tuple[float, float]:
@@ -100,7 +126,7 @@ def _run(out, config, found, folder, workers, corpus_cache, recordings) -> None:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from pianotx.data.synth.build import CSV_NAME, build_dataset
+    from pianotx.data.synth.build import CSV_NAME, build_dataset, check_dataset
     from pianotx.data.synth.corpus import corpus_available, list_works
     from pianotx.data.synth.corpus_cache import default_corpus_cache
     from pianotx.data.synth.timbres import prepare_timbre
@@ -109,6 +135,7 @@ def _run(out, config, found, folder, workers, corpus_cache, recordings) -> None:
     works = list_works() if corpus_used and corpus_available() else []
     if corpus_used and not works:
         err_console.print("note: music21 is not installed; procedural music only (pip install music21)")
+    check_dataset(out, config, found, works=works, recordings=recordings)
     ready = [prepare_timbre(t, soundfont_dir=folder, sample_rate=config.sample_rate) for t in found]
     console.print(f"timbres: {', '.join(t.name for t in ready)}; held out: {config.heldout or 'none'}")
     if recordings:

@@ -3,7 +3,8 @@
 The folder holds ``YEAR/NAME.flac`` (16-bit, mono) + ``YEAR/NAME.midi`` pairs (the MIDI,
 with CC64 pedal, is the label) and ``synth.csv`` with MAESTRO v3's columns first, then
 source, timbre, piece_id and seed. Every file is written atomically; a progress log lets
-a rerun skip finished items, and the CSV is rewritten at the end of each run.
+a rerun skip finished items, and the CSV is rewritten at the end of each run. The settings
+that shape the items are kept in ``synth.json``, so a rerun with other settings is refused.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from pianotx.files import write_bytes_atomic
+from pianotx.data.synth.folder import (  # noqa: F401  (the folder's names, kept importable here)
+    CSV_NAME, EXTRA_COLUMNS, LOG_NAME, MAESTRO_COLUMNS, SETTINGS_NAME,
+    check_settings, dataset_settings, open_folder, remove_stale_parts,
+)
 from pianotx.data.synth.plan import Item, SynthConfig, plan
 from pianotx.data.synth.timbres import Timbre
 
-MAESTRO_COLUMNS = ("canonical_composer", "canonical_title", "split", "year",
-                   "midi_filename", "audio_filename", "duration")
-EXTRA_COLUMNS = ("source", "timbre", "piece_id", "seed", "dynamics")
-CSV_NAME = "synth.csv"
-LOG_NAME = ".synth-progress.jsonl"
 # measured x real time per CPU-second of each engine (docs/SYNTH.md); used only to order work
 ENGINE_SPEED = {"fluidsynth": 30.0, "sfizz": 80.0, "tinysoundfont": 250.0}
 PARSE_GUESS_S = 3.0  # a corpus item may first have to parse its works with music21
@@ -105,6 +105,25 @@ def _finished(out_dir: Path, names: set[str]) -> dict[str, dict]:
     return rows
 
 
+def check_dataset(
+    out_dir: Path, config: SynthConfig, timbres: Sequence[Timbre], *, works: Sequence = (),
+    recordings: Sequence = (),
+) -> None:
+    """Raise :class:`~pianotx.errors.SynthError` if :func:`build_dataset` would refuse these
+    arguments: a plan that cannot be made (no training timbre), or an ``out_dir`` that is a
+    file, a folder of something else, or a dataset made with other settings. Writes nothing."""
+    _plan_for(Path(out_dir), config, timbres, works, recordings)
+
+
+def _plan_for(out_dir: Path, config: SynthConfig, timbres: Sequence[Timbre], works: Sequence,
+              recordings: Sequence) -> tuple[list[Item], dict]:
+    names = list({t.name: t for t in timbres})
+    items = plan(config, names, works, recordings)
+    settings = dataset_settings(config, names, works, recordings)
+    check_settings(out_dir, settings)
+    return items, settings
+
+
 def build_dataset(
     out_dir: Path,
     config: SynthConfig,
@@ -121,7 +140,9 @@ def build_dataset(
     Parameters
     ----------
     out_dir : Path
-        Dataset folder, created if needed.
+        Dataset folder, created if needed: new, empty, or a dataset made with the same
+        settings (see :func:`pianotx.data.synth.folder.open_folder`); ``config.hours`` may
+        differ (more hours extend the dataset).
     config : SynthConfig
     timbres : sequence of Timbre
         Found and prepared timbres (see :func:`pianotx.data.synth.timbres.prepare_timbre`).
@@ -135,13 +156,17 @@ def build_dataset(
         Folder of parsed corpus works, filled as works are first parsed (``None``: no cache).
     on_progress : callable(done, n_finished, n_items), optional
         Called in this process after each item, skipped ones included.
+
+    Raises
+    ------
+    SynthError
+        Where :func:`check_dataset` raises; the folder is then left as it was.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.rglob(".*.part"):  # left by a killed worker; never a final name
-        stale.unlink()
     by_name = {t.name: t for t in timbres}
-    items = plan(config, list(by_name), works, recordings)
+    items, settings = _plan_for(out_dir, config, timbres, works, recordings)
+    open_folder(out_dir, settings)
+    remove_stale_parts(_planned_files(out_dir, items, config))  # left by a killed worker
     rows = _finished(out_dir, {i.name for i in items})
     todo = [(i, by_name[i.timbre], out_dir, config, corpus_cache) for i in items if i.name not in rows]
     count = 0
@@ -160,6 +185,12 @@ def build_dataset(
     ordered = [rows[i.name] for i in items]
     write_csv(ordered, out_dir / CSV_NAME)
     return ordered
+
+
+def _planned_files(out_dir: Path, items: Sequence[Item], config: SynthConfig) -> list[Path]:
+    folder = out_dir / str(config.year)
+    made = [folder / f"{i.name}{suffix}" for i in items for suffix in (".flac", ".midi")]
+    return [out_dir / CSV_NAME, out_dir / SETTINGS_NAME, *made]
 
 
 def _run(jobs: list[tuple], workers: int):

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+from pianotx.data.synth.midicheck import check_midi_file
 from pianotx.data.synth.splits import split_of
 from pianotx.errors import SynthError
 from pianotx.music.notes import Note, Pedal
@@ -56,7 +57,9 @@ def scan_midi_folder(root: Path) -> list[Recording]:
     Raises
     ------
     SynthError
-        If the folder is missing or holds no performance MIDI file.
+        If the folder is missing or holds no performance MIDI file, or one of its files is
+        not a MIDI file, is cut short or holds no notes
+        (:func:`pianotx.data.synth.midicheck.check_midi_file`).
     """
     from pianotx.data.readers import maestro_records
 
@@ -67,6 +70,8 @@ def scan_midi_folder(root: Path) -> list[Recording]:
     found = _from_maestro(root, records) if records is not None else _from_files(root)
     if not found:
         raise SynthError(f"no performance MIDI file (.mid, .midi) in {root}; check the folder")
+    for recording in found:  # now, not when its item is rendered hours later
+        check_midi_file(Path(recording.path))
     return sorted(found, key=lambda r: r.path)
 
 

@@ -7,6 +7,7 @@ a held-out timbre that training never hears. Everything here is deterministic by
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pianotx.data.synth.splits import SPLIT_CYCLE, split_of
 CORPUS_CATEGORIES = {"keyboard": 0.3, "chorale": 0.3, "quartet": 0.15, "folk": 0.25}
 DEFAULT_TIMBRES = ("musescore", "fluidr3", "timgm6mb", "merlin", "salamander", "iowa")
 DEFAULT_HELDOUT = "iowa"
+MAX_HOURS = 1000.0  # five MAESTROs; about 10 h of rendering on two cores
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,18 @@ class SynthConfig:
     year: int = 2024
 
     def __post_init__(self) -> None:
-        if not self.hours > 0:
-            raise SynthError(f"hours must be positive, got {self.hours}")
+        if not 0 < self.hours <= MAX_HOURS:  # also false for nan; inf would plan forever
+            raise SynthError(f"hours must be a number more than 0 and at most {MAX_HOURS:g}, "
+                             f"got {self.hours}")
+        if self.seed < 0:
+            raise SynthError(f"seed must be 0 or more, got {self.seed}")
         if not 0.0 <= self.corpus_share <= 1.0:
             raise SynthError(f"corpus_share must lie in [0, 1], got {self.corpus_share}")
         if not 0.0 <= self.midi_share <= 1.0:
             raise SynthError(f"midi_share must lie in [0, 1], got {self.midi_share}")
         low, high = self.dynamics
-        if not 0.0 < low <= high:
-            raise SynthError(f"dynamics must be two factors 0 < low <= high, got {low}, {high}")
+        if not 0.0 < low <= high < math.inf:
+            raise SynthError(f"dynamics must be two finite factors 0 < low <= high, got {low}, {high}")
 
 
 class Item(NamedTuple):
@@ -70,8 +75,8 @@ def split_timbres(timbres: Sequence[str], heldout: str | None) -> dict[str, list
         return {split: list(timbres) for split in ("train", "validation", "test")}
     if heldout not in timbres:
         raise SynthError(
-            f"held-out timbre {heldout!r} is not available; install it or choose another "
-            f"held-out timbre (or none)")
+            f"held-out timbre {heldout!r} is not among the timbres ({', '.join(timbres)}); "
+            "add it to them or choose another held-out timbre (or none)")
     train = [t for t in timbres if t != heldout]
     if not train:
         raise SynthError(f"no training timbre is left besides the held-out {heldout!r}; add timbres")
