@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -228,16 +229,130 @@ def test_real_time_pace_and_as_fast_as_possible_give_the_same_notes(example_audi
 
 
 def test_bad_live_input_is_one_error_line(tmp_path):
-    nan = np.full(1600, np.nan, "<f4").tobytes()
-    done = _listen(["--format", "f32le", "-o", str(tmp_path / "x.mid")], nan)
+    heard_then_nan = np.concatenate([np.zeros(1600), np.full(1600, np.nan)]).astype("<f4").tobytes()
+    done = _listen(["--format", "f32le", "-o", str(tmp_path / "x.mid")], heard_then_nan)
     assert done.returncode == 1 and "NaN" in done.stderr.decode().splitlines()[-1]
     assert (tmp_path / "x.mid").exists()  # what was heard before is kept
     done = _listen(["--model", "fcnn"], b"\0" * 3200)
     assert done.returncode == 1 and "cannot transcribe live" in done.stderr.decode()
-    done = _listen(["--format", "u8"], b"\0" * 3200)
-    assert done.returncode == 1 and "unknown --format 'u8'" in done.stderr.decode()
     done = _listen(["-o", str(tmp_path / "missing" / "x.mid")], b"\0" * 3200)
     assert done.returncode == 1 and "missing" in done.stderr.decode()
+
+
+def test_an_empty_stdin_is_an_error_and_writes_no_file(tmp_path):
+    done = _listen(["-o", str(tmp_path / "e.mid")], b"")
+    assert done.returncode == 1
+    last = done.stderr.decode().splitlines()[-1]
+    assert last == "error: no audio arrived on standard input; check the pipe"
+    assert not (tmp_path / "e.mid").exists()
+
+
+def test_ctrl_c_while_the_pipe_is_open_writes_the_file_and_exits_130(tmp_path):
+    import signal
+
+    out = tmp_path / "c.mid"
+    proc = subprocess.Popen([sys.executable, "-m", "pianotx", "listen", "--stdin", "-o", str(out)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"listening" in proc.stderr.readline()
+    proc.stdin.write(b"\0" * 16000)  # 0.5 s, and the pipe stays open: the reader waits in read
+    proc.stdin.flush()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=60)  # the pipe still open
+    err = proc.stderr.read().decode()
+    proc.stdin.close()
+    assert code == 130, err  # was 134: Python aborted, its reader thread holding stdin's lock
+    assert err.startswith("0 notes in ") and err.endswith(f"; wrote {out}\n") and out.is_file()
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """``pianotx listen ARGS`` in this process, with a model load that fails the test (the
+    setup errors come before it) and the thread variables listen sets restored after."""
+    from typer.testing import CliRunner
+
+    import pianotx.api
+    from pianotx.cli import app
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, os.environ.get(name, "1"))
+
+    def no_load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model was loaded before a setup error")
+
+    monkeypatch.setattr(pianotx.api, "load_model", no_load)
+    return lambda *args: CliRunner().invoke(app, ["listen", *map(str, args)])
+
+
+def test_a_bad_format_or_output_name_is_refused_before_anything_starts(cli, tmp_path):
+    import io
+
+    from pianotx.errors import ConfigError
+    from pianotx.live.sources import pcm_blocks
+
+    done = cli("--stdin", "--format", "s24le", "-o", tmp_path / "b.mid")
+    assert done.exit_code == 2
+    assert done.output == "error: unknown --format 's24le'; use one of s16le, f32le\n"
+    with pytest.raises(ConfigError, match="unknown --format 's24le'"):
+        pcm_blocks(io.BytesIO(), rate=16000, channels=1, fmt="s24le")  # before any read
+    done = cli("--stdin", "-o", tmp_path / "x.musicxml")
+    assert done.exit_code == 1 and done.output == (
+        f"error: -o {tmp_path / 'x.musicxml'} is not a .mid or .midi name (listen writes MIDI); "
+        "name the file x.mid\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+class _PortAudioError(Exception):
+    pass
+
+
+def _no_stream(**settings):  # type: ignore[no-untyped-def]
+    raise _PortAudioError("Device unavailable")
+
+
+def _devices(device=None, kind=None):  # type: ignore[no-untyped-def]
+    mic = {"name": "mic", "max_input_channels": 1, "default_samplerate": 48000.0}
+    if device is None and kind is None:
+        return [mic, {"name": "hdmi", "max_input_channels": 0, "default_samplerate": 48000.0}]
+    if device != 0:
+        raise ValueError(f"No input device matching {device!r}")
+    return mic
+
+
+@pytest.mark.parametrize("args, line", [
+    (["-o", "d.mid"], "listening to an input device needs sounddevice, which is not installed: "
+                      "pip install 'pianotx[live]'"),
+    (["--device", "nosuch", "-o", "d.mid"],
+     "input device 'nosuch' not found; see pianotx listen --list-devices"),
+    (["--device", "0", "-o", "d.mid"],
+     "cannot use input device 0 (Device unavailable); see pianotx listen --list-devices"),
+    (["--list-devices"], None),
+])
+def test_device_errors_come_before_listening_and_write_no_file(cli, monkeypatch, tmp_path,
+                                                              args, line):
+    import types
+
+    stub = None if "needs sounddevice" in (line or "") else types.SimpleNamespace(
+        PortAudioError=_PortAudioError, query_devices=_devices, InputStream=_no_stream)
+    monkeypatch.setitem(sys.modules, "sounddevice", stub)
+    monkeypatch.chdir(tmp_path)
+    done = cli(*args)
+    if line is None:
+        assert done.exit_code == 0 and done.output == "0: mic (1 channels, 48000 Hz)\n"
+    else:
+        assert done.exit_code == 1 and done.output == f"error: {line}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_portaudio_is_one_error_line(cli, monkeypatch, tmp_path):
+    (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for args in (["--list-devices"], ["--device", "0"]):
+        done = cli(*args)
+        assert done.exit_code == 1 and done.output == (
+            "error: input devices need the PortAudio library (PortAudio library not found); "
+            "install it (Debian, Ubuntu: apt install libportaudio2)\n")
 
 
 class _SlowSession:
@@ -304,7 +419,6 @@ def test_listen_through_a_real_audio_device(null_sink, default_model, example_au
     """Play the example into a null sink, capture its monitor with ``--device pulse``,
     stop with Ctrl-C: the MIDI file is written and holds the offline notes (shifted by
     when the playback started)."""
-    import os
     import signal
 
     import soundfile as sf

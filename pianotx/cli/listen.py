@@ -66,27 +66,30 @@ def listen(
     if stdin and device is not None:
         raise fail("--stdin and --device exclude each other; give one", code=2)
     from pianotx.config import PEDAL_MODES
+    from pianotx.live.sources import FORMATS
 
     if pedal is not None and pedal not in PEDAL_MODES:
         raise fail(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}", code=2)
+    if fmt not in FORMATS:
+        raise fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
     with user_errors():
         from pianotx.api import load_model
-        from pianotx.files import check_output
+        from pianotx.errors import AudioError
         from pianotx.live.session import LiveSession
         from pianotx.live.sources import device_blocks, pcm_blocks, run_live, stdin_binary
 
-        if out is not None:
-            check_output(out, overwrite=overwrite)
-        loaded = load_model(checkpoint if checkpoint is not None else model, device="cpu",
-                            engine=engine, threads=threads)
-        mode = pedal or loaded.decode_config.pedal
-        LiveSession(loaded, pedal=mode)  # refuses a model that cannot stream, before any audio
-        send = _port(port) if port else None
+        _check_out(out, overwrite=overwrite)
+        # every setup error before the model loads: the source is checked (a device opened)
         if stdin:
             blocks, lag = pcm_blocks(stdin_binary(), rate=rate, channels=channels, fmt=fmt), (
                 max_lag if realtime else None)
         else:
             blocks, lag = device_blocks(_device_id(device)), max_lag
+        send = _port(port) if port else None
+        loaded = load_model(checkpoint if checkpoint is not None else model, device="cpu",
+                            engine=engine, threads=threads)
+        mode = pedal or loaded.decode_config.pedal
+        LiveSession(loaded, pedal=mode)  # refuses a model that cannot stream, before any audio
         err_console.print("listening; Ctrl-C stops", markup=False)
 
         def on_event(event, emitted_s: float, latency_s: float) -> None:  # type: ignore[no-untyped-def]
@@ -105,6 +108,10 @@ def listen(
 
         stats = run_live(blocks, lambda: LiveSession(loaded, pedal=mode), on_event=on_event,
                          max_lag_s=lag, on_drop=on_drop)
+        if stats.audio_s == 0 and (stats.error is not None or not stats.interrupted):
+            raise stats.error or AudioError(  # nothing heard: no empty file, no summary
+                "no audio arrived on standard input; check the pipe" if stdin
+                else "no audio arrived from the input device")
         notes = _write(out, stats, mode=mode, tempo=tempo, overwrite=overwrite)
         summary = (f"{notes} notes in {stats.audio_s:.1f} s of audio; real-time factor "
                    f"{stats.real_time_factor:.1f}x" + (f"; dropped {stats.dropped} blocks "
@@ -135,13 +142,24 @@ def _device_id(device: str | None):  # type: ignore[no-untyped-def]
     return int(device) if device is not None and device.isdigit() else device
 
 
-def _print_devices() -> None:
-    import sounddevice as sd
+def _check_out(out: Path | None, *, overwrite: bool) -> None:
+    """Refuse an ``-o`` that is not a new (or, with ``overwrite``, any) .mid or .midi file."""
+    from pianotx.errors import OutputError
+    from pianotx.files import check_output
 
-    for index, info in enumerate(sd.query_devices()):
-        if info["max_input_channels"] > 0:
-            console.print(f"{index}: {info['name']} ({info['max_input_channels']} channels, "
-                          f"{info['default_samplerate']:.0f} Hz)", markup=False)
+    if out is None:
+        return
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise OutputError(f"-o {out} is not a .mid or .midi name (listen writes MIDI); "
+                          f"name the file {out.with_suffix('.mid').name}")
+    check_output(out, overwrite=overwrite)
+
+
+def _print_devices() -> None:
+    from pianotx.live.sources import input_devices
+
+    for index, name, channels, rate in input_devices():
+        console.print(f"{index}: {name} ({channels} channels, {rate:.0f} Hz)", markup=False)
 
 
 def _port(name: str):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from typing import BinaryIO, Callable, Iterator
 import numpy as np
 
 from pianotx.config import SAMPLE_RATE
-from pianotx.errors import AudioError, ConfigError
+from pianotx.errors import AudioError, ConfigError, missing_extra
 from pianotx.live.decoder import LiveEvent
 
 FORMATS = {"s16le": ("<i2", 32768.0), "f32le": ("<f4", 1.0)}
@@ -50,16 +50,23 @@ class Resampler:
 
 def pcm_blocks(stream: BinaryIO, *, rate: int, channels: int, fmt: str,
                block_s: float = 0.01) -> Iterator[np.ndarray]:
-    """Raw interleaved PCM from ``stream`` -> mono float32 blocks at SAMPLE_RATE."""
+    """Raw interleaved PCM from ``stream`` -> mono float32 blocks at SAMPLE_RATE.
+
+    The settings are checked here, before anything is read (a :class:`ConfigError`); the
+    returned iterator reads ``stream`` until it ends."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     dtype, scale = FORMATS[fmt]
     width = np.dtype(dtype).itemsize * channels
     size = max(1, int(round(rate * block_s))) * width
-    resample = Resampler(rate, channels)
+    return _pcm(stream, Resampler(rate, channels), dtype=dtype, scale=scale, width=width, size=size)
+
+
+def _pcm(stream: BinaryIO, resample: Resampler, *, dtype: str, scale: float, width: int,
+         size: int) -> Iterator[np.ndarray]:
     pending = b""
     while True:
-        data = stream.read(size)
+        data = stream.read(size)  # up to ``size`` bytes: what a pipe holds comes at once
         if not data:
             break
         pending += data
@@ -73,24 +80,48 @@ def pcm_blocks(stream: BinaryIO, *, rate: int, channels: int, fmt: str,
         yield tail
 
 
+def input_devices() -> list[tuple[int, str, int, float]]:
+    """The input devices: ``(index, name, input channels, default rate in Hz)`` each."""
+    sd = _sounddevice()
+    try:
+        infos = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise AudioError(f"cannot list the input devices ({exc})") from None
+    return [(index, str(info["name"]), int(info["max_input_channels"]),
+             float(info["default_samplerate"]))
+            for index, info in enumerate(infos) if info["max_input_channels"] > 0]
+
+
 def device_blocks(device: str | int | None, *, block_s: float = 0.01,
                   stop: threading.Event | None = None) -> Iterator[np.ndarray]:
-    """Mono blocks from an input device (sounddevice / PortAudio), resampled to SAMPLE_RATE;
-    ends when ``stop`` is set or the device fails."""
-    import sounddevice as sd
+    """Mono blocks from an input device (sounddevice / PortAudio), resampled to SAMPLE_RATE.
 
-    info = sd.query_devices(device, "input")
-    rate = int(info["default_samplerate"])
-    channels = min(2, int(info["max_input_channels"])) or 1
-    resample = Resampler(rate, channels)
+    The device is found and opened here, so a wrong name, a busy device or a missing
+    PortAudio is an :class:`AudioError` (a missing sounddevice a
+    :class:`~pianotx.errors.MissingExtraError`) before anything else starts; the returned
+    iterator starts the capture and ends when ``stop`` is set or the device fails."""
+    sd = _sounddevice()
     arrived: queue.Queue = queue.Queue()
 
     def callback(indata, frames, when, status):  # type: ignore[no-untyped-def]
         arrived.put(indata.copy())
 
     try:
-        with sd.InputStream(device=device, channels=channels, samplerate=rate, dtype="float32",
-                            blocksize=max(1, int(rate * block_s)), callback=callback):
+        info = sd.query_devices(device, "input")
+        rate = int(info["default_samplerate"])
+        channels = min(2, int(info["max_input_channels"])) or 1
+        stream = sd.InputStream(device=device, channels=channels, samplerate=rate, dtype="float32",
+                                blocksize=max(1, int(rate * block_s)), callback=callback)
+    except (ValueError, sd.PortAudioError) as exc:
+        raise _device_error(device, exc) from None
+    return _capture(sd, stream, arrived, Resampler(rate, channels), device=device, stop=stop)
+
+
+def _capture(sd, stream, arrived: queue.Queue,  # type: ignore[no-untyped-def]
+             resample: Resampler, *, device: str | int | None,
+             stop: threading.Event | None) -> Iterator[np.ndarray]:
+    try:
+        with stream:
             while stop is None or not stop.is_set():
                 try:
                     block = arrived.get(timeout=0.5)
@@ -99,6 +130,27 @@ def device_blocks(device: str | int | None, *, block_s: float = 0.01,
                 yield resample(block.reshape(-1))
     except sd.PortAudioError as exc:
         raise AudioError(f"input device {device!r} failed ({exc}); check --list-devices") from None
+
+
+def _sounddevice():  # type: ignore[no-untyped-def]
+    """The sounddevice module, or the error saying what to install."""
+    try:
+        import sounddevice
+    except ModuleNotFoundError as exc:
+        if exc.name != "sounddevice":
+            raise
+        raise missing_extra("sounddevice", "listening to an input device") from None
+    except OSError as exc:  # the wheel needs the system's PortAudio on Linux
+        raise AudioError(f"input devices need the PortAudio library ({exc}); install it "
+                         "(Debian, Ubuntu: apt install libportaudio2)") from None
+    return sounddevice
+
+
+def _device_error(device: str | int | None, exc: Exception) -> AudioError:
+    name = "the default input device" if device is None else f"input device {device!r}"
+    if isinstance(exc, ValueError) and str(exc).startswith("No "):  # No input device matching
+        return AudioError(f"{name} not found; see pianotx listen --list-devices")
+    return AudioError(f"cannot use {name} ({exc}); see pianotx listen --list-devices")
 
 
 @dataclass
@@ -205,5 +257,7 @@ def run_live(
 
 
 def stdin_binary() -> BinaryIO:
-    """Standard input as bytes."""
-    return sys.stdin.buffer
+    """Standard input as bytes, unbuffered: each read is one ``os.read``, which holds no lock.
+    (A reader thread still waiting in ``sys.stdin.buffer.read`` when Ctrl-C ends the run would
+    hold the buffer's lock, and Python aborts when it cannot take it at exit.)"""
+    return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
