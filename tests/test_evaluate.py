@@ -189,6 +189,7 @@ def test_cli_scores_a_prediction_folder_as_json(dataset: Path, tmp_path: Path) -
     (source,) = report["results"]
     assert source["name"] == "pred" and source["n_pieces"] == 2
     assert source["mean"]["note/f1"] == 1.0 and source["mean"]["note_frame/accuracy"] == 1.0
+    assert source["mean"]["note_frame/accuracy_mirex"] == 1.0  # mir_eval's TP / (TP + FP + FN)
 
 
 def test_cli_json_flag_is_json_format_without_progress(dataset: Path, tmp_path: Path) -> None:
@@ -297,3 +298,125 @@ def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoi
     refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",
                    str(dataset))
     assert refused.exit_code == 1 and "--sweep-data needs --sweep" in refused.output
+
+
+def _item(path: str) -> SimpleNamespace:
+    """A dataset item of a folder of pairs ``data/PATH.wav`` + ``.mid`` (files not needed)."""
+    audio = Path("data") / f"{path}.wav"
+    return SimpleNamespace(audio_path=audio, midi_path=audio.with_suffix(".mid"),
+                           title=audio.stem)
+
+
+def _touch(folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"MThd")
+
+
+def test_prediction_names_are_literal_not_patterns(tmp_path: Path) -> None:
+    items = [_item("Nocturne [Op9]"), _item("what?")]
+    _touch(tmp_path, "Nocturne O.mid", "whatX.mid")  # what the names match as glob patterns
+    assert evaluate.find_predictions(tmp_path, items, root=Path("data")) == [None, None]
+    _touch(tmp_path, "sub/Nocturne [Op9].mid", "what?.MID")
+    assert evaluate.find_predictions(tmp_path, items, root=Path("data")) == [
+        tmp_path / "sub" / "Nocturne [Op9].mid", tmp_path / "what?.MID"]
+
+
+def test_pieces_sharing_a_stem_match_only_at_their_own_place(tmp_path: Path) -> None:
+    from pianotx.evaluation.matching import expected_names, piece_names
+
+    items = [_item("a/take"), _item("b/take"), _item("b/solo")]
+    _touch(tmp_path, "take.mid", "b/take.mid", "elsewhere/solo.mid")
+    assert evaluate.find_predictions(tmp_path, items, root=Path("data")) == [
+        None, tmp_path / "b" / "take.mid", tmp_path / "elsewhere" / "solo.mid"]
+    assert expected_names(items, suffix="_x") == ["a/take_x.mid", "b/take_x.mid", "solo_x.mid"]
+    assert piece_names(items) == ["a/take", "b/take", "solo"]
+    _touch(tmp_path, "other/solo.midi")
+    with pytest.raises(DatasetError, match=r"several predictions match 'solo': .*/elsewhere/solo"
+                                           r"\.mid, .*/other/solo\.midi; keep one"):
+        evaluate.find_predictions(tmp_path, items)
+    _touch(tmp_path, "b/solo.mid")  # its own place comes first
+    assert evaluate.find_predictions(tmp_path, items)[2] == tmp_path / "b" / "solo.mid"
+
+
+def test_cli_scores_pieces_sharing_a_stem_against_their_own_files(tmp_path: Path) -> None:
+    data, pred = tmp_path / "data", tmp_path / "pred"
+    for folder, pitch in (("a", 60), ("b", 64)):
+        notes = [Note(0.1, 0.5, pitch, 80)]
+        (data / folder).mkdir(parents=True)
+        sf.write(data / folder / "take.wav", np.zeros(16_000, np.float32), 16_000)
+        write_midi(notes_to_midi(notes), data / folder / "take.mid")
+        (pred / folder).mkdir(parents=True)
+        write_midi(notes_to_midi(notes), pred / folder / "take.mid")
+    result = _cli("--data", str(data), "--pred-dir", str(pred), "--split", "all", "--per-piece",
+                  "--format", "csv", "-q")
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in result.stdout.splitlines()]
+    f1 = rows[0].index("note/f1")
+    assert [(row[1], row[f1]) for row in rows[1:]] == [("a/take", "1.0"), ("b/take", "1.0"),
+                                                       ("mean", "1.0")]
+
+
+def test_cli_names_every_split_and_a_file_given_as_pred_dir(dataset: Path, tmp_path) -> None:
+    split = _cli("--data", str(dataset), "--split", "foo", "-q")
+    assert split.exit_code == 1
+    assert split.stderr == "error: unknown split 'foo'; use one of train, validation, test or all\n"
+    (tmp_path / "results.md").write_text("x")
+    as_file = _cli("--data", str(dataset), "--pred-dir", str(tmp_path / "results.md"), "-q")
+    assert as_file.exit_code == 1
+    assert as_file.stderr == (f"error: prediction folder {tmp_path / 'results.md'} is a file; "
+                              "--pred-dir needs the folder that holds the MIDI files\n")
+
+
+def test_cli_full_disk_on_out_is_one_line(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    pred, out = _predictions(tmp_path / "pred"), tmp_path / "report.md"
+    monkeypatch.setattr(Path, "write_bytes", full)
+    result = _cli("--data", str(dataset), "--pred-dir", str(pred), "-o", str(out), "-q")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: cannot write {out}: no space left on device; "
+                             "free some space or choose another -o\n")
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "data", pred]  # no file, no leftover part
+
+
+def test_cli_save_decode_exports_the_onnx_beside_the_checkpoint_again(
+        dataset, tiny_checkpoint, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from pianotx.engine.onnx_engine import load_onnx
+    from pianotx.model.checkpoint import load_checkpoint
+    from pianotx.model.export import export_onnx
+
+    real = evaluate.sweep_thresholds
+    monkeypatch.setattr(evaluate, "sweep_thresholds", lambda model, items, **kwargs: real(
+        model, items, grid={"frame_threshold": (0.3,)}, **kwargs))
+    checkpoint, exported = tmp_path / "model.pt", tmp_path / "model.onnx"
+    shutil.copy(tiny_checkpoint, checkpoint)
+    export_onnx(load_checkpoint(checkpoint), exported)
+    result = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep",
+                  "--sweep-data", str(dataset), "--save-decode", "--device", "cpu", "--json")
+    assert result.exit_code == 0, result.output
+    onnx_model = load_onnx(exported, checkpoint=checkpoint)  # not stale
+    assert onnx_model.decode_config.frame_threshold == 0.3
+
+
+def test_cli_save_decode_refuses_early_when_the_export_cannot_be_made(
+        dataset, tmp_path, monkeypatch) -> None:
+    import importlib.util
+
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"not read")
+    (tmp_path / "model.onnx").write_bytes(b"not read")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnx" else find_spec(name, *a))
+    result = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep",
+                  "--save-decode", "-q")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: --save-decode into {checkpoint} (to export "
+                             f"{tmp_path / 'model.onnx'} again) needs onnx, which is not "
+                             "installed: pip install 'pianotx[export]'\n")

@@ -129,6 +129,17 @@ def test_frame_scores_on_literal_rolls() -> None:
     assert scores["frame/accuracy_mirex"] == pytest.approx(3 / 5)
 
 
+def test_an_empty_roll_keeps_the_papers_accuracy_high_and_the_mirex_accuracy_zero() -> None:
+    ref = np.zeros((10, 88), bool)
+    ref[2:6, 40] = True  # TP = 0, FP = 0, FN = 4 of 880 cells
+    scores = frame_scores(ref, np.zeros_like(ref))
+    assert scores["frame/f1"] == 0.0 and scores["frame/accuracy_mirex"] == 0.0
+    assert scores["frame/accuracy"] == pytest.approx(876 / 880)  # (TP + TN) / all cells
+    roll = piece_scores([Note(0.0, 0.04, 60, 64)], [], [], [], n_frames=10)
+    assert roll["note_frame/accuracy"] == pytest.approx(876 / 880)
+    assert roll["note_frame/accuracy_mirex"] == 0.0
+
+
 def test_frame_scores_reject_probabilities_and_mismatched_shapes() -> None:
     with pytest.raises(PianotxError, match="only 0 and 1"):
         frame_scores(np.zeros((2, 88)), np.full((2, 88), 0.7))

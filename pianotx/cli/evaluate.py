@@ -27,7 +27,8 @@ def eval_command(
     ),
     pred_dir: Optional[List[Path]] = typer.Option(
         None, "--pred-dir", metavar="DIR",
-        help="MIDI files from any transcriber, named after the audio files; repeatable.",
+        help="MIDI files from any transcriber, named after the audio files (in the same "
+             "subfolders as in --data where names repeat); repeatable.",
     ),
     pred_suffix: str = typer.Option(
         "", metavar="TEXT", help="What that transcriber appends to each output file's stem."
@@ -87,8 +88,9 @@ def eval_command(
         from pianotx.config import DecodeConfig
         from pianotx.evaluation.evaluate import load_items
 
-        _check_options(fmt=fmt, sweep=sweep, save_decode=save_decode, checkpoint=checkpoint,
-                       model=model, pred_dir=pred_dir, out=out, overwrite=overwrite)
+        _check_options(fmt=fmt, split=split, sweep=sweep, save_decode=save_decode,
+                       checkpoint=checkpoint, model=model, pred_dir=pred_dir, out=out,
+                       overwrite=overwrite)
         sources = [("model", m) for m in model or []]
         sources += [("checkpoint", c) for c in checkpoint or []]
         sources += [("predictions", p) for p in pred_dir or []]
@@ -132,16 +134,25 @@ class _Run(NamedTuple):
 
 
 def _check_options(
-    *, fmt, sweep, save_decode, checkpoint, model, pred_dir, out, overwrite
+    *, fmt, split, sweep, save_decode, checkpoint, model, pred_dir, out, overwrite
 ) -> None:
     """Refuse inconsistent options before any slow work starts."""
-    from pianotx.errors import ConfigError
+    from pianotx.data.readers import SPLITS
+    from pianotx.errors import ConfigError, DatasetError
+    from pianotx.evaluation.decode_defaults import check_save_decode
+    from pianotx.evaluation.matching import check_pred_dir
     from pianotx.files import check_output
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if split not in (*SPLITS, "all"):
+        raise DatasetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or all")
     if save_decode and not (sweep and checkpoint):
         raise ConfigError("--save-decode needs --sweep and a --checkpoint to save into")
+    for path in (checkpoint or []) if save_decode else []:
+        check_save_decode(path)  # an export beside it must be made again afterwards
+    for path in pred_dir or []:
+        check_pred_dir(path)
     if sweep and pred_dir and not (model or checkpoint):
         raise ConfigError("--sweep tunes a model's thresholds; give --model or --checkpoint")
     if out is not None:
@@ -172,7 +183,7 @@ def _run_source(kind: str, value: Any, items: list, run: _Run) -> dict:
         with _progress(f"scoring {name}", quiet=run.quiet) as on_progress:
             results = evaluate_predictions(value, items, suffix=run.pred_suffix,
                                            missing_as_empty=run.missing_as_empty,
-                                           on_progress=on_progress)
+                                           root=run.data, on_progress=on_progress)
     else:
         loaded, name = _load(kind, value, device=run.device)
         decode = _decode_for(loaded, kind, value, run)
@@ -226,11 +237,12 @@ def _decode_for(loaded: Any, kind: str, value: Any, run: _Run) -> Any:
         err_console.print(f"sweep on {len(val_items)} piece(s) chose {chosen} "
                           f"({result.metric} {result.score:.4f})", markup=False)
     if run.save_decode and kind == "checkpoint":
-        from pianotx.model.checkpoint import save_decode_defaults
+        from pianotx.evaluation.decode_defaults import save_decode
 
-        save_decode_defaults(value, result.decode)
+        exported = save_decode(value, result.decode)
         if not run.quiet:
-            err_console.print(f"saved decode defaults into {value}", markup=False)
+            also = f" and exported {exported} again" if exported else ""
+            err_console.print(f"saved decode defaults into {value}{also}", markup=False)
     return result.decode
 
 

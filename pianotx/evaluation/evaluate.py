@@ -17,12 +17,13 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from pianotx.config import FRAME_RATE, DecodeConfig, FeatureConfig
 from pianotx.errors import DatasetError
+from pianotx.evaluation.matching import find_prediction  # noqa: F401  (its old home)
+from pianotx.evaluation.matching import expected_names, find_predictions, piece_names
 from pianotx.evaluation.metrics import (frame_scores, mean_scores, note_scores, piece_scores,
                                         score_counts)
 from pianotx.music.notes import Note, Pedal, extend_by_pedal, notes_to_rolls
 
 Progress = Callable[[int, int, str], None]
-MIDI_SUFFIXES = (".mid", ".midi")
 DEFAULT_GRID = {
     "onset_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "frame_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
@@ -38,7 +39,9 @@ FRAME_NOTE_GRID = (0.0, 0.1)
 
 
 class PieceResult(NamedTuple):
-    """The scores of one piece: its audio stem (unique), its title, and flat ``scores``."""
+    """The scores of one piece: its name (the audio stem, or where items share a stem its
+    path below their common folder; see :func:`~pianotx.evaluation.matching.piece_names`),
+    its title, and flat ``scores``."""
 
     piece: str
     title: str
@@ -123,7 +126,7 @@ def evaluate_model(
         notes redrawn at 100 frames/s, as for any other transcriber's MIDI.
     """
     decode = decode or model.decode_config
-    results = []
+    results, names = [], piece_names(items)
     for i, (item, probs) in enumerate(_predictions(model, items, batch_size=batch_size)):
         notes, pedals = _decoded_as_heard(model, probs, decode)
         ref_notes, ref_pedals = _reference(item)
@@ -131,7 +134,7 @@ def evaluate_model(
         est_frame = probs["frame"] >= decode.frame_threshold
         scores = piece_scores(ref_notes, ref_pedals, notes, scored_pedals, frame_rate=FRAME_RATE,
                               n_frames=len(est_frame), est_frame=est_frame)
-        results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
+        results.append(PieceResult(names[i], item.title, scores))
         _report(on_progress, i + 1, len(items), item.title)
     return results
 
@@ -169,35 +172,13 @@ def _reference(item: Any) -> tuple[list[Note], list[Pedal]]:
     return list(notes), list(pedals)
 
 
-def find_prediction(pred_dir: Path, item: Any, *, suffix: str = "") -> Path | None:
-    """The MIDI file in ``pred_dir`` (searched recursively) named after ``item``.
-
-    A prediction matches when its stem is the item's audio stem or MIDI stem followed by
-    ``suffix`` (e.g. ``"_basic_pitch"``), with extension ``.mid`` or ``.midi``; the audio
-    stem is tried first.
-
-    Raises
-    ------
-    DatasetError
-        If several files match the same stem.
-    """
-    for stem in dict.fromkeys((Path(item.audio_path).stem, Path(item.midi_path).stem)):
-        found = [p for ext in MIDI_SUFFIXES for p in Path(pred_dir).rglob(f"{stem}{suffix}{ext}")]
-        found = sorted(p for p in found if p.is_file())
-        if len(found) > 1:
-            names = ", ".join(str(p) for p in found)
-            raise DatasetError(f"several predictions match {item.title!r}: {names}; keep one")
-        if found:
-            return found[0]
-    return None
-
-
 def evaluate_predictions(
     pred_dir: Path,
     items: Sequence,
     *,
     suffix: str = "",
     missing_as_empty: bool = False,
+    root: Path | None = None,
     on_progress: Progress | None = None,
 ) -> list[PieceResult]:
     """Score MIDI files made by any transcriber against the items' references.
@@ -205,7 +186,8 @@ def evaluate_predictions(
     Parameters
     ----------
     pred_dir : Path
-        Folder holding one MIDI file per item (see :func:`find_prediction`).
+        Folder holding one MIDI file per item, matched by name (see
+        :func:`~pianotx.evaluation.matching.find_predictions`).
     items : sequence of Item
         Dataset pieces (:func:`load_items`).
     suffix : str
@@ -213,30 +195,31 @@ def evaluate_predictions(
     missing_as_empty : bool
         Score an item without a prediction as an empty transcription (all 0.0) instead of
         failing; the mean stays over the same pieces, so tools remain comparable.
+    root : Path, optional
+        The dataset folder, whose layout ``pred_dir`` may repeat (``pred/a/take.mid`` for
+        the item ``a/take.wav``); the items' common folder by default.
     on_progress : callable, optional
         Called as ``on_progress(done, total, title)`` after each piece.
 
     Raises
     ------
     DatasetError
-        If ``pred_dir`` is not a folder, or predictions are missing and not
-        ``missing_as_empty`` (the message names the first few).
+        If ``pred_dir`` is not a folder, several files match one item, or predictions
+        are missing and not ``missing_as_empty`` (the message names the first few).
     """
     from pianotx.music.midi import read_midi
 
-    pred_dir = Path(pred_dir)
-    if not pred_dir.is_dir():
-        raise DatasetError(f"prediction folder {pred_dir} does not exist; check --pred-dir")
-    paths = [find_prediction(pred_dir, item, suffix=suffix) for item in items]
-    missing = [Path(item.audio_path).stem for item, path in zip(items, paths) if path is None]
+    paths = find_predictions(pred_dir, items, suffix=suffix, root=root)
+    wanted = expected_names(items, suffix=suffix, root=root)
+    missing = [name for name, path in zip(wanted, paths) if path is None]
     if missing and not missing_as_empty:
-        names = ", ".join(f"{stem}{suffix}.mid" for stem in missing[:3])
-        names += ", ..." if len(missing) > 3 else ""
+        names = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        where = " at its path in the dataset folder" if any("/" in n for n in missing) else ""
         raise DatasetError(
             f"{len(missing)} of {len(items)} pieces have no prediction in {pred_dir} (no {names}); "
-            "name each MIDI file after its audio file, or pass --missing-as-empty"
+            f"name each MIDI file after its audio file{where}, or pass --missing-as-empty"
         )
-    results = []
+    results, pieces = [], piece_names(items)
     for i, (item, path) in enumerate(zip(items, paths)):
         est_notes: list[Note] = []
         est_pedals: list[Pedal] = []  # a MIDI file without CC64 predicts no press
@@ -248,7 +231,7 @@ def evaluate_predictions(
         ref_notes, ref_pedals = _reference(item)
         scores = piece_scores(ref_notes, ref_pedals, est_notes, est_pedals, frame_rate=FRAME_RATE,
                               n_frames=_audio_frames(item))
-        results.append(PieceResult(Path(item.audio_path).stem, item.title, scores))
+        results.append(PieceResult(pieces[i], item.title, scores))
         _report(on_progress, i + 1, len(items), item.title)
     return results
 
