@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import mir_eval
@@ -59,7 +60,12 @@ def test_jobs_give_the_same_files_as_one_at_a_time(tmp_path, tiny_checkpoint, to
         result = run("transcribe", tmp_path / "in", "-o", tmp_path / f"out{jobs}", "--json",
                      "--checkpoint", tiny_checkpoint, "--jobs", jobs)
         assert result.exit_code == 1  # the silent file fails, the others are written
-        assert "silent" in result.output
+        import json
+
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert sorted(Path(line["path"]).name for line in lines) == [f"c{i}.wav" for i in range(4)] + ["silent.wav"]
+        failed = [line for line in lines if "error" in line]
+        assert len(failed) == 1 and "silent" in failed[0]["error"] and "silent" in result.stderr
         outputs[jobs] = {p.name: p.read_bytes() for p in (tmp_path / f"out{jobs}").iterdir()}
     assert sorted(outputs["1"]) == [f"c{i}.mid" for i in range(4)]
     assert outputs["1"] == outputs["3"]

@@ -46,12 +46,17 @@ def test_render_two_notes(tmp_path, two_notes):
     ("missing", "error: MIDI file not found: .*nope.mid; check the path"),
     ("timbre", "error: unknown timbre 'harpsichord'; choose from musescore, fluidr3"),
     ("exists", "song.wav already exists; pass --overwrite"),
+    ("long", "error: .*long.mid lasts 4.2 h; render files of up to 4 h"),
+    ("soundfonts", "error: --soundfont-dir .*none is not a folder"),
 ])
 def test_bad_inputs(tmp_path, two_notes, case, message):
     midi = tmp_path / "nope.mid" if case == "missing" else two_notes
+    if case == "long":
+        midi = tmp_path / "long.mid"
+        write_midi(notes_to_midi([Note(0.1, 0.6, 60, 100), Note(15_000.0, 15_001.0, 64, 80)]), midi)
     if case == "exists":
         (tmp_path / "song.wav").write_bytes(b"keep")
-    timbre = ["--timbre", "harpsichord"] if case == "timbre" else []
+    timbre = {"timbre": ["--timbre", "harpsichord"], "soundfonts": ["--soundfont-dir", tmp_path / "none"]}.get(case, [])
     result = run("render", midi, "-o", tmp_path / "song.wav", *timbre)
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert __import__("re").search(message, result.stderr), result.stderr

@@ -249,8 +249,9 @@ def test_score_with_the_previous_beat_tracker_and_a_wrong_one(tmp_path):
     result = run("score", EXAMPLE_MID, "-o", out, "--beats", "dp")
     assert result.exit_code == 0, result.output
     assert "99 notes" in result.stdout and out.exists()
-    result = run("score", EXAMPLE_MID, "-o", tmp_path / "x.musicxml", "--beats", "madmom")
-    assert result.exit_code == 1 and "unknown beat tracker 'madmom'" in result.output
+    result = run("score", tmp_path / "none.mid", "-o", tmp_path / "x.musicxml", "--beats", "madmom",
+                 "--meter-changes")
+    assert result.exit_code == 1 and "unknown --beats 'madmom': use one of learned, dp" in result.output
 
 
 def test_score_with_meter_changes(tmp_path):

@@ -78,7 +78,7 @@ def stream_audio(
                     break
     except (sf.LibsndfileError, RuntimeError, EOFError) as exc:
         raise AudioError(
-            f"cannot decode {path} as audio ({_reason(exc)}); convert it to wav, flac, ogg or mp3"
+            f"cannot decode {path} as audio ({_reason(exc)}); {_convert_hint(path)}"
         ) from None
 
 
@@ -170,4 +170,13 @@ def _finite_mono(data: np.ndarray, path: Path) -> np.ndarray:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.split(": ", 1)[-1] if "Error opening" in text else text
+    text = text.split(": ", 1)[-1] if "Error opening" in text else text
+    # libsndfile's words for a file it found but could not parse (a damaged mp3) mislead
+    misleading = ("does not exist or is not a regular file", "unspecified internal error")
+    return "the file is damaged or not audio" if any(m in text.lower() for m in misleading) else text
+
+
+def _convert_hint(path: Path) -> str:
+    others = [name for name in ("wav", "flac", "ogg", "mp3") if f".{name}" != path.suffix.lower()]
+    return f"convert it to {', '.join(others[:-1])} or {others[-1]}" + (
+        " (or export it again)" if len(others) == 3 else "")

@@ -37,7 +37,11 @@ def score(
         from pianotx.score.extra import require
         from pianotx.score.musicxml import time_signatures, write_musicxml
 
-        if meter_changes and beats != "learned":  # before any file is read
+        from pianotx.score.chain import TRACKERS
+
+        if beats not in TRACKERS:  # before any file is read
+            raise ScoreError(f"unknown --beats {beats!r}: use one of {', '.join(TRACKERS)}")
+        if meter_changes and beats != "learned":
             raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
         check_time_signature(time_signature, meter_changes=meter_changes)
         if time_signature is not None and beats != "learned":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
@@ -65,7 +66,8 @@ def transcribe(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
-        False, "--json", help="Print one JSON object per file (path, outputs, notes, duration_s, seconds)."),
+        False, "--json", help="Print one JSON object per file (path, outputs, notes, duration_s, seconds; "
+             "path and error for a file that failed)."),
 ) -> None:
     """Transcribe piano recordings to MIDI, CSV or JSON note lists, or MusicXML scores."""
     if model is not None and checkpoint is not None:
@@ -125,7 +127,7 @@ def transcribe(
 
     def one(index: int) -> bool:
         try:
-            with user_errors():
+            with user_errors(), _failure_record(inputs[index], as_json=as_json):
                 report = _transcribe_one(
                     models[index % len(models)], inputs[index], targets[index], decode=decode,
                     overwrite=overwrite, tempo_bpm=tempo or 120.0, batch_size=batch_size,
@@ -153,6 +155,19 @@ def transcribe(
         pool.shutdown()
     if not all(results):
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _failure_record(source: Path, *, as_json: bool) -> Iterator[None]:
+    """With ``--json``, a file that fails gets its JSON line too (``path``, ``error``)."""
+    from pianotx.errors import PianotxError
+
+    try:
+        yield
+    except PianotxError as exc:
+        if as_json:
+            _print_report({"path": str(source), "error": str(exc)}, quiet=False, as_json=True)
+        raise
 
 
 def _devices(device: str, jobs: int) -> list[str]:

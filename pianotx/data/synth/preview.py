@@ -10,12 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from pianotx.errors import SynthError
 from pianotx.files import atomic_path
 from pianotx.music.midi import read_midi
 from pianotx.data.synth.render import peak_normalize, render
 from pianotx.data.synth.timbres import default_soundfont_dir, find_timbre, prepare_timbre
 
 DEFAULT_TIMBRE = "timgm6mb"
+
+
+MAX_RENDER_S = 4 * 3600.0  # rendered in memory: 4 h at 44.1 kHz is 2.5 GB of float32
 
 
 def render_midi(
@@ -52,9 +56,14 @@ def render_midi(
     MidiError
         If the MIDI file is missing or unreadable.
     SynthError
-        If the timbre is unknown or not installed (the message names the packages).
+        If the timbre is unknown or not installed (the message names the packages), or the
+        file lasts over :data:`MAX_RENDER_S`.
     """
     performance = read_midi(Path(midi_path))
+    end_s = max([note.offset_s for note in performance.notes] + [p.offset_s for p in performance.pedals] + [0.0])
+    if end_s > MAX_RENDER_S:
+        raise SynthError(f"{midi_path} lasts {end_s / 3600:.1f} h; render files of up to "
+                         f"{MAX_RENDER_S / 3600:.0f} h (cut it into parts)")
     folder = Path(soundfont_dir) if soundfont_dir is not None else default_soundfont_dir()
     found = prepare_timbre(find_timbre(timbre, soundfont_dir=folder), soundfont_dir=folder,
                            sample_rate=sample_rate)
