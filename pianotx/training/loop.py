@@ -1,4 +1,5 @@
-"""The machinery of :func:`pianotx.training.run.train`: set up, the step loop, validate, save.
+"""The machinery of :func:`pianotx.training.run.train`: set up, the step loop, validate (the
+checkpoints in :mod:`~pianotx.training.checkpoints`, the time spent in :mod:`~pianotx.training.clock`).
 
 Crop ``k`` of epoch ``e`` is a pure function of ``(seed, e, k)`` (see
 :mod:`pianotx.data.crops`), process ``r`` of ``w`` takes crops ``r, r + w, ...``, and the
@@ -9,18 +10,12 @@ exactly the batches the uninterrupted run would have seen.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-
-try:
-    import resource
-except ImportError:  # Windows
-    resource = None
 
 from pianotx.training import runfolder
 from pianotx.config import DecodeConfig, ModelConfig, to_dict
@@ -30,6 +25,8 @@ from pianotx.training.config import (
     EXPLODE_RATIO, REFERENCE_STEPS, EventCallback, TrainConfig, TrainEvent, check_resume,
     resolve_precision,
 )
+from pianotx.training.checkpoints import epochs, restore, save, save_weights, summary, warm_start, write_last
+from pianotx.training.clock import over_budget, process_cpu_s, spent_hours
 from pianotx.training.setup import build_datasets, build_optimizer, build_validation, crop_loader
 
 
@@ -92,7 +89,7 @@ def start(
 
     model = build_model(model_config)
     if saved is None and config.init_from:
-        _warm_start(model, model_config, Path(config.init_from))
+        warm_start(model, model_config, Path(config.init_from))
     model = model.to(ctx.device)
     validation = build_validation(config)  # before decoding the training audio, which is slow
     dataset, batches = build_datasets(config, ctx, on_progress=_prepare_hook(on_event))
@@ -103,7 +100,7 @@ def start(
               dataset, validation, batches, total,
               resolve_precision(config.precision, ctx.device.type))
     if saved is not None:
-        _restore(run, saved)
+        restore(run, saved)
     if ctx.is_main:
         runfolder.create_folder(out_dir)
         _write_config(run)
@@ -214,53 +211,8 @@ def after_step(run: Run, loss: float, parts: dict, grad_norm: float) -> bool:
     return final
 
 
-def process_cpu_s() -> float:
-    """CPU seconds of this process (all its threads) and of its child processes: the data
-    loader workers, running (Linux's /proc) or ended."""
-    if resource is None:  # Windows: this process only
-        return time.process_time()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime + _live_children_cpu_s()
-
-
-def _live_children_cpu_s() -> float:
-    """CPU seconds of this process's running children, from /proc (0 where there is none)."""
-    me, ticks, total = os.getpid(), os.sysconf("SC_CLK_TCK"), 0
-    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if int(fields[1]) == me:  # ppid; utime and stime follow at 11 and 12
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-def spent_s(run: Run) -> tuple[float, float]:
-    """CPU and wall seconds the run has spent so far, across resumes (validation included)."""
-    cpu0, wall0 = run.clock0
-    if not wall0:  # this invocation has not started training
-        return run.cpu_s, run.wall_s
-    return run.cpu_s + process_cpu_s() - cpu0, run.wall_s + time.perf_counter() - wall0
-
-
-def spent_hours(run: Run) -> dict[str, float]:
-    """:func:`spent_s` in hours, as logged (``cpu_h``, ``wall_h``)."""
-    cpu, wall = spent_s(run)
-    return {"cpu_h": round(cpu / 3600, 6), "wall_h": round(wall / 3600, 6)}
-
-
-def over_budget(run: Run) -> bool:
-    """Whether the run has spent its ``cpu_hours`` (this invocation then ends: validated,
-    saved, resumable)."""
-    budget = run.config.cpu_hours
-    return budget is not None and spent_s(run)[0] >= budget * 3600
-
-
 def _log(run: Run, **values: Any) -> None:
-    record = {"kind": "train", "step": run.step, "epoch": _epochs(run),
+    record = {"kind": "train", "step": run.step, "epoch": epochs(run),
               "loss": run.loss_sum / max(run.loss_count, 1), **spent_hours(run), **values}
     run.loss_sum, run.loss_count = 0.0, 0
     run.records.append(record)
@@ -293,7 +245,7 @@ def validate(run: Run) -> None:
             kept.update({prefix + k: v for k, v in scores.items()
                          if k.endswith("/f1") or k.startswith("frame/")})
         run.model.train()
-        record = {"kind": "val", "step": run.step, "epoch": _epochs(run), **spent_hours(run),
+        record = {"kind": "val", "step": run.step, "epoch": epochs(run), **spent_hours(run),
                   **kept}
         run.records.append(record)
         runfolder.append_log(run.out_dir, record)
@@ -304,66 +256,9 @@ def validate(run: Run) -> None:
                                    feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
                                    train_summary=summary(run))
             save_checkpoint(run.out_dir / runfolder.BEST_FILE, data)
-            _write_last(run)
+            write_last(run)
         run.emit("validate", scores=kept, metric=run.config.best_metric, score=score,
                  best=run.best_score)
-    barrier(run.ctx)
-
-
-def save(run: Run) -> None:
-    """Write ``last.pt`` (weights, optimizer, position, RNG states) atomically, unless the
-    weights are not finite (:func:`check_finite`)."""
-    check_finite(run)
-    if run.ctx.is_main:
-        _write_last(run)
-        run.emit("checkpoint", path=str(run.out_dir / runfolder.LAST_FILE))
-    barrier(run.ctx)
-
-
-def _write_last(run: Run) -> None:
-    """Write ``last.pt`` and ``metrics.csv`` (main process)."""
-    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
-
-    training = {
-        "train_config": to_dict(run.config), "step": run.step, "epoch": run.epoch,
-        "batch_in_epoch": run.batch_in_epoch, "best_score": run.best_score,
-        "best_step": run.best_step, "reference_losses": list(run.reference_losses),
-        "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-        "rng": runfolder.rng_state(), "world": run.ctx.world,
-        **dict(zip(("cpu_s", "wall_s"), spent_s(run))),
-    }
-    data = checkpoint_dict(run.model, model_config=run.model_config,
-                           feature_config=run.model_config.feature_config(), decode_config=DecodeConfig(),
-                           train_summary=summary(run), training=training)
-    save_checkpoint(run.out_dir / runfolder.LAST_FILE, data)
-    runfolder.write_csv(run.out_dir, run.records)
-
-
-def check_finite(run: Run) -> None:
-    """Refuse to keep weights holding NaN or infinity: the checkpoint on disk stays the
-    last good one. Called on every process (their weights are the same), so all stop."""
-    from pianotx.model.checkpoint import non_finite
-
-    damaged = non_finite(run.model.state_dict())
-    if damaged:
-        raise TrainingError(
-            f"training diverged at step {run.step}: {len(damaged)} weight tensor(s) hold NaN or "
-            f"infinity (first {damaged[0]}); nothing saved, the previous checkpoint stays; "
-            f"lower --lr (now {run.config.lr:g}) and start a new run"
-        )
-
-
-def save_weights(run: Run, name: str) -> None:
-    """Keep the weights now as ``name`` in the run folder (``epochN.pt`` at an epoch's end,
-    N counted from 1; ``step_NNNNN.pt`` snapshots for weight averaging)."""
-    from pianotx.model.checkpoint import checkpoint_dict, save_checkpoint
-
-    check_finite(run)
-    if run.ctx.is_main:
-        data = checkpoint_dict(run.model, model_config=run.model_config,
-                               feature_config=run.model_config.feature_config(),
-                               decode_config=DecodeConfig(), train_summary=summary(run))
-        save_checkpoint(run.out_dir / name, data)
     barrier(run.ctx)
 
 
@@ -377,72 +272,6 @@ def finish(run: Run) -> Path:
         run.emit("done", best_score=run.best_score, best_step=run.best_step,
                  path=str(best if best.exists() else run.out_dir / runfolder.LAST_FILE))
     return best if best.exists() else run.out_dir / runfolder.LAST_FILE
-
-
-def summary(run: Run) -> dict[str, Any]:
-    """What a checkpoint says about its training (primitives only)."""
-    cfg = run.config
-    return {"steps": run.step, "epochs": _epochs(run), "data": cfg.data, "beta": cfg.beta,
-            "lr": cfg.lr, "batch_size": cfg.batch_size * run.ctx.world,
-            "segment_s": cfg.segment_s, "seed": cfg.seed, "best_metric": cfg.best_metric,
-            "best_score": run.best_score, "best_step": run.best_step, **spent_hours(run)}
-
-
-def _epochs(run: Run) -> float:
-    return round(run.epoch + run.batch_in_epoch / run.batches_per_epoch, 4)
-
-
-def _restore(run: Run, saved: dict[str, Any]) -> None:
-    """Put weights, optimizer, schedule, position and RNG states back from ``last.pt``."""
-    training = saved["training"]
-    if training.get("world", 1) != run.ctx.world:
-        raise TrainingError(
-            f"the run was trained on {training.get('world', 1)} process(es), not "
-            f"{run.ctx.world}; resume it with the same --nproc_per_node"
-        )
-    run.model.load_state_dict(saved["state_dict"], strict=True)
-    run.optimizer.load_state_dict(training["optimizer"])
-    run.scheduler.load_state_dict(training["scheduler"])
-    run.step, run.epoch = training["step"], training["epoch"]
-    run.batch_in_epoch = training["batch_in_epoch"]
-    run.best_score, run.best_step = training["best_score"], training["best_step"]
-    run.reference_losses = list(training["reference_losses"])
-    run.cpu_s, run.wall_s = training.get("cpu_s", 0.0), training.get("wall_s", 0.0)
-    runfolder.set_rng_state(training["rng"])
-    run.records = runfolder.read_log(run.out_dir, until_step=run.step)
-
-
-def _warm_start(model: torch.nn.Module, model_config: ModelConfig, path: Path) -> None:
-    """Load the weights of checkpoint ``path`` (any pianotx checkpoint of the same model,
-    e.g. a shipped fp16 one) into ``model``; optimizer and schedule start afresh.
-
-    A model with the harmonic view may start from the same model without it: every weight
-    but the branch's is loaded, and the branch (whose projection starts at zero) adds
-    nothing until it has trained."""
-    import dataclasses
-
-    from pianotx.errors import CheckpointError
-    from pianotx.model.checkpoint import load_checkpoint
-
-    if path.suffix.lower() == ".onnx":  # training needs the weights, not an export of them
-        raise CheckpointError(f"--init-from {path} is an ONNX export; give the .pt checkpoint "
-                              "it was exported from")
-    try:
-        loaded = load_checkpoint(path)
-    except CheckpointError as exc:
-        raise CheckpointError(f"--init-from: {exc}") from None
-    adds_branch = (model_config.harmonic and not loaded.model_config.harmonic
-                   and dataclasses.replace(model_config, harmonic=False) == loaded.model_config)
-    if loaded.model_config != model_config and not adds_branch:
-        raise TrainingError(
-            f"--init-from {path} holds another model ({loaded.model_config}); warm-start only "
-            "from a checkpoint of the model being trained (or of it without --harmonic)"
-        )
-    result = model.load_state_dict(loaded.net.state_dict(), strict=not adds_branch)
-    stray = list(result.unexpected_keys) + [k for k in result.missing_keys
-                                            if not k.startswith("trunk.harmonic.")]
-    if stray:  # cannot happen for equal configs; guards the branch's naming
-        raise TrainingError(f"--init-from {path}: weights {stray[:3]} do not fit the model")
 
 
 def _write_config(run: Run) -> None:
