@@ -256,7 +256,7 @@ def test_a_gru_network_exports_with_its_decode_settings(tmp_path):
 def test_a_performance_too_short_for_a_bar_is_refused_in_words():
     from pianotx.errors import ScoreError
 
-    with pytest.raises(ScoreError, match="lasts 0.5 s, too short to find beats and bars"):
+    with pytest.raises(ScoreError, match="lasts 0.50 s, too short to find beats and bars"):
         track([Note(0.1 * i, 0.1 * i + 0.1, 60 + i, 80) for i in range(5)])
 
 

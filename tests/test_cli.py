@@ -164,6 +164,7 @@ def test_version_help_and_info():
     assert run("--help").exit_code == 0
     result = run("info")
     assert result.exit_code == 0 and "device: " in result.stdout
+    assert "pedal" in result.stdout and "none" in result.stdout  # the default model's pedal mode (README)
 
 
 def test_unknown_bundled_model_name(tmp_path, tone_clip):

@@ -45,14 +45,15 @@ def info() -> None:
             console.print("bundled models: none (pass --checkpoint PATH to transcribe)")
             return
         table = Table(title="bundled models")
-        for column in ("name", "arch", "heads", "size", "trained", "sha256"):
+        for column in ("name", "arch", "heads", "pedal", "size", "trained", "sha256 (first 12)"):
             table.add_column(column)
         for name, path in models.items():
             data = _metadata(path)
             config, summary = data["model_config"], data.get("train_summary") or {}
             table.add_row(
                 name + (" (default)" if name == default else ""),
-                config["arch"], config["heads"], f"{path.stat().st_size / 1e6:.1f} MB",
+                config["arch"], config["heads"], (data.get("decode_config") or {}).get("pedal", "?"),
+                f"{path.stat().st_size / 1e6:.1f} MB",
                 str(summary.get("steps", "?")) + " steps", sha256_file(path)[:12],
             )
         console.print(table)

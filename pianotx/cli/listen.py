@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -102,9 +103,15 @@ def listen(
                     "emitted_s": round(emitted_s, 4), "latency_s": round(latency_s, 4)}),
                     markup=False)
 
-        def on_drop(seconds: float) -> None:
-            err_console.print(f"warning: falling behind; dropped {seconds * 1000:.0f} ms of audio",
-                              markup=False)
+        unreported = {"s": 0.0, "at": -1.0}
+
+        def on_drop(seconds: float) -> None:  # one warning a second at most, with what it sums
+            unreported["s"] += seconds
+            now = time.monotonic()
+            if now - unreported["at"] >= 1.0:
+                err_console.print(f"warning: falling behind; dropped {unreported['s'] * 1000:.0f} ms of audio",
+                                  markup=False)
+                unreported.update(s=0.0, at=now)
 
         stats = run_live(blocks, lambda: LiveSession(loaded, pedal=mode), on_event=on_event,
                          max_lag_s=lag, on_drop=on_drop)

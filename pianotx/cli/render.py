@@ -17,7 +17,7 @@ def render(
     out: Path = typer.Option(..., "-o", "--out", help="Output .wav file."),
     timbre: str = typer.Option(
         "timgm6mb", "--timbre",
-        help="Piano: timgm6mb (pip only), musescore, fluidr3, merlin or iowa (see docs/SYNTH.md)."),
+        help="Piano: timgm6mb (pip only), musescore, fluidr3, merlin, iowa or salamander (see docs/SYNTH.md)."),
     sample_rate: int = typer.Option(44_100, "--sample-rate", min=8_000, max=192_000, help="Hz."),
     soundfont_dir: Optional[Path] = typer.Option(
         None, "--soundfont-dir",

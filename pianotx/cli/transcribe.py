@@ -18,7 +18,7 @@ from pianotx.config import PEDAL_MODES
 
 @app.command()
 def transcribe(
-    audio: List[Path] = typer.Argument(..., help="Audio files (wav, flac, ogg, mp3) or folders."),
+    audio: List[Path] = typer.Argument(..., help="Audio files (wav, flac, ogg, mp3, aiff) or folders."),
     out: Optional[Path] = typer.Option(
         None, "-o", "--out",
         help="Output file (one input file: .mid, .csv, .json or .musicxml; the other formats take "
@@ -66,7 +66,7 @@ def transcribe(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary lines; errors only."),
     as_json: bool = typer.Option(
-        False, "--json", help="Print one JSON object per file (path, outputs, notes, duration_s, seconds; "
+        False, "--json", help="Print one JSON object per file (path, outputs, notes, pedals, duration_s, seconds; "
              "path and error for a file that failed)."),
 ) -> None:
     """Transcribe piano recordings to MIDI, CSV or JSON note lists, or MusicXML scores."""

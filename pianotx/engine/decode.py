@@ -114,7 +114,7 @@ def extract_pedals(
     keep = ends - starts >= max(int(round(config.min_pedal_s * frame_rate)), 1)
     if owned is not None:
         keep &= (starts >= owned[0]) & (starts < owned[1])
-    return [Pedal((s + first_frame) / frame_rate, (e + first_frame) / frame_rate)
+    return [Pedal(float(s + first_frame) / frame_rate, float(e + first_frame) / frame_rate)
             for s, e in zip(starts[keep], ends[keep])]
 
 

@@ -72,7 +72,7 @@ def to_part(score: Score, *, title: str = "Piano"):  # type: ignore[no-untyped-d
     for staff in (1, 2):
         sign, line, octave = clef_for([n.pitch for n in score.notes if n.staff == staff], staff=staff)
         part.add(pscore.Clef(staff=staff, sign=sign, line=line, octave_change=octave), 0)
-    part.add(pscore.Tempo(score.tempo_bpm, unit="q"), 0)
+    part.add(pscore.Tempo(float(round(score.tempo_bpm)), unit="q"), 0)  # as the summary line says
     placed = []  # (voice, start, end, element) of every note piece and rest
     for index, note in enumerate(score.notes):
         placed += _add_note(part, pscore, music, note, f"n{index}", score)

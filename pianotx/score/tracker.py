@@ -243,8 +243,8 @@ def check_span(notes: Sequence[Note], min_bpm: float) -> None:
     """A :class:`ScoreError` where the notes last less than two beats at ``min_bpm``."""
     span_s = max(n.offset_s for n in notes)
     if span_s < 2 * 60.0 / min_bpm:
-        raise ScoreError(f"the performance lasts {span_s:.1f} s, too short to find beats and bars "
-                         f"(at least {2 * 60.0 / min_bpm:.1f} s); give a longer performance")
+        raise ScoreError(f"the performance lasts {span_s:.2f} s, too short to find beats and bars "
+                         f"(at least {2 * 60.0 / min_bpm:.2f} s); give a longer performance")
 
 
 class Decoded(NamedTuple):
