@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -96,16 +97,26 @@ def transcribe(
     audio : path or np.ndarray
         An audio file, or samples ``(n_samples,)`` / ``(n_channels, n_samples)``.
     sample_rate : int, optional
-        Rate of an array input (required for arrays; ignored for files).
+        Rate of an array input in Hz, 1,000 to 384,000 (required for arrays, which are
+        resampled to the model's rate with soxr; ignored for files). Float arrays are
+        samples with full scale 1.0; integer PCM (int16, int32, uint8) is scaled from its
+        type's full scale.
     model : LoadedModel, optional
         From :func:`load_model`; loaded (the default model) when omitted. Load it once and
         pass it in when transcribing many recordings.
     decode : DecodeConfig, optional
-        Thresholds; the model's stored defaults when omitted.
+        Thresholds; the model's stored defaults when omitted. A config given replaces all of
+        them (pedal mode included): to change one, pass
+        ``dataclasses.replace(model.decode_config, onset_threshold=0.5)``.
     pedal : str, optional
         ``cc64`` (the presses beside the notes as played), ``extend`` (notes held as the
         pedal holds them, no presses) or ``none`` (no presses); default the decode's mode
         (see ``pianotx info``), like the CLI's ``--pedal``.
+    batch_size : int
+        10 s windows per forward pass (1 or more).
+    on_progress : callable, optional
+        Called as ``on_progress(windows_done, windows_total)``; the total is None for a
+        file whose header does not give its length.
 
     Returns
     -------
@@ -119,13 +130,15 @@ def transcribe(
     AudioError
         For unreadable, empty, non-finite or silent audio.
     ConfigError
-        For an unknown ``pedal`` mode.
+        For an unknown ``pedal`` mode, a ``sample_rate`` out of range, a ``batch_size`` under 1.
     """
     from pianotx.audio.load import check_not_silent, validate_audio
     from pianotx.engine.decode import apply_pedal_mode
 
     if pedal is not None and pedal not in PEDAL_MODES:
         raise ConfigError(f"unknown pedal mode {pedal!r}; use one of {', '.join(PEDAL_MODES)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a whole number of windows, 1 or more; got {batch_size!r}")
     model = model if model is not None else load_model()
     rate = model.feature_config.sample_rate
     options = {"model": model, "decode": decode, "batch_size": batch_size,
@@ -135,11 +148,20 @@ def transcribe(
     else:
         if sample_rate is None:
             raise AudioError("sample_rate is required when transcribing an array")
+        check_sample_rate(sample_rate)
         samples = _resample(validate_audio(audio), sample_rate, rate)
         check_not_silent(samples, name="array")
         result = transcribe_samples(samples, **options)
     mode = pedal or (decode if decode is not None else model.decode_config).pedal
     return apply_pedal_mode(result.notes, result.pedals, mode=mode)
+
+
+def check_sample_rate(sample_rate: object) -> None:
+    """A :class:`ConfigError` unless ``sample_rate`` is a whole number of Hz, 1,000 to 384,000."""
+    ok = (not isinstance(sample_rate, bool) and isinstance(sample_rate, (int, float, np.integer, np.floating))
+          and math.isfinite(sample_rate) and float(sample_rate).is_integer() and 1_000 <= sample_rate <= 384_000)
+    if not ok:
+        raise ConfigError(f"sample_rate must be a whole number of Hz from 1000 to 384000; got {sample_rate!r}")
 
 
 def transcribe_file(
@@ -195,8 +217,9 @@ def transcribe_samples(
 ) -> Transcription:
     """Transcribe mono float32 samples already at the model's rate and already validated.
 
-    :func:`transcribe` is this plus loading, resampling and the input checks. Returns the
-    notes and the sustain-pedal presses (empty for models without a pedal head).
+    :func:`transcribe` is this plus loading, resampling, the input checks and the pedal mode
+    (:func:`~pianotx.engine.decode.apply_pedal_mode`). Returns the notes and the presses the
+    pedal head found, before the mode (empty for models without a pedal head).
     """
     from pianotx.audio.spectrum import n_frames
 

@@ -7,6 +7,7 @@ Defaults are defined here and only here. Every config converts to a dict of prim
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -196,6 +197,13 @@ class DecodeConfig:
     def __post_init__(self) -> None:
         if self.pedal not in PEDAL_MODES:
             raise ConfigError(f"pedal must be one of {', '.join(PEDAL_MODES)}, got {self.pedal!r}")
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name != "pedal" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                         or not math.isfinite(value)):
+                raise ConfigError(f"{item.name} must be a finite number, got {value!r}")
+        if self.default_velocity != int(self.default_velocity):
+            raise ConfigError(f"default_velocity must be a whole number 1-127, got {self.default_velocity}")
         for name in ("onset_threshold", "frame_threshold", "pedal_threshold",
                      "offset_threshold"):
             value = getattr(self, name)

@@ -158,6 +158,35 @@ def test_usage_errors_exit_2(tmp_path):
     assert result.exit_code == 2 and "exclude each other" in result.stderr
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--engine", "foo"], "unknown engine 'foo'; use auto, torch, onnx"),
+    (["--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
+    (["--engine", "onnx", "--device", "cuda"],
+     "the onnx engine runs on the CPU only, not 'cuda'; use --engine torch for a GPU"),
+    (["--onset-threshold", "-1"], "--onset-threshold must lie strictly between 0 and 1, got -1.0"),
+    (["--frame-threshold", "1"], "--frame-threshold must lie strictly between 0 and 1, got 1.0"),
+    (["--onset-bass-slope", "0.9"], "--onset-bass-slope must lie in [0, 0.5] per octave, got 0.9"),
+    (["--pedal", "maybe"], "unknown --pedal 'maybe'; use cc64, extend, none"),
+    (["--format", "mid,pdf"], "unknown --format pdf; choose a comma list of mid, csv, json, musicxml"),
+    (["--key-changes"], "--key-changes shapes the MusicXML score; add --format musicxml"),
+    (["--format", "musicxml", "--time-signature", "7/8"],
+     "time signature '7/8' is not one pianotx writes; use one of 2/4, 3/4"),
+    (["--format", "musicxml", "--time-signature", "3/4", "--meter-changes"],
+     "--time-signature holds throughout; drop --meter-changes"),
+    (["--model", "fcnn", "--checkpoint", "c.pt"], "--model and --checkpoint exclude each other; give one"),
+    (["--ray=local"], "--ray needs -o OUT, the folder the outputs (and manifest.jsonl) go to"),
+    (["--tempo", "0"], "Invalid value for '--tempo'"),  # Typer's range checks
+    (["--batch-size", "0"], "Invalid value for '--batch-size'"),
+])
+def test_usage_errors_exit_2_before_any_file_is_read(tmp_path, args, message):
+    """A missing recording would be exit 1: each of these is found before it is read."""
+    result = run("transcribe", tmp_path / "missing.wav", *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    if not message.startswith("Invalid value"):
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_version_help_and_info():
     out = subprocess.run([sys.executable, "-m", "pianotx", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("pianotx ")

@@ -297,7 +297,7 @@ def test_cli_sweep_data_sweeps_every_piece_of_that_folder(dataset, tiny_checkpoi
     assert load_checkpoint(checkpoint).decode_config.pedal == "none"
     refused = _cli("--data", str(dataset), "--checkpoint", str(checkpoint), "--sweep-data",
                    str(dataset))
-    assert refused.exit_code == 1 and "--sweep-data needs --sweep" in refused.output
+    assert refused.exit_code == 2 and "--sweep-data needs --sweep" in refused.output
 
 
 def _item(path: str) -> SimpleNamespace:
@@ -359,13 +359,36 @@ def test_cli_scores_pieces_sharing_a_stem_against_their_own_files(tmp_path: Path
 
 def test_cli_names_every_split_and_a_file_given_as_pred_dir(dataset: Path, tmp_path) -> None:
     split = _cli("--data", str(dataset), "--split", "foo", "-q")
-    assert split.exit_code == 1
+    assert split.exit_code == 2
     assert split.stderr == "error: unknown split 'foo'; use one of train, validation, test or all\n"
     (tmp_path / "results.md").write_text("x")
     as_file = _cli("--data", str(dataset), "--pred-dir", str(tmp_path / "results.md"), "-q")
     assert as_file.exit_code == 1
     assert as_file.stderr == (f"error: prediction folder {tmp_path / 'results.md'} is a file; "
                               "--pred-dir needs the folder that holds the MIDI files\n")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--split", "foo"], "unknown split 'foo'; use one of train, validation, test or all"),
+    (["--format", "foo"], "unknown format 'foo'; use one of table, markdown, json, csv"),
+    (["--save-decode"], "--save-decode needs --sweep and a --checkpoint to save into"),
+    (["--sweep", "--save-decode", "--pred-dir", "pred"], "--save-decode needs --sweep and a --checkpoint"),
+    (["--sweep", "--pred-dir", "pred"], "--sweep tunes a model's thresholds; give --model or --checkpoint"),
+    (["--checkpoint", "c.pt", "--sweep-data", "data"], "--sweep-data needs --sweep"),
+    (["--onset-threshold", "2"], "--onset-threshold must lie strictly between 0 and 1, got 2.0"),
+    (["--frame-threshold", "0"], "--frame-threshold must lie strictly between 0 and 1, got 0.0"),
+    (["--onset-bass-slope", "1"], "--onset-bass-slope must lie in [0, 0.5] per octave, got 1.0"),
+    (["--pedal", "maybe"], "--pedal must be one of cc64, extend, none, got 'maybe'"),
+    (["--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
+    (["--limit", "0"], "Invalid value for '--limit'"),  # Typer's range check
+])
+def test_cli_usage_errors_exit_2_before_any_file_is_read(tmp_path: Path, args, message) -> None:
+    """A missing dataset, checkpoint or --pred-dir would be exit 1: each of these comes first."""
+    result = _cli("--data", str(tmp_path / "missing"), *args, "-q")
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    if "Invalid value" not in message:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_full_disk_on_out_is_one_line(dataset: Path, tmp_path: Path, monkeypatch) -> None:

@@ -302,6 +302,25 @@ def test_a_bad_format_or_output_name_is_refused_before_anything_starts(cli, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--engine", "foo"], "unknown engine 'foo'; use auto, torch, onnx"),
+    (["--pedal", "maybe"], "unknown --pedal 'maybe'; use cc64, extend, none"),
+    (["--format", "s24le"], "unknown --format 's24le'; use one of s16le, f32le"),
+    (["--device", "0"], "--stdin and --device exclude each other; give one"),
+    (["--model", "fcnn", "--checkpoint", "c.pt"], "--model and --checkpoint exclude each other; give one"),
+    (["--rate", "0"], "Invalid value for '--rate'"),  # Typer's range checks
+    (["--max-lag", "0"], "Invalid value for '--max-lag'"),
+])
+def test_usage_errors_exit_2_before_anything_starts(cli, tmp_path, args, message):
+    """An existing -o would be exit 1: each of these is found before it is looked at."""
+    (tmp_path / "x.mid").write_bytes(b"keep")
+    done = cli("--stdin", *args, "-o", tmp_path / "x.mid")
+    assert done.exit_code == 2 and message in done.output, done.output
+    if "Invalid value" not in message:
+        assert done.output == f"error: {message}\n"
+    assert (tmp_path / "x.mid").read_bytes() == b"keep"
+
+
 class _PortAudioError(Exception):
     pass
 

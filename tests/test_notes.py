@@ -109,3 +109,23 @@ def test_bad_midi(tmp_path):
 
 def test_pitch_names():
     assert [pitch_name(p) for p in (21, 60, 61, 108)] == ["A0", "C4", "C#4", "C8"]
+
+
+@pytest.mark.parametrize("note,message", [
+    (Note(-0.5, 0.5, 60, 80), "has a time that is negative or not a finite number"),
+    (Note(0.0, float("inf"), 60, 80), "has a time that is negative or not a finite number"),
+    (Note(0.5, 0.4, 60, 80), "ends before it starts"),
+    (Note(0.0, 0.5, 200, 80), "has pitch 200, not a MIDI number 0-127"),
+    (Note(0.0, 0.5, 60.0, 80), "has pitch 60.0, not a MIDI number 0-127"),
+])
+def test_notes_that_cannot_be_written_are_refused_by_name(note, message):
+    from pianotx.errors import ScoreError
+    from pianotx.music.midi import notes_to_midi
+    from pianotx.score.chain import check_notes
+
+    with pytest.raises(MidiError, match=message):
+        notes_to_midi([note])
+    with pytest.raises(ScoreError, match=message):
+        check_notes([note] + [Note(i, i + 0.5, 60, 80) for i in range(4)])
+    with pytest.raises(MidiError, match="tempo must be 4-1000 BPM, got 1.0"):
+        notes_to_midi([], tempo_bpm=1.0)

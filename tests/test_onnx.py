@@ -192,3 +192,23 @@ def test_export_checks_its_output_before_exporting(note_checkpoint, tmp_path, mo
     result = CliRunner().invoke(app, ["export", str(note_checkpoint), "-o", str(tmp_path / "x.ONNX")])
     assert result.exit_code == 1 and "x.ONNX already exists; pass --overwrite" in result.output
     assert (tmp_path / "x.ONNX").read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--format", "onnx"], 2, "No such option: --format"),  # export's only usage errors are Click's
+    (["-o", "x.txt"], 1, "error: output x.txt must end in .onnx\n"),  # an output's name, as for every -o
+])
+def test_export_option_errors_come_before_the_model_loads(tmp_path, monkeypatch, args, code, message):
+    from typer.testing import CliRunner
+
+    import pianotx.api
+    from pianotx.cli import app
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before an option error")
+
+    monkeypatch.setattr(pianotx.api, "load_model", never)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["export", "fcnn", *args])
+    assert result.exit_code == code and message in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -100,3 +100,15 @@ def test_model_options_with_a_midi_file_are_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["plot", str(tmp_path / "x.mid"), "-o", str(tmp_path / "x.png"),
                                       "--model", "fcnn"])
     assert result.exit_code == 2 and "drop them to plot a MIDI file" in result.output
+
+
+@pytest.mark.parametrize("source,args,message", [
+    ("x.wav", ["--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
+    ("x.wav", ["--model", "fcnn", "--checkpoint", "c.pt"], "--model and --checkpoint exclude each other"),
+    ("x.mid", ["--model", "fcnn"], "--model and --checkpoint transcribe audio; drop them to plot a MIDI file"),
+    ("x.mid", ["--width", "10"], "Invalid value for '--width'"),  # Typer's range check
+])
+def test_usage_errors_exit_2_before_any_file_is_read(tmp_path, source, args, message):
+    result = run("plot", tmp_path / source, "-o", tmp_path / "x.png", *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []

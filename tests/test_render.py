@@ -44,7 +44,6 @@ def test_render_two_notes(tmp_path, two_notes):
 
 @pytest.mark.parametrize("case,message", [
     ("missing", "error: MIDI file not found: .*nope.mid; check the path"),
-    ("timbre", "error: unknown timbre 'harpsichord'; choose from musescore, fluidr3"),
     ("exists", "song.wav already exists; pass --overwrite"),
     ("long", "error: .*long.mid lasts 4.2 h; render files of up to 4 h"),
     ("soundfonts", "error: --soundfont-dir .*none is not a folder"),
@@ -56,12 +55,23 @@ def test_bad_inputs(tmp_path, two_notes, case, message):
         write_midi(notes_to_midi([Note(0.1, 0.6, 60, 100), Note(15_000.0, 15_001.0, 64, 80)]), midi)
     if case == "exists":
         (tmp_path / "song.wav").write_bytes(b"keep")
-    timbre = {"timbre": ["--timbre", "harpsichord"], "soundfonts": ["--soundfont-dir", tmp_path / "none"]}.get(case, [])
+    timbre = {"soundfonts": ["--soundfont-dir", tmp_path / "none"]}.get(case, [])
     result = run("render", midi, "-o", tmp_path / "song.wav", *timbre)
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert __import__("re").search(message, result.stderr), result.stderr
     assert (tmp_path / "song.wav").exists() == (case == "exists")
     assert not list(tmp_path.glob(".*.part"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--timbre", "harpsichord"], "error: unknown timbre 'harpsichord'; choose from musescore, fluidr3"),
+    (["--sample-rate", "100"], "Invalid value for '--sample-rate'"),  # Typer's range check
+])
+def test_usage_errors_exit_2_before_any_file_is_read(tmp_path, args, message):
+    """An unknown timbre is a usage error (a known one not installed is exit 1, below)."""
+    result = run("render", tmp_path / "missing.mid", "-o", tmp_path / "song.wav", *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_renderer_names_the_packages(tmp_path, two_notes, monkeypatch):

@@ -251,7 +251,21 @@ def test_score_with_the_previous_beat_tracker_and_a_wrong_one(tmp_path):
     assert "99 notes" in result.stdout and out.exists()
     result = run("score", tmp_path / "none.mid", "-o", tmp_path / "x.musicxml", "--beats", "madmom",
                  "--meter-changes")
-    assert result.exit_code == 1 and "unknown --beats 'madmom': use one of learned, dp" in result.output
+    assert result.exit_code == 2 and "unknown --beats 'madmom': use one of learned, dp" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--beats", "madmom"], "unknown --beats 'madmom': use one of learned, dp"),
+    (["--meter-changes", "--beats", "dp"], "--meter-changes needs the learned beat tracker; drop --beats dp"),
+    (["--time-signature", "7/8"], "time signature '7/8' is not one pianotx writes; use one of 2/4, 3/4"),
+    (["--time-signature", "3/4", "--meter-changes"], "--time-signature holds throughout; drop --meter-changes"),
+    (["--time-signature", "3/4", "--beats", "dp"], "--time-signature needs the learned beat tracker; drop --beats dp"),
+])
+def test_score_usage_errors_exit_2_before_any_file_is_read(tmp_path, args, message):
+    """A missing MIDI file would be exit 1: each of these is found before it is read."""
+    result = run("score", tmp_path / "missing.mid", "-o", tmp_path / "x.musicxml", *args)
+    assert result.exit_code == 2 and result.output.startswith(f"error: {message}"), result.output
+    assert result.output.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 
 def test_score_with_meter_changes(tmp_path):
@@ -275,7 +289,7 @@ def test_score_with_meter_changes(tmp_path):
     assert plain.exit_code == 0 and "time-signature change" not in plain.stdout
     assert (tmp_path / "plain.musicxml").read_text().count("<time>") == 1
     wrong = run("score", midi, "-o", tmp_path / "dp.musicxml", "--meter-changes", "--beats", "dp")
-    assert wrong.exit_code == 1 and "--meter-changes needs the learned beat tracker" in wrong.output
+    assert wrong.exit_code == 2 and "--meter-changes needs the learned beat tracker" in wrong.output
     assert not (tmp_path / "dp.musicxml").exists()
     if MUSESCORE is not None:  # where it is installed, MuseScore 3 reads the change and renders it
         done = subprocess.run([MUSESCORE, "-o", str(tmp_path / "changes.png"), str(tmp_path / "changes.musicxml")],
@@ -346,7 +360,7 @@ def test_score_in_the_time_signature_given(tmp_path):
                            (["--time-signature", "3/4", "--beats", "dp"], "--time-signature needs the learned"),
                            (["--time-signature", "3/4", "--meter-changes"], "drop --meter-changes")):
         wrong = run("score", EXAMPLE_MID, "-o", tmp_path / "wrong.musicxml", *extra)
-        assert wrong.exit_code == 1 and message in wrong.output and len(wrong.output.strip().splitlines()) == 1
+        assert wrong.exit_code == 2 and message in wrong.output and len(wrong.output.strip().splitlines()) == 1
         assert not (tmp_path / "wrong.musicxml").exists()
 
 

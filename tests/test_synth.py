@@ -328,10 +328,10 @@ def test_cli_synth_renders_a_tiny_dataset_and_rejects_an_unknown_timbre(tmp_path
     assert same.exit_code == 0 and "rendered 0.00 h" in same.output
     wrong = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "y"), "--hours", "0.01",
                                      "--dynamics", "soft"])
-    assert wrong.exit_code != 0 and "--dynamics" in wrong.output
+    assert wrong.exit_code == 2 and "--dynamics" in wrong.output
     bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "x"), "--hours", "0.01",
                                    "--timbres", "harpsichord"])
-    assert bad.exit_code != 0 and "harpsichord" in bad.output
+    assert bad.exit_code == 2 and "harpsichord" in bad.output
     assert not (tmp_path / "x" / CSV_NAME).exists()
 
 
@@ -350,20 +350,49 @@ def test_cli_synth_checks_its_options_before_making_anything(tmp_path):
     (home / "Downloads").mkdir(parents=True)
     (home / "Downloads" / ".video.mp4.part").write_text("important")
     (tmp_path / "file").write_text("x")
-    expected = [
-        (synth(tmp_path / "a"), "error: held-out timbre 'iowa' is not in --timbres (timgm6mb); "
-                                "add it to --timbres or pass --heldout none"),
-        (synth(tmp_path / "b", "--heldout", "bogus"),
+    expected = [  # usage errors exit 2, an unusable --out folder 1
+        (synth(tmp_path / "a"), 2, "error: held-out timbre 'iowa' is not in --timbres (timgm6mb); "
+                                   "add it to --timbres or pass --heldout none"),
+        (synth(tmp_path / "b", "--heldout", "bogus"), 2,
          "error: --heldout 'bogus' is not a timbre; choose one of --timbres (timgm6mb) or none"),
-        (synth(tmp_path / "c", "--heldout", "none", hours="inf"),
-         "error: hours must be a number more than 0 and at most 1000, got inf"),
-        (synth(tmp_path / "file", "--heldout", "none"), f"error: --out {tmp_path / 'file'} is a file"),
-        (synth(home, "--heldout", "none"), f"error: --out {home} is not empty and is not a synth dataset"),
+        (synth(tmp_path / "c", "--heldout", "none", hours="inf"), 2,
+         "error: --hours must be a number more than 0 and at most 1000, got inf"),
+        (synth(tmp_path / "file", "--heldout", "none"), 1, f"error: --out {tmp_path / 'file'} is a file"),
+        (synth(home, "--heldout", "none"), 1, f"error: --out {home} is not empty and is not a synth dataset"),
     ]
-    for result, message in expected:
-        assert result.exit_code == 1 and message in result.output, result.output
+    for result, code, message in expected:
+        assert result.exit_code == code and message in result.output, result.output
         assert result.output.count("\n") == 1  # one line, no traceback
     assert synth(tmp_path / "d", "--heldout", "none", "--seed", "-1").exit_code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "home"]
     assert (home / "Downloads" / ".video.mp4.part").read_text() == "important"
     assert sorted(p.name for p in home.rglob("*")) == [".video.mp4.part", "Downloads"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--hours", "2000"], "--hours must be a number more than 0 and at most 1000, got 2000.0"),
+    (["--hours", "0"], "--hours must be a number more than 0 and at most 1000, got 0.0"),
+    (["--dynamics", "soft"], "--dynamics 'soft' is not LOW,HIGH (two numbers, e.g. 0.5,1)"),
+    (["--dynamics", "0,1"], "--dynamics must be two finite factors 0 < low <= high, got 0.0, 1.0"),
+    (["--timbres", "merlin,harp"], "unknown timbre 'harp'; choose from musescore, fluidr3"),
+    (["--heldout", "bogus"], "--heldout 'bogus' is not a timbre; choose one of --timbres"),
+    (["--timbres", "merlin"], "held-out timbre 'iowa' is not in --timbres (merlin); add it"),
+    (["--timbres", "iowa"], "no training timbre is left besides the held-out 'iowa'; add timbres"),
+    (["--hours", "1", "--seed", "-1"], "Invalid value for '--seed'"),  # Typer's range check
+])
+def test_cli_synth_usage_errors_exit_2_before_anything_is_looked_up(tmp_path, monkeypatch, args, message):
+    """Whether a timbre is installed, or --out usable, is never asked: those are exit 1."""
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("looked for an installed timbre before a usage error")
+
+    monkeypatch.setattr("pianotx.data.synth.timbres.find_timbres", never)
+    (tmp_path / "file").write_text("x")  # an --out that would be exit 1
+    options = ["--hours", "1", *args] if "--hours" not in args else args
+    result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "file"), *options])
+    assert result.exit_code == 2 and message in result.output, result.output
+    if "Invalid value" not in message:
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1

@@ -194,9 +194,43 @@ def test_cli_non_finite_option_is_one_error_line(tmp_path):
 
     result = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--width", "nan",
                                       "-o", str(tmp_path / "run")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == "error: --width must be a finite number, got nan\n"
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "rnn"], "unknown architecture 'rnn': use 'fcnn' or 'crnn'"),
+    (["--heads", "all"], "unknown head set 'all': use one of"),
+    (["--trunk", "deep"], "unknown trunk 'deep': use one of paper, freq"),
+    (["--temporal-head", "dilated"], "--temporal-head 'dilated' needs --model fcnn and --trunk freq"),
+    (["--diff-input"], "--diff-input needs --trunk freq"),
+    (["--harmonic"], "--harmonic needs --trunk freq"),
+    (["--precision", "fp16"], "unknown precision 'fp16': use one of auto, fp32, bf16"),
+    (["--optimizer", "sgd"], "unknown optimizer 'sgd': use one of adam, adamw"),
+    (["--schedule", "linear"], "unknown schedule 'linear': use one of constant, cosine"),
+    (["--augment-chain", "studio"], "unknown augmentation chain 'studio': use one of basic, recording"),
+    (["--steps", "10", "--epochs", "1"], "give --steps or --epochs, not both"),
+    (["--width", "0"], "--width must be > 0, got 0"),
+    (["--beta", "1"], "--beta must lie strictly between 0 and 1, got 1"),
+    (["--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["--cpu-hours", "0"], "--cpu-hours must be > 0, got 0"),
+    (["--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
+    (["--resume"], "--resume needs the --out folder of the run to continue"),
+    (["--batch-size", "0"], "Invalid value for '--batch-size'"),  # Typer's range check
+])
+def test_cli_usage_errors_exit_2_before_any_file_is_read(tmp_path, args, message):
+    """A missing dataset would be exit 1: each of these is found before it is read."""
+    from typer.testing import CliRunner
+
+    from pianotx.cli import app
+
+    out = [] if "--resume" in args else ["-o", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "missing"), *args, *out])
+    assert result.exit_code == 2 and message in result.output, result.output
+    if "Invalid value" not in message:
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_train_json_prints_one_summary(tiny_data, tmp_path):
@@ -221,7 +255,7 @@ def test_cli_resume_without_out_is_one_error_line(tiny_data):
     from pianotx.cli import app
 
     result = CliRunner().invoke(app, ["train", "--data", str(tiny_data), "--resume"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--resume needs the --out" in result.output
 
 

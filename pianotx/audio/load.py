@@ -140,14 +140,30 @@ def check_not_silent(audio: np.ndarray, *, name: str) -> None:
 
 
 def validate_audio(audio: np.ndarray, *, name: str = "array") -> np.ndarray:
-    """Return ``audio`` as a 1-D float32 array after checking it is non-empty and finite."""
-    array = np.asarray(audio, dtype=np.float32)
+    """Return ``audio`` as a 1-D float32 array after checking it is non-empty and finite.
+
+    Floating-point samples are taken as they are (full scale is 1.0); integer PCM is scaled
+    from its type's full scale (int16 by 32768, uint8 centred on 128), as soundfile reads files.
+    """
+    try:
+        raw = np.asarray(audio)
+    except (TypeError, ValueError) as exc:
+        raise AudioError(f"audio {name} is not an array of samples ({exc})") from None
+    if raw.dtype.kind in "iu":
+        info = np.iinfo(raw.dtype)
+        scale = (float(info.max) + 1.0) if raw.dtype.kind == "i" else (float(info.max) + 1.0) / 2.0
+        centre = 0.0 if raw.dtype.kind == "i" else scale
+        raw = (raw.astype(np.float64) - centre) / scale
+    elif raw.dtype.kind != "f":
+        raise AudioError(f"audio {name} holds {raw.dtype} values; give float samples in [-1, 1] "
+                         "or integer PCM")
+    array = raw.astype(np.float32)
+    if array.size == 0:
+        raise AudioError(f"audio {name} has no samples; give a recording")
     if array.ndim == 2:
         array = array.mean(axis=0 if array.shape[0] < array.shape[1] else 1)
     if array.ndim != 1:
         raise AudioError(f"audio {name} must be 1-D (samples) or 2-D (channels), got {array.ndim}-D")
-    if array.size == 0:
-        raise AudioError(f"audio {name} has no samples; give a recording")
     if not np.isfinite(array).all():
         raise AudioError(f"audio {name} contains NaN or infinite samples; re-export it")
     return array

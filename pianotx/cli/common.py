@@ -1,13 +1,16 @@
 """What every command shares: the consoles and the turn from errors to exit codes.
 
 The CLI is the only part of pianotx that prints. Library errors (:class:`PianotxError`)
-become one line on stderr and exit code 1; usage errors exit 2 through Typer/Click.
+become one line on stderr and exit code 1 (a problem with an input or an output); usage
+errors exit 2, through Typer/Click or through the ``check_*`` functions here and
+``fail(message, code=2)``, before any file is read or model loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import re
+from typing import Iterable, Iterator
 
 import typer
 from rich.console import Console
@@ -29,15 +32,63 @@ TIME_SIGNATURE = typer.Option(
 
 def check_time_signature(time_signature: str | None, *, meter_changes: bool) -> None:
     """Before any file is read: ``--time-signature`` is one the score writes and does not come
-    with ``--meter-changes`` (a :class:`~pianotx.errors.ScoreError` otherwise)."""
+    with ``--meter-changes`` (a usage error, exit 2, otherwise)."""
     if time_signature is None:
         return
     from pianotx.errors import ScoreError
     from pianotx.score.meter import given_meter
 
-    given_meter(time_signature)
+    try:
+        given_meter(time_signature)
+    except ScoreError as exc:
+        raise fail(str(exc), code=2) from None
     if meter_changes:
-        raise ScoreError("--time-signature holds throughout; drop --meter-changes")
+        raise fail("--time-signature holds throughout; drop --meter-changes", code=2)
+
+
+# what ``--device`` may name; whether this machine has it is checked when a model loads (exit 1)
+DEVICE_NAME = re.compile(r"auto|(cpu|cuda|mps)(:\d+)?")
+
+
+def check_device(device: str) -> None:
+    """Before any model loads: ``--device`` names a kind of device (a usage error, exit 2,
+    otherwise)."""
+    if not DEVICE_NAME.fullmatch(device):
+        raise fail(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", code=2)
+
+
+def check_engine(engine: str, *, device: str) -> None:
+    """Before any model loads: ``--engine`` is one of the engines and, for ``onnx``, the
+    device is the CPU (a usage error, exit 2, otherwise). A missing onnxruntime or export
+    is found when the model loads (exit 1)."""
+    from pianotx.engine.onnx_engine import ENGINES
+
+    if engine not in ENGINES:
+        raise fail(f"unknown engine {engine!r}; use {', '.join(ENGINES)}", code=2)
+    if engine == "onnx" and device not in ("auto", "cpu"):
+        raise fail(f"the onnx engine runs on the CPU only, not {device!r}; use --engine torch "
+                   "for a GPU", code=2)
+
+
+def check_decode(**changes: float | str) -> None:
+    """Before any model loads: decode settings given as options (``onset_threshold=0.4``)
+    lie in range (a usage error naming the option, exit 2, otherwise)."""
+    from pianotx.config import DecodeConfig
+    from pianotx.errors import ConfigError
+
+    try:
+        DecodeConfig(**changes)  # type: ignore[arg-type]  (each field has its own type)
+    except ConfigError as exc:
+        raise fail(flag_named(str(exc), changes), code=2) from None
+
+
+def flag_named(message: str, fields: Iterable[str]) -> str:
+    """``message`` with the field of ``fields`` it begins with (``onset_threshold must...``)
+    named as the option that sets it (``--onset-threshold must...``)."""
+    for field in fields:
+        if message.startswith(f"{field} "):
+            return "--" + field.replace("_", "-") + message[len(field):]
+    return message
 
 
 KEY_CHANGES = typer.Option(

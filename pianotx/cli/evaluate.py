@@ -8,7 +8,7 @@ from typing import Any, List, NamedTuple, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, user_errors
+from pianotx.cli.common import check_decode, check_device, console, err_console, fail, user_errors
 
 FORMATS = ("table", "markdown", "json", "csv")
 
@@ -84,25 +84,21 @@ def eval_command(
     """
     if as_json:
         fmt, quiet = "json", True
+    overrides = {k: v for k, v in (("onset_threshold", onset_threshold),
+                                   ("frame_threshold", frame_threshold),
+                                   ("onset_bass_slope", onset_bass_slope),
+                                   ("pedal", pedal)) if v is not None}
+    _check_usage(fmt=fmt, split=split, sweep=sweep, sweep_data=sweep_data,
+                 save_decode=save_decode, checkpoint=checkpoint, model=model, pred_dir=pred_dir,
+                 overrides=overrides, device=device)
     with user_errors():
-        from pianotx.config import DecodeConfig
         from pianotx.evaluation.evaluate import load_items
 
-        _check_options(fmt=fmt, split=split, sweep=sweep, save_decode=save_decode,
-                       checkpoint=checkpoint, model=model, pred_dir=pred_dir, out=out,
-                       overwrite=overwrite)
+        _check_files(save_decode=save_decode, checkpoint=checkpoint, pred_dir=pred_dir, out=out,
+                     overwrite=overwrite)
         sources = [("model", m) for m in model or []]
         sources += [("checkpoint", c) for c in checkpoint or []]
         sources += [("predictions", p) for p in pred_dir or []]
-        overrides = {k: v for k, v in (("onset_threshold", onset_threshold),
-                                       ("frame_threshold", frame_threshold),
-                                       ("onset_bass_slope", onset_bass_slope),
-                                       ("pedal", pedal)) if v is not None}
-        DecodeConfig(**overrides)  # range checks now, not after a model has loaded
-        if sweep_data is not None and not sweep:
-            from pianotx.errors import ConfigError
-
-            raise ConfigError("--sweep-data needs --sweep")
         from pianotx.errors import require
 
         require("mir_eval", "scoring")
@@ -133,28 +129,36 @@ class _Run(NamedTuple):
     sweep_data: Optional[Path] = None
 
 
-def _check_options(
-    *, fmt, split, sweep, save_decode, checkpoint, model, pred_dir, out, overwrite
+def _check_usage(
+    *, fmt, split, sweep, sweep_data, save_decode, checkpoint, model, pred_dir, overrides, device
 ) -> None:
-    """Refuse inconsistent options before any slow work starts."""
+    """Refuse inconsistent options (a usage error, exit 2) before any file is read."""
     from pianotx.data.readers import SPLITS
-    from pianotx.errors import ConfigError, DatasetError
+
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
+    if split not in (*SPLITS, "all"):
+        raise fail(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or all", code=2)
+    if save_decode and not (sweep and checkpoint):
+        raise fail("--save-decode needs --sweep and a --checkpoint to save into", code=2)
+    if sweep and pred_dir and not (model or checkpoint):
+        raise fail("--sweep tunes a model's thresholds; give --model or --checkpoint", code=2)
+    if sweep_data is not None and not sweep:
+        raise fail("--sweep-data needs --sweep", code=2)
+    check_decode(**overrides)  # range checks now, not after a model has loaded
+    check_device(device)
+
+
+def _check_files(*, save_decode, checkpoint, pred_dir, out, overwrite) -> None:
+    """Refuse unusable inputs and outputs (exit 1) before any slow work starts."""
     from pianotx.evaluation.decode_defaults import check_save_decode
     from pianotx.evaluation.matching import check_pred_dir
     from pianotx.files import check_output
 
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if split not in (*SPLITS, "all"):
-        raise DatasetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or all")
-    if save_decode and not (sweep and checkpoint):
-        raise ConfigError("--save-decode needs --sweep and a --checkpoint to save into")
     for path in (checkpoint or []) if save_decode else []:
         check_save_decode(path)  # an export beside it must be made again afterwards
     for path in pred_dir or []:
         check_pred_dir(path)
-    if sweep and pred_dir and not (model or checkpoint):
-        raise ConfigError("--sweep tunes a model's thresholds; give --model or --checkpoint")
     if out is not None:
         check_output(out, overwrite=overwrite)
 

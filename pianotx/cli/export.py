@@ -20,6 +20,8 @@ def export(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
 ) -> None:
     """Export a model to ONNX; transcribe then runs it with ONNX Runtime on the CPU."""
+    if out is not None and out.suffix.lower() != ".onnx":  # an output problem, as for every -o
+        raise fail(f"output {out} must end in .onnx")
     with user_errors():
         from pianotx.errors import require
 
@@ -30,8 +32,6 @@ def export(
 
         loaded = load_model(source, device="cpu", optimize=False, engine="torch")
         target = out if out is not None else onnx_path_for(loaded.path)
-        if target.suffix.lower() != ".onnx":
-            raise fail(f"output {target} must end in .onnx", code=2)
         from pianotx.files import check_output
 
         check_output(target, overwrite=overwrite, inputs=(loaded.path,) if loaded.path else ())  # before the export

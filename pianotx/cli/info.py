@@ -45,7 +45,7 @@ def info() -> None:
             console.print("bundled models: none (pass --checkpoint PATH to transcribe)")
             return
         table = Table(title="bundled models")
-        for column in ("name", "arch", "heads", "pedal", "size", "trained", "sha256 (first 12)"):
+        for column in ("name", "arch", "heads", "pedal", "size", "steps", "sha256"):
             table.add_column(column)
         for name, path in models.items():
             data = _metadata(path)
@@ -54,7 +54,7 @@ def info() -> None:
                 name + (" (default)" if name == default else ""),
                 config["arch"], config["heads"], (data.get("decode_config") or {}).get("pedal", "?"),
                 f"{path.stat().st_size / 1e6:.1f} MB",
-                str(summary.get("steps", "?")) + " steps", sha256_file(path)[:12],
+                str(summary.get("steps", "?")), sha256_file(path)[:12],
             )
         console.print(table)
 

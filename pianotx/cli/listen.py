@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, fail, user_errors
+from pianotx.cli.common import check_engine, console, err_console, fail, user_errors
 
 
 @app.command("listen")
@@ -51,7 +51,7 @@ def listen(
     max_lag: float = typer.Option(
         0.5, "--max-lag", min=0.05, metavar="S",
         help="Real-time sources: drop a block when more than S seconds of audio wait."),
-    tempo: float = typer.Option(120.0, "--tempo", min=1.0, max=1000.0, help="Tempo of the MIDI file."),
+    tempo: float = typer.Option(120.0, "--tempo", min=4.0, max=1000.0, help="Tempo of the MIDI file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing -o file."),
 ) -> None:
     """Transcribe live piano audio: notes out as they are played (about 0.2 s behind)."""
@@ -73,6 +73,7 @@ def listen(
         raise fail(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}", code=2)
     if fmt not in FORMATS:
         raise fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
+    check_engine(engine, device="cpu")  # the model runs on the CPU
     with user_errors():
         from pianotx.api import load_model
         from pianotx.errors import AudioError

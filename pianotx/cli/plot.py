@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, fail, user_errors
+from pianotx.cli.common import check_device, console, fail, user_errors
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -32,6 +32,7 @@ def plot(
         raise fail("--model and --checkpoint exclude each other; give one", code=2)
     if source.suffix.lower() in MIDI_SUFFIXES and (model is not None or checkpoint is not None):
         raise fail("--model and --checkpoint transcribe audio; drop them to plot a MIDI file", code=2)
+    check_device(device)
     with user_errors():
         from pianotx.files import check_output
         from pianotx.music.midi import read_midi

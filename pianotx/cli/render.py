@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, user_errors
+from pianotx.cli.common import console, fail, user_errors
 
 
 @app.command()
@@ -25,6 +25,10 @@ def render(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing wav."),
 ) -> None:
     """Render a MIDI file to a wav through a sampled piano (sustain pedal included)."""
+    from pianotx.data.synth.timbres import TIMBRES
+
+    if timbre not in TIMBRES:  # an unknown name is a usage error; a known one not installed, exit 1
+        raise fail(f"unknown timbre {timbre!r}; choose from {', '.join(TIMBRES)}", code=2)
     with user_errors():
         from pianotx.files import check_output
         from pianotx.data.synth.preview import render_midi, write_wav

@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature, console, user_errors
+from pianotx.cli.common import (KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature, console, fail,
+                                user_errors)
 
 
 @app.command()
@@ -28,24 +29,15 @@ def score(
 ) -> None:
     """Write a two-staff piano score (MusicXML) from a MIDI performance: beats, meter, key,
     quantization with triplets, hands, voices, spelling, dynamics and pedal marks."""
+    _check_options(beats=beats, meter_changes=meter_changes, time_signature=time_signature)
     target = out if out is not None else midi.with_suffix(".musicxml")
     with user_errors():
         from pianotx.files import check_output
         from pianotx.music.midi import read_midi
-        from pianotx.errors import ScoreError
         from pianotx.score.chain import analyse, make_score
         from pianotx.score.extra import require
         from pianotx.score.musicxml import time_signatures, write_musicxml
 
-        from pianotx.score.chain import TRACKERS
-
-        if beats not in TRACKERS:  # before any file is read
-            raise ScoreError(f"unknown --beats {beats!r}: use one of {', '.join(TRACKERS)}")
-        if meter_changes and beats != "learned":
-            raise ScoreError("--meter-changes needs the learned beat tracker; drop --beats dp")
-        check_time_signature(time_signature, meter_changes=meter_changes)
-        if time_signature is not None and beats != "learned":
-            raise ScoreError("--time-signature needs the learned beat tracker; drop --beats dp")
         check_output(target, overwrite=overwrite, suffixes=(".musicxml", ".xml"), inputs=(midi,))
         require("partitura")
         performance = read_midi(midi)
@@ -61,3 +53,16 @@ def score(
         f"{midi} -> {target}: {len(notated.notes)} notes, {len(notated.bars) - 1} bars of "
         f"{signatures[0][1]}/{signatures[0][2]}{changes}, {notated.key.label}{new_keys}, "
         f"quarter = {notated.tempo_bpm:.0f}", markup=False)
+
+
+def _check_options(*, beats: str, meter_changes: bool, time_signature: str | None) -> None:
+    """Any usage error (exit 2) before a file is read."""
+    from pianotx.score.chain import TRACKERS
+
+    if beats not in TRACKERS:
+        raise fail(f"unknown --beats {beats!r}: use one of {', '.join(TRACKERS)}", code=2)
+    if meter_changes and beats != "learned":
+        raise fail("--meter-changes needs the learned beat tracker; drop --beats dp", code=2)
+    check_time_signature(time_signature, meter_changes=meter_changes)
+    if time_signature is not None and beats != "learned":
+        raise fail("--time-signature needs the learned beat tracker; drop --beats dp", code=2)

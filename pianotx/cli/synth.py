@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, user_errors
+from pianotx.cli.common import console, err_console, fail, flag_named, user_errors
 
 DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,salamander,iowa"
 
@@ -62,20 +62,22 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
     from dataclasses import replace
 
     from pianotx.data.synth.folder import check_out_folder
-    from pianotx.data.synth.plan import SynthConfig
     from pianotx.errors import SynthError
     from pianotx.data.synth.timbres import default_soundfont_dir, find_timbres
 
     held = None if heldout.lower() == "none" else heldout
-    config = SynthConfig(hours=hours, seed=seed, corpus_share=corpus_share, midi_share=midi_share,
-                         heldout=held, dynamics=_factors(dynamics))
-    check_out_folder(out)
     names = [n.strip() for n in timbres.split(",") if n.strip()]
+    config = _config(hours=hours, seed=seed, corpus_share=corpus_share, midi_share=midi_share,
+                     heldout=held, dynamics=dynamics)
+    _check_names(names, held)
+    check_out_folder(out)
     folder = soundfont_dir or default_soundfont_dir()
     found, missing = find_timbres(names, soundfont_dir=folder)
     if missing and timbres != DEFAULT_TIMBRES:
         raise SynthError(next(iter(missing.values())))
-    _check_heldout(held, names, missing)
+    if held in missing:
+        raise SynthError(f"held-out {missing[held]}; install it, choose another --heldout "
+                         "or pass --heldout none")
     for message in missing.values():
         err_console.print(f"note: skipping {message}", markup=False)
     if not found:
@@ -88,22 +90,35 @@ def _synth(out, hours, seed, timbres, heldout, workers, corpus_share, soundfont_
     _run(out, config, found, folder, workers, corpus_cache, recordings)
 
 
-def _check_heldout(held, names, missing) -> None:
-    """Say why the held-out timbre cannot be used, before anything is made."""
-    from pianotx.data.synth.timbres import TIMBRES
+def _config(*, dynamics: str, **values):  # type: ignore[no-untyped-def]
+    """The :class:`SynthConfig` of the options; a value out of range is a usage error (exit 2)."""
+    from pianotx.data.synth.plan import SynthConfig
     from pianotx.errors import SynthError
 
+    try:
+        return SynthConfig(dynamics=_factors(dynamics), **values)
+    except SynthError as exc:  # every value comes straight from an option
+        raise fail(flag_named(str(exc), [*values, "dynamics"]), code=2) from None
+
+
+def _check_names(names: list[str], held: str | None) -> None:
+    """Unknown timbres, and a held-out timbre not among them, are usage errors (exit 2);
+    whether each is installed is checked after."""
+    from pianotx.data.synth.timbres import TIMBRES
+
+    for name in names:
+        if name not in TIMBRES:
+            raise fail(f"unknown timbre {name!r}; choose from {', '.join(TIMBRES)}", code=2)
     if held is None:
         return
     if held not in TIMBRES:
-        raise SynthError(f"--heldout {held!r} is not a timbre; choose one of --timbres "
-                         f"({', '.join(names)}) or none")
+        raise fail(f"--heldout {held!r} is not a timbre; choose one of --timbres "
+                   f"({', '.join(names)}) or none", code=2)
     if held not in names:
-        raise SynthError(f"held-out timbre {held!r} is not in --timbres ({', '.join(names)}); "
-                         f"add it to --timbres or pass --heldout none")
-    if held in missing:
-        raise SynthError(f"held-out {missing[held]}; install it, choose another --heldout "
-                         "or pass --heldout none")
+        raise fail(f"held-out timbre {held!r} is not in --timbres ({', '.join(names)}); "
+                   f"add it to --timbres or pass --heldout none", code=2)
+    if not set(names) - {held}:
+        raise fail(f"no training timbre is left besides the held-out {held!r}; add timbres", code=2)
 
 
 def _factors(text: str) -> tuple[float, float]:

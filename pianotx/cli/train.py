@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, user_errors
+from pianotx.cli.common import check_device, console, err_console, fail, user_errors
 
 
 @app.command("train")
@@ -137,15 +137,13 @@ def train_command(
     (best validation F1) into the run folder. Multi-GPU/CPU: torchrun --nproc_per_node N
     -m pianotx train ...
     """
-    with user_errors():
-        from pianotx.errors import ConfigError, require
+    from pianotx.errors import ConfigError
+    from pianotx.training.config import TrainConfig
 
-        require("torch", "training")
-        from pianotx.training.config import TrainConfig
-        from pianotx.training.run import train
-
-        if resume and out is None:
-            raise ConfigError("--resume needs the --out folder of the run to continue")
+    if resume and out is None:
+        raise fail("--resume needs the --out folder of the run to continue", code=2)
+    check_device(device)
+    try:  # before any file is read: every value of the config comes straight from an option
         config = TrainConfig(
             data=str(data), arch=arch, heads=heads, width=width, beta=beta, steps=steps,
             epochs=epochs, batch_size=batch_size, segment_s=segment_seconds, lr=lr,
@@ -161,6 +159,14 @@ def train_command(
             soft_onset_weight=soft_onset_weight,
             bass_weight=bass_weight,
         )
+    except ConfigError as exc:
+        raise fail(_options_named(str(exc)), code=2) from None
+    with user_errors():
+        from pianotx.errors import require
+
+        require("torch", "training")
+        from pianotx.training.run import train
+
         out = out or Path("runs") / f"{arch}-{heads}-{time.strftime('%Y%m%d-%H%M%S')}"
         main = os.environ.get("RANK", "0") == "0"
         events: list = []
@@ -182,6 +188,20 @@ def train_command(
             }), markup=False)
         elif main and not quiet:
             console.print(f"run folder {out}; model {path}")
+
+
+def _options_named(message: str) -> str:
+    """A config message in the options' words: ``diff_input needs trunk='freq'`` ->
+    ``--diff-input needs --trunk freq`` (the fields of the model's settings are named so)."""
+    import re
+
+    from pianotx.training.config import TrainConfig, flag
+
+    fields = set(TrainConfig.__dataclass_fields__)
+    message = re.sub(r"\b(\w+)='([^']*)'",
+                     lambda m: f"{flag(m[1])} {m[2]}" if m[1] in fields else m[0], message)
+    first = message.split(" ", 1)[0]
+    return flag(first) + message[len(first):] if first in fields else message
 
 
 class _Display:

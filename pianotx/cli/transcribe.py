@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -10,8 +11,9 @@ from typing import Iterator, List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import (INTERRUPTED, KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_time_signature,
-                                console, err_console, fail, user_errors)
+from pianotx.cli.common import (INTERRUPTED, KEY_CHANGES, METER_CHANGES, TIME_SIGNATURE, check_decode,
+                                check_device, check_engine, check_time_signature, console,
+                                err_console, fail, user_errors)
 from pianotx.cli.outputs import format_of, parse_formats, plan_outputs, write_outputs
 from pianotx.config import PEDAL_MODES
 
@@ -29,7 +31,7 @@ def transcribe(
         help="Comma list of outputs: mid, csv, json, musicxml (e.g. mid,csv,json) "
              "[default: the -o file's kind, else mid]."),
     tempo: Optional[float] = typer.Option(
-        None, "--tempo", min=1.0, max=1000.0,
+        None, "--tempo", min=4.0, max=1000.0,
         help="Tempo written into the MIDI, in BPM; note times in seconds stay exact [default: 120]."),
     model: Optional[str] = typer.Option(None, "--model", help="Bundled model name (see info)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A .pt checkpoint."),
@@ -70,25 +72,12 @@ def transcribe(
              "path and error for a file that failed)."),
 ) -> None:
     """Transcribe piano recordings to MIDI, CSV or JSON note lists, or MusicXML scores."""
-    if model is not None and checkpoint is not None:
-        raise fail("--model and --checkpoint exclude each other; give one", code=2)
-    from pianotx.errors import ConfigError, ScoreError
-
-    try:
-        wanted = parse_formats(formats or format_of(out))
-        if pedal is not None and pedal not in PEDAL_MODES:
-            raise ConfigError(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}")
-        if (meter_changes or key_changes or time_signature is not None) and "musicxml" not in wanted:
-            flag = ("--meter-changes" if meter_changes else "--key-changes" if key_changes
-                    else "--time-signature")
-            raise ConfigError(f"{flag} shapes the MusicXML score; add --format musicxml or "
-                              "-o NAME.musicxml")
-        try:
-            check_time_signature(time_signature, meter_changes=meter_changes)
-        except ScoreError as exc:  # an option error: exit 2, as the others here
-            raise ConfigError(str(exc)) from None
-    except ConfigError as exc:
-        raise fail(str(exc), code=2) from None
+    wanted = _check_options(formats=formats, out=out, model=model, checkpoint=checkpoint,
+                            device=device, engine=engine, pedal=pedal, ray=ray,
+                            meter_changes=meter_changes, key_changes=key_changes,
+                            time_signature=time_signature)
+    changes = _decode_changes(onset_threshold, frame_threshold, onset_bass_slope)
+    check_decode(**changes)
     with user_errors():
         if "musicxml" in wanted:  # a missing extra fails before any audio is read
             from pianotx.score.extra import require
@@ -102,8 +91,7 @@ def transcribe(
             base = load_model(name, device="cpu", engine=engine).decode_config  # fails here, once
             if not transcribe_on_ray(
                     audio, out, address=ray, formats=wanted, model=name, engine=engine,
-                    decode=_decode_config(base, onset_threshold, frame_threshold,
-                                          onset_bass_slope),
+                    decode=dataclasses.replace(base, **changes),
                     pedal=pedal,
                     tempo_bpm=tempo or 120.0, batch_size=batch_size, overwrite=overwrite,
                     meter_changes=meter_changes, key_changes=key_changes,
@@ -122,8 +110,7 @@ def transcribe(
         models = [load_model(checkpoint if checkpoint is not None else model, device=name,
                              engine=engine)
                   for name in _devices(device, jobs)]
-        decode = _decode_config(models[0].decode_config, onset_threshold, frame_threshold,
-                                 onset_bass_slope)
+        decode = dataclasses.replace(models[0].decode_config, **changes)
 
     def one(index: int) -> bool:
         try:
@@ -183,27 +170,40 @@ def _devices(device: str, jobs: int) -> list[str]:
     return [device]
 
 
-def _decode_config(  # type: ignore[no-untyped-def]
-    base, onset_threshold, frame_threshold, bass_slope
-):
-    import dataclasses
-
-    changes = {}
-    if onset_threshold is not None:
-        changes["onset_threshold"] = onset_threshold
-    if frame_threshold is not None:
-        changes["frame_threshold"] = frame_threshold
-    if bass_slope is not None:
-        changes["onset_bass_slope"] = bass_slope
+def _check_options(*, formats: str | None, out: Path | None, model: str | None,
+                   checkpoint: Path | None, device: str, engine: str, pedal: str | None,
+                   ray: str | None, meter_changes: bool, key_changes: bool,
+                   time_signature: str | None) -> list[str]:
+    """The output formats asked for; any usage error (exit 2) before a file is read."""
+    if model is not None and checkpoint is not None:
+        raise fail("--model and --checkpoint exclude each other; give one", code=2)
     from pianotx.errors import ConfigError
 
     try:
-        return dataclasses.replace(base, **changes)
-    except ConfigError as exc:  # name the flag the user typed, not the field
-        text = str(exc)
-        for field in changes:
-            text = text.replace(field, "--" + field.replace("_", "-"))
-        raise ConfigError(text) from None
+        wanted = parse_formats(formats or format_of(out))
+    except ConfigError as exc:
+        raise fail(str(exc), code=2) from None
+    if pedal is not None and pedal not in PEDAL_MODES:
+        raise fail(f"unknown --pedal {pedal!r}; use {', '.join(PEDAL_MODES)}", code=2)
+    if (meter_changes or key_changes or time_signature is not None) and "musicxml" not in wanted:
+        flag = ("--meter-changes" if meter_changes else "--key-changes" if key_changes
+                else "--time-signature")
+        raise fail(f"{flag} shapes the MusicXML score; add --format musicxml or "
+                   "-o NAME.musicxml", code=2)
+    check_time_signature(time_signature, meter_changes=meter_changes)
+    check_device(device)
+    check_engine(engine, device="cpu" if ray is not None else device)
+    if ray is not None and out is None:
+        raise fail("--ray needs -o OUT, the folder the outputs (and manifest.jsonl) go to", code=2)
+    return wanted
+
+
+def _decode_changes(onset_threshold: float | None, frame_threshold: float | None,
+                    bass_slope: float | None) -> dict[str, float]:
+    """The decode settings the options override (range-checked by :func:`check_decode`)."""
+    given = {"onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
+             "onset_bass_slope": bass_slope}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _transcribe_one(  # type: ignore[no-untyped-def]

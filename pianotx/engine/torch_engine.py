@@ -31,11 +31,13 @@ def pick_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):  # xpu, meta: not run here
         raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("CUDA is not available on this machine; use --device cpu")
+        raise ConfigError("CUDA is not available on this machine; use the cpu device (--device cpu)")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("MPS is not available on this machine; use --device cpu")
+        raise ConfigError("MPS is not available on this machine; use the cpu device (--device cpu)")
     return device
 
 

@@ -8,6 +8,7 @@ sounding note, CC64 >= 64 means the sustain pedal is down. Writing is exact to o
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -16,7 +17,9 @@ import mido
 from pianotx.config import PEDAL_THRESHOLD
 from pianotx.errors import MidiError
 from pianotx.files import write_bytes_atomic
-from pianotx.music.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal, invalid_note
+
+MIN_TEMPO_BPM = 4.0  # a MIDI tempo holds at most 16.8 s a beat (3.6 BPM)
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9
@@ -105,10 +108,15 @@ def notes_to_midi(
     """Build a one-track piano MIDI file from notes and optional sustain intervals.
 
     Same-pitch overlaps are cut at the next onset and every note lasts at least one tick,
-    so the file opens cleanly in DAWs and notation programs.
+    so the file opens cleanly in DAWs and notation programs; velocities are clamped to
+    1-127. A :class:`MidiError` for a note :func:`~pianotx.music.notes.invalid_note` refuses
+    or a tempo outside 4-1000 BPM.
     """
-    if tempo_bpm <= 0:
-        raise MidiError(f"tempo must be positive, got {tempo_bpm}")
+    if not (math.isfinite(tempo_bpm) and MIN_TEMPO_BPM <= tempo_bpm <= 1000.0):
+        raise MidiError(f"tempo must be {MIN_TEMPO_BPM:g}-1000 BPM, got {tempo_bpm}")
+    problem = invalid_note(notes, pedals)
+    if problem is not None:
+        raise MidiError(f"{problem}; fix the note list")
     ticks_per_s = TICKS_PER_BEAT * tempo_bpm / 60.0
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message)
     last_on: dict[int, int] = {}

@@ -6,6 +6,8 @@ Times are seconds, pitches MIDI numbers (21-108 on a piano), velocities 1-127. R
 
 from __future__ import annotations
 
+import math
+
 import bisect
 from typing import NamedTuple, Sequence
 
@@ -38,6 +40,25 @@ class Rolls(NamedTuple):
     offset: np.ndarray
     velocity: np.ndarray
     pedal: np.ndarray
+
+
+def invalid_note(notes: Sequence[Note], pedals: Sequence[Pedal] = ()) -> str | None:
+    """What is wrong with the first note or press that cannot be written, or None: a time
+    that is negative or not finite, an end before the start, a pitch that is not a whole
+    MIDI number 0-127."""
+    for note in notes:
+        times = (note.onset_s, note.offset_s)
+        if not all(isinstance(t, (int, float, np.integer, np.floating)) and math.isfinite(t) and t >= 0
+                   for t in times):
+            return f"note {note} has a time that is negative or not a finite number of seconds"
+        if note.offset_s < note.onset_s:
+            return f"note {note} ends before it starts"
+        if isinstance(note.pitch, bool) or not isinstance(note.pitch, (int, np.integer)) or not 0 <= note.pitch <= 127:
+            return f"note {note} has pitch {note.pitch!r}, not a MIDI number 0-127"
+    for pedal in pedals:
+        if not all(math.isfinite(t) and t >= 0 for t in pedal) or pedal.offset_s < pedal.onset_s:
+            return f"pedal press {pedal} has times that are negative, not finite or reversed"
+    return None
 
 
 def extend_by_pedal(notes: Sequence[Note], pedals: Sequence[Pedal]) -> list[Note]:

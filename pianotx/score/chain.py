@@ -13,7 +13,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from pianotx.errors import ScoreError
-from pianotx.music.notes import Note, Pedal
+from pianotx.music.notes import Note, Pedal, invalid_note
 from pianotx.score.beats import track_beats
 from pianotx.score.hands import split_hands
 from pianotx.score.key import Key, estimate_key, track_keys
@@ -70,6 +70,9 @@ def check_notes(notes: Sequence[Note]) -> list[Note]:
     if not notes:
         raise ScoreError("no notes to notate: the MIDI file is empty or drums only, or the "
                          "recording silent; give a piano performance")
+    problem = invalid_note(notes)
+    if problem is not None:
+        raise ScoreError(f"{problem}; fix the notes")
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
     if len({round(n.onset_s, 2) for n in ordered}) < 4:
         raise ScoreError(f"only {len(ordered)} note{'s' * (len(ordered) > 1)} with fewer than 4 "

@@ -241,7 +241,7 @@ def uniform_meter(positions: np.ndarray, beats_per_bar: int, division: int, *, s
 
 def check_span(notes: Sequence[Note], min_bpm: float) -> None:
     """A :class:`ScoreError` where the notes last less than two beats at ``min_bpm``."""
-    span_s = max(n.offset_s for n in notes)
+    span_s = max(n.offset_s for n in notes) - min(n.onset_s for n in notes)
     if span_s < 2 * 60.0 / min_bpm:
         raise ScoreError(f"the performance lasts {span_s:.2f} s, too short to find beats and bars "
                          f"(at least {2 * 60.0 / min_bpm:.2f} s); give a longer performance")
