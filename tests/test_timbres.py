@@ -105,7 +105,7 @@ def test_timbres_lists_installed_and_missing(tmp_path, monkeypatch):
     assert "missing" in rows["merlin"] and "pianotx timbres --install merlin" in rows["merlin"]
     assert "apt-get install" in rows["musescore"]
     bad = CliRunner().invoke(app, ["timbres", "merlin"])
-    assert bad.exit_code == 1 and "only makes sense with --install" in bad.output
+    assert bad.exit_code == 2 and "only makes sense with --install" in bad.output
 
 
 def test_outdated_sfz_is_rewritten_and_install_names_what_needs_root(tmp_path):
@@ -138,4 +138,4 @@ def test_install_prints_the_apt_command_it_does_not_run(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "still needs root: apt-get install -y --no-install-recommends fluid-soundfont-gm" in result.output
     bad = CliRunner().invoke(app, ["timbres", "--install", "harp"])
-    assert bad.exit_code == 1 and "unknown timbre 'harp'" in bad.output
+    assert bad.exit_code == 2 and "unknown timbre 'harp'" in bad.output
