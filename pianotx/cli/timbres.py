@@ -29,7 +29,7 @@ def timbres(
 
     if names and not install:  # usage errors: before anything is read or installed
         raise fail("naming timbres only makes sense with --install", code=2)
-    unknown = [name for name in names if name not in TIMBRES]
+    unknown = [name for name in names or () if name not in TIMBRES]
     if unknown:
         raise fail(f"unknown timbre {unknown[0]!r}; choose from {', '.join(TIMBRES)}", code=2)
     with user_errors():
