@@ -70,4 +70,4 @@ def _transcribe(source: Path, model_name, device: str):  # type: ignore[no-untyp
     notes = transcribe_samples(samples, model=loaded).notes
     with torch.no_grad():
         log_mel = LogMel(config)(torch.from_numpy(samples)[None])[0].numpy()
-    return notes, log_mel, config.frame_rate
+    return notes, log_mel[:, :config.n_mels], config.frame_rate  # the log-mel, not the harmonic view after it
