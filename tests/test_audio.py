@@ -94,3 +94,25 @@ def test_prefetch_yields_in_order_and_reraises():
         for block in prefetch(broken()):
             got.append(block)
     assert len(got) == 1
+
+
+def test_prefetch_stopped_early_closes_the_blocks_it_reads():
+    """Ctrl-C in the consumer: the decoder (a file and a resampler) is closed before the
+    consumer goes on, not left to the interpreter's exit (nanobind reported soxr leaks)."""
+    import numpy as np
+
+    from pianotx.audio.load import prefetch
+
+    closed = []
+
+    def blocks():
+        try:
+            for i in range(100):
+                yield np.full(4, i, np.float32)
+        finally:
+            closed.append(True)
+
+    stream = prefetch(blocks())
+    assert next(stream)[0] == 0
+    stream.close()
+    assert closed == [True]

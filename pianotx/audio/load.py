@@ -92,20 +92,28 @@ def prefetch(blocks: Iterator[np.ndarray], *, depth: int = 2) -> Iterator[np.nda
     stop = threading.Event()
     end = object()
 
+    def hand_over(item: tuple) -> bool:
+        """Queue ``item`` unless the consumer has stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for block in blocks:
-                while not stop.is_set():
-                    try:
-                        items.put(("block", block), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(("block", block)):
                     return
-            items.put(("end", end))
+            hand_over(("end", end))
         except BaseException as exc:  # handed to the consumer
-            items.put(("error", exc))
+            hand_over(("error", exc))
+        finally:  # the file and the resampler are released here, not left to the exit
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
@@ -120,6 +128,7 @@ def prefetch(blocks: Iterator[np.ndarray], *, depth: int = 2) -> Iterator[np.nda
                 return
     finally:
         stop.set()
+        thread.join(timeout=5.0)
 
 
 def audio_seconds(path: Path) -> float | None:
