@@ -356,3 +356,12 @@ def test_a_key_change_goes_to_the_nearest_bar_line_and_into_the_musicxml():
     assert len(measures) == 61  # the last note ends just past 120 s
     plain = analyse(notes)  # one key by default
     assert plain.key == analysis.key and plain.key_changes == ()
+
+
+def test_notes_below_c0_are_left_out_of_the_score():
+    """MusicXML octaves start at 0: MIDI 0-11 cannot be written (octave -1 fails the schema)."""
+    from pianotx.music.notes import Note
+    from pianotx.score.chain import check_notes
+
+    notes = [Note(i * 0.5, i * 0.5 + 0.4, 60 + i, 80) for i in range(4)] + [Note(0.0, 0.4, 5, 80)]
+    assert [n.pitch for n in check_notes(notes)] == [60, 61, 62, 63]

@@ -65,14 +65,20 @@ class Score:
     key_changes: tuple[tuple[int, Key], ...] = ()  # (bar line in divisions, key) after the first
 
 
+LOWEST_WRITTEN = 12  # C0: MusicXML octaves start at 0, so MIDI 0-11 cannot be written
+
+
 def check_notes(notes: Sequence[Note]) -> list[Note]:
-    """The notes sorted by onset; a :class:`ScoreError` when they cannot make a score."""
-    if not notes:
-        raise ScoreError("no notes to notate: the MIDI file is empty or drums only, or the "
-                         "recording silent; give a piano performance")
+    """The notes sorted by onset, without those below :data:`LOWEST_WRITTEN` (no MusicXML
+    octave holds them; no piano plays them); a :class:`ScoreError` when they cannot make a
+    score."""
     problem = invalid_note(notes)
     if problem is not None:
         raise ScoreError(f"{problem}; fix the notes")
+    notes = [note for note in notes if note.pitch >= LOWEST_WRITTEN]
+    if not notes:
+        raise ScoreError("no notes to notate: the MIDI file is empty or drums only, or the "
+                         "recording silent; give a piano performance")
     ordered = sorted(notes, key=lambda n: (n.onset_s, n.pitch))
     if len({round(n.onset_s, 2) for n in ordered}) < 4:
         raise ScoreError(f"only {len(ordered)} note{'s' * (len(ordered) > 1)} with fewer than 4 "
