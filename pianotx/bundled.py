@@ -63,6 +63,11 @@ def resolve_model(name: str | None) -> Path:
     models = bundled_models()
     if name is None:
         name = default_model_name()
+        if name is None and models:  # a DEFAULT naming a model that is not there
+            raise CheckpointError(
+                f"the default model named in {weights_dir() / 'DEFAULT'} is not installed; "
+                f"reinstall pianotx, or name one of {', '.join(models)} (--model)"
+            )
         if name is None:
             raise CheckpointError(
                 "no bundled model is installed in this pianotx; pass --checkpoint PATH "

@@ -81,3 +81,25 @@ def test_weights_are_found_beside_a_source_tree_and_missing_ones_are_one_clear_e
     monkeypatch.setattr(bundled, "__file__", str(tmp_path / "pianotx" / "bundled.py"))
     with pytest.raises(CheckpointError, match="has no bundled weights.*install pianotx"):
         weights_dir()
+
+
+def test_info_and_transcribe_name_a_damaged_or_missing_default(tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pianotx import bundled
+    from pianotx.cli import app
+    from pianotx.errors import CheckpointError
+
+    shutil.copy(bundled.weights_dir() / "fcnn.pt", tmp_path / "fcnn.pt")
+    (tmp_path / "crnn.pt").write_bytes(b"cut short")
+    (tmp_path / "DEFAULT").write_text("fcnn-notes\n")
+    monkeypatch.setattr(bundled, "weights_dir", lambda: tmp_path)
+    result = CliRunner().invoke(app, ["info"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "default model: none installed" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "crnn" in line)
+    assert "damaged" in row and "reinstall pianotx" in row
+    with pytest.raises(CheckpointError, match="the default model named in .*DEFAULT is not installed"):
+        bundled.resolve_model(None)

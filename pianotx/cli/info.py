@@ -16,6 +16,7 @@ def info() -> None:
         from rich.table import Table
 
         from pianotx import __version__
+        from pianotx.errors import PianotxError
         from pianotx.bundled import bundled_models, default_model_name
         from pianotx.files import sha256_file
         from pianotx.engine.onnx_engine import choose_engine, onnx_path_for, torch_available
@@ -44,11 +45,19 @@ def info() -> None:
         if not models:
             console.print("bundled models: none (pass --checkpoint PATH to transcribe)")
             return
+        if default is None:
+            console.print("default model: none installed (weights/DEFAULT names a model that is "
+                          "not there); reinstall pianotx or pass --model", markup=False)
         table = Table(title="bundled models")
         for column in ("name", "arch", "heads", "pedal", "size", "steps", "sha256"):
             table.add_column(column)
         for name, path in models.items():
-            data = _metadata(path)
+            try:
+                data = _metadata(path)
+            except PianotxError as exc:  # one damaged file: its row says so, the rest still show
+                table.add_row(name, "damaged", "", "", f"{path.stat().st_size / 1e6:.1f} MB", "",
+                              f"reinstall pianotx ({str(exc)[:40]})")
+                continue
             config, summary = data["model_config"], data.get("train_summary") or {}
             table.add_row(
                 name + (" (default)" if name == default else ""),
