@@ -70,6 +70,18 @@ def test_a_timbre_named_twice_is_rendered_twice_as_often():
     assert {i.timbre for i in items if i.split == "validation"} == {"a", "b"}
 
 
+def test_build_keeps_a_timbre_named_twice(tmp_path):
+    """build_dataset planned the timbres de-duplicated, so --timbres a,b,a gave a and b equally."""
+    from types import SimpleNamespace
+
+    from pianotx.data.synth.build import _plan_for
+
+    timbres = [SimpleNamespace(name=n) for n in ("a", "b", "a")]
+    items, settings = _plan_for(tmp_path / "new", SynthConfig(hours=2.0, seed=3, heldout=None), timbres, (), ())
+    train = [i.timbre for i in items if i.split == "train"]
+    assert train.count("a") > 1.8 * train.count("b") and settings["timbres"] == ["a", "b", "a"]
+
+
 def test_dynamics_scales_velocities_per_item_by_its_own_seed():
     notes = [Note(0.0, 1.0, 60, 100), Note(0.5, 1.0, 62, 1), Note(1.0, 2.0, 64, 127)]
     assert [n.velocity for n in scale_dynamics(notes, 0.5)] == [50, 1, 64]

@@ -117,7 +117,7 @@ def check_dataset(
 
 def _plan_for(out_dir: Path, config: SynthConfig, timbres: Sequence[Timbre], works: Sequence,
               recordings: Sequence) -> tuple[list[Item], dict]:
-    names = list({t.name: t for t in timbres})
+    names = [t.name for t in timbres]  # a timbre named twice is taken twice as often (plan)
     items = plan(config, names, works, recordings)
     settings = dataset_settings(config, names, works, recordings)
     check_settings(out_dir, settings)
