@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -199,7 +200,7 @@ class DecodeConfig:
             raise ConfigError(f"pedal must be one of {', '.join(PEDAL_MODES)}, got {self.pedal!r}")
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
-            if item.name != "pedal" and (isinstance(value, bool) or not isinstance(value, (int, float))
+            if item.name != "pedal" and (isinstance(value, bool) or not isinstance(value, numbers.Real)
                                          or not math.isfinite(value)):
                 raise ConfigError(f"{item.name} must be a finite number, got {value!r}")
         if self.default_velocity != int(self.default_velocity):
