@@ -257,3 +257,16 @@ def test_decode_option_errors_name_the_flag(tmp_path):
     assert result.exit_code == 2
     assert result.stderr == "error: --onset-threshold must lie strictly between 0 and 1, got -1.0\n"
     assert not (tmp_path / "a.mid").exists()
+
+
+def test_a_file_decoded_shorter_than_its_header_says_is_warned(tmp_path, quick_checkpoint, tone_clip,
+                                                               fixed_transcription, monkeypatch):
+    import json
+
+    sf.write(tmp_path / "a.wav", tone_clip[0][:32_000], 16_000)  # 2 s
+    monkeypatch.setattr("pianotx.audio.load.audio_seconds", lambda path: 9.0)  # a cut mp3's header
+    result = run("transcribe", tmp_path / "a.wav", "--checkpoint", quick_checkpoint)
+    assert result.exit_code == 0
+    assert "warning: " in result.stderr and "decoded 2.0 s where the header says 9.0 s" in result.stderr
+    result = run("transcribe", tmp_path / "a.wav", "--checkpoint", quick_checkpoint, "--json", "--overwrite")
+    assert "may be cut short" in json.loads(result.stdout)["warning"]

@@ -228,7 +228,14 @@ def _transcribe_one(  # type: ignore[no-untyped-def]
 
     notes, pedals = apply_pedal_mode(notes, pedals, mode=pedal or (decode or loaded.decode_config).pedal)
     write_outputs(notes, pedals, targets, tempo_bpm=tempo_bpm, overwrite=overwrite, **score_changes)
-    return {"path": str(source), "outputs": {f: str(p) for f, p in targets.items()},
+    from pianotx.audio.load import audio_seconds
+
+    header_s = audio_seconds(source)
+    warning = {}
+    if header_s is not None and duration_s < header_s - max(0.5, 0.05 * header_s):
+        warning = {"warning": f"decoded {duration_s:.1f} s where the header says {header_s:.1f} s; "
+                              "the file may be cut short"}
+    return {"path": str(source), **warning, "outputs": {f: str(p) for f, p in targets.items()},
             "notes": len(notes), "pedals": len(pedals), "duration_s": round(duration_s, 3),
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -239,6 +246,8 @@ def _print_report(report: dict, *, quiet: bool, as_json: bool) -> None:
 
         console.print(json.dumps(report), markup=False)
     elif not quiet:
+        if "warning" in report:
+            err_console.print(f"warning: {report['path']}: {report['warning']}", markup=False)
         speed = report["duration_s"] / max(report["seconds"], 1e-9)
         console.print(
             f"{report['path']} -> {', '.join(report['outputs'].values())}: {report['notes']} notes, "
