@@ -297,8 +297,7 @@ def test_a_bad_format_or_output_name_is_refused_before_anything_starts(cli, tmp_
         pcm_blocks(io.BytesIO(), rate=16000, channels=1, fmt="s24le")  # before any read
     done = cli("--stdin", "-o", tmp_path / "x.musicxml")
     assert done.exit_code == 1 and done.output == (
-        f"error: -o {tmp_path / 'x.musicxml'} is not a .mid or .midi name (listen writes MIDI); "
-        "name the file x.mid\n")
+        f"error: output {tmp_path / 'x.musicxml'} must end in .mid or .midi; name it x.mid\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -152,15 +152,10 @@ def _device_id(device: str | None):  # type: ignore[no-untyped-def]
 
 def _check_out(out: Path | None, *, overwrite: bool) -> None:
     """Refuse an ``-o`` that is not a new (or, with ``overwrite``, any) .mid or .midi file."""
-    from pianotx.errors import OutputError
     from pianotx.files import check_output
 
-    if out is None:
-        return
-    if out.suffix.lower() not in (".mid", ".midi"):
-        raise OutputError(f"-o {out} is not a .mid or .midi name (listen writes MIDI); "
-                          f"name the file {out.with_suffix('.mid').name}")
-    check_output(out, overwrite=overwrite)
+    if out is not None:
+        check_output(out, overwrite=overwrite, suffixes=(".mid", ".midi"))
 
 
 def _print_devices() -> None:
