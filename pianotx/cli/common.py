@@ -70,6 +70,16 @@ def check_engine(engine: str, *, device: str) -> None:
                    "for a GPU", code=2)
 
 
+def check_timbres(names: Iterable[str]) -> None:
+    """Before anything is read: each name is a timbre pianotx knows (a usage error, exit 2,
+    otherwise); whether it is installed is found later (exit 1)."""
+    from pianotx.data.synth.timbres import TIMBRES
+
+    for name in names:
+        if name not in TIMBRES:
+            raise fail(f"unknown timbre {name!r}; choose from {', '.join(TIMBRES)}", code=2)
+
+
 def check_decode(**changes: float | str) -> None:
     """Before any model loads: decode settings given as options (``onset_threshold=0.4``)
     lie in range (a usage error naming the option, exit 2, otherwise)."""

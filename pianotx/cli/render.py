@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, fail, user_errors
+from pianotx.cli.common import check_timbres, console, user_errors
 
 
 @app.command()
@@ -25,10 +25,7 @@ def render(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing wav."),
 ) -> None:
     """Render a MIDI file to a wav through a sampled piano (sustain pedal included)."""
-    from pianotx.data.synth.timbres import TIMBRES
-
-    if timbre not in TIMBRES:  # an unknown name is a usage error; a known one not installed, exit 1
-        raise fail(f"unknown timbre {timbre!r}; choose from {', '.join(TIMBRES)}", code=2)
+    check_timbres([timbre])
     with user_errors():
         from pianotx.files import check_output
         from pianotx.data.synth.preview import render_midi, write_wav

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, fail, flag_named, user_errors
+from pianotx.cli.common import check_timbres, console, err_console, fail, flag_named, user_errors
 
 DEFAULT_TIMBRES = "musescore,fluidr3,timgm6mb,merlin,salamander,iowa"
 
@@ -106,9 +106,7 @@ def _check_names(names: list[str], held: str | None) -> None:
     whether each is installed is checked after."""
     from pianotx.data.synth.timbres import TIMBRES
 
-    for name in names:
-        if name not in TIMBRES:
-            raise fail(f"unknown timbre {name!r}; choose from {', '.join(TIMBRES)}", code=2)
+    check_timbres(names)
     if held is None:
         return
     if held not in TIMBRES:

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from pianotx.cli.app import app
-from pianotx.cli.common import console, err_console, fail, user_errors
+from pianotx.cli.common import check_timbres, console, err_console, fail, user_errors
 
 
 @app.command()
@@ -25,17 +25,13 @@ def timbres(
         "[default: $PIANOTX_SOUNDFONTS or ~/.cache/pianotx/soundfonts]."),
 ) -> None:
     """List the timbres (installed or missing, with the command that installs each)."""
-    from pianotx.data.synth.timbres import TIMBRES
-
     if names and not install:  # usage errors: before anything is read or installed
         raise fail("naming timbres only makes sense with --install", code=2)
-    unknown = [name for name in names or () if name not in TIMBRES]
-    if unknown:
-        raise fail(f"unknown timbre {unknown[0]!r}; choose from {', '.join(TIMBRES)}", code=2)
+    check_timbres(names or ())
     with user_errors():
         from pianotx.data.synth.install import apt_command
         from pianotx.data.synth.install import install as install_timbres
-        from pianotx.data.synth.timbres import default_soundfont_dir
+        from pianotx.data.synth.timbres import TIMBRES, default_soundfont_dir
 
         folder = soundfont_dir or default_soundfont_dir()
         if install:
