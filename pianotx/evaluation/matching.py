@@ -15,8 +15,6 @@ from typing import Any, Sequence
 
 from pianotx.errors import DatasetError
 
-MIDI_SUFFIXES = (".mid", ".midi")
-
 
 def check_pred_dir(pred_dir: Path) -> Path:
     """Return ``pred_dir`` as a Path when it is a folder.
@@ -66,6 +64,8 @@ def piece_names(items: Sequence) -> list[str]:
 
 def midi_files(pred_dir: Path) -> dict[str, list[Path]]:
     """Every ``.mid``/``.midi`` file below ``pred_dir`` (any case), sorted, by stem."""
+    from pianotx.data.readers import MIDI_SUFFIXES
+
     found: dict[str, list[Path]] = {}
     for path in sorted(Path(pred_dir).rglob("*")):
         if path.suffix.lower() in MIDI_SUFFIXES and path.is_file():
@@ -99,9 +99,7 @@ def find_predictions(
     """
     pred_dir = check_pred_dir(pred_dir)
     by_stem = midi_files(pred_dir)
-    root = common_root(items) if root is None else Path(root)
-    places = [relative_stems(item, root) for item in items]
-    shared = _shared(places)
+    places, shared = _places(items, root)
     return [_find(pred_dir, item, rels, by_stem, suffix=suffix, shared=shared)
             for item, rels in zip(items, places)]
 
@@ -115,17 +113,18 @@ def find_prediction(pred_dir: Path, item: Any, *, suffix: str = "",
 def expected_names(items: Sequence, *, suffix: str = "", root: Path | None = None) -> list[str]:
     """The prediction file each item asks for, as error messages name it: its path below
     the prediction folder where other items share its stem, else its name."""
-    root = common_root(items) if root is None else Path(root)
-    places = [relative_stems(item, root) for item in items]
-    shared = _shared(places)
+    places, shared = _places(items, root)
     return [f"{(rels[0] if rels[0].name in shared else Path(rels[0].name)).as_posix()}{suffix}.mid"
             for rels in places]
 
 
-def _shared(places: list[list[Path]]) -> set[str]:
-    """The stems that more than one item answers to."""
+def _places(items: Sequence, root: Path | None) -> tuple[list[list[Path]], set[str]]:
+    """Each item's :func:`relative_stems` below ``root`` (:func:`common_root` by default),
+    and the stems that more than one item answers to."""
+    root = common_root(items) if root is None else Path(root)
+    places = [relative_stems(item, root) for item in items]
     counts = Counter(name for rels in places for name in {rel.name for rel in rels})
-    return {name for name, n in counts.items() if n > 1}
+    return places, {name for name, n in counts.items() if n > 1}
 
 
 def _find(pred_dir: Path, item: Any, rels: list[Path], by_stem: dict[str, list[Path]], *,
