@@ -6,9 +6,8 @@ Times are seconds, pitches MIDI numbers (21-108 on a piano), velocities 1-127. R
 
 from __future__ import annotations
 
-import math
-
 import bisect
+import math
 from typing import NamedTuple, Sequence
 
 import numpy as np
